@@ -1,0 +1,28 @@
+# The two commands: `make demo` (main job on built-in data) and `make test` (the whole default suite).
+# Both set up .venv from nothing first.
+BIN := .venv/bin
+STAMP := .venv/.installed-stamp
+
+.PHONY: setup demo test lint bench clean
+
+$(STAMP): pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/weightspace demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest -q -m "slow or gpu"
+
+clean:
+	rm -rf .venv runs

@@ -1,0 +1,47 @@
+"""The data model every area shares: ArchSpec (architecture), Net (one network), builders, presets, symmetry."""
+
+from weightspace.nets.build import build, spec_of
+from weightspace.nets.net import Layout, Net, Slot, check_params
+from weightspace.nets.presets import PRESETS, lenet5_classic, lenet5_seed, mlp, preset, small_cnn
+from weightspace.nets.spec import (
+    ACTIVATIONS,
+    Activation,
+    ArchSpec,
+    BatchNorm,
+    Conv2d,
+    Dropout,
+    Flatten,
+    GlobalPool,
+    Linear,
+    Pool2d,
+)
+from weightspace.nets.symmetry import Permutation, hidden_layers, permute, random_permutation
+
+__all__ = [
+    "ACTIVATIONS",
+    "PRESETS",
+    "Activation",
+    "ArchSpec",
+    "BatchNorm",
+    "Conv2d",
+    "Dropout",
+    "Flatten",
+    "GlobalPool",
+    "Layout",
+    "Linear",
+    "Net",
+    "Permutation",
+    "Pool2d",
+    "Slot",
+    "build",
+    "check_params",
+    "hidden_layers",
+    "lenet5_classic",
+    "lenet5_seed",
+    "mlp",
+    "permute",
+    "preset",
+    "random_permutation",
+    "small_cnn",
+    "spec_of",
+]

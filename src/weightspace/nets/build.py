@@ -1,0 +1,165 @@
+"""Turn an ArchSpec into an `nn.Sequential`, and a plain `nn.Sequential` back into an ArchSpec."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from weightspace.errors import SpecError
+from weightspace.nets.spec import (
+    Activation,
+    ArchSpec,
+    BatchNorm,
+    Conv2d,
+    Dropout,
+    Flatten,
+    GlobalPool,
+    Linear,
+    Pool2d,
+)
+
+
+class Sin(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sin(x)
+
+
+class GlobalPool2d(nn.Module):
+    """[B, C, H, W] -> [B, C] by averaging or taking the maximum over positions."""
+
+    def __init__(self, op: str = "avg"):
+        super().__init__()
+        self.op = op
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(2, 3)) if self.op == "avg" else x.amax(dim=(2, 3))
+
+
+def activation_fn(name: str, negative_slope: float = 0.01):
+    """The element-wise function behind an activation name."""
+    return {
+        "relu": torch.relu,
+        "leaky_relu": lambda x: nn.functional.leaky_relu(x, negative_slope),
+        "tanh": torch.tanh,
+        "sigmoid": torch.sigmoid,
+        "gelu": nn.functional.gelu,
+        "sin": torch.sin,
+        "identity": lambda x: x,
+    }[name]
+
+
+class PerUnitActivation(nn.Module):
+    """Applies its own activation to each unit (dim 1) of the input, as SWAT-NN's MLPs need."""
+
+    def __init__(self, fns: list[str], negative_slope: float = 0.01):
+        super().__init__()
+        self.fns = list(fns)
+        self.negative_slope = negative_slope
+        for name in sorted(set(fns)):  # boolean unit masks, one per distinct activation
+            mask = torch.tensor([f == name for f in fns])
+            self.register_buffer(f"mask_{name}", mask, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros_like(x)
+        view = (1, -1) + (1,) * (x.dim() - 2)
+        for name in sorted(set(self.fns)):
+            mask = getattr(self, f"mask_{name}").view(view)
+            out = torch.where(mask, activation_fn(name, self.negative_slope)(x), out)
+        return out
+
+
+_SIMPLE_ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "gelu": nn.GELU,
+    "sin": Sin,
+    "identity": nn.Identity,
+}
+
+
+def _module(layer, in_shape) -> nn.Module:
+    if isinstance(layer, Linear):
+        return nn.Linear(in_shape[0], layer.out_features, bias=layer.bias)
+    if isinstance(layer, Conv2d):
+        return nn.Conv2d(
+            in_shape[0], layer.out_channels, layer.kernel_size, layer.stride, layer.padding, bias=layer.bias
+        )
+    if isinstance(layer, Pool2d):
+        cls = nn.AvgPool2d if layer.op == "avg" else nn.MaxPool2d
+        return cls(layer.kernel_size, layer.stride)
+    if isinstance(layer, GlobalPool):
+        return GlobalPool2d(layer.op)
+    if isinstance(layer, Flatten):
+        return nn.Flatten()
+    if isinstance(layer, BatchNorm):
+        cls = nn.BatchNorm1d if len(in_shape) == 1 else nn.BatchNorm2d
+        return cls(in_shape[0], eps=layer.eps, momentum=layer.momentum)
+    if isinstance(layer, Activation):
+        if isinstance(layer.fn, list):
+            return PerUnitActivation(layer.fn, layer.negative_slope)
+        if layer.fn == "leaky_relu":
+            return nn.LeakyReLU(layer.negative_slope)
+        return _SIMPLE_ACTIVATIONS[layer.fn]()
+    if isinstance(layer, Dropout):
+        return nn.Dropout(layer.p)
+    raise SpecError(f"no builder for layer kind {layer.kind!r}")
+
+
+def build(spec: ArchSpec) -> nn.Sequential:
+    """A freshly initialised `nn.Sequential` whose state_dict names match `spec.state_shapes()`."""
+    shapes = spec.shapes()
+    return nn.Sequential(*[_module(layer, shapes[i]) for i, layer in enumerate(spec.layers)])
+
+
+def _layer_of(module: nn.Module, index: int):
+    """The spec layer for one module of a plain nn.Sequential."""
+    if isinstance(module, nn.Linear):
+        return Linear(out_features=module.out_features, bias=module.bias is not None)
+    if isinstance(module, nn.Conv2d):
+        k, s, p = module.kernel_size, module.stride, module.padding
+        if k[0] != k[1] or s[0] != s[1] or (not isinstance(p, str) and p[0] != p[1]):
+            raise SpecError(f"module {index}: only square conv kernels, strides and paddings are supported")
+        if module.groups != 1 or module.dilation != (1, 1) or module.padding_mode != "zeros":
+            raise SpecError(f"module {index}: grouped, dilated or non-zero-padded convs are not supported")
+        return Conv2d(
+            out_channels=module.out_channels,
+            kernel_size=k[0],
+            stride=s[0],
+            padding=p if isinstance(p, str) else p[0],
+            bias=module.bias is not None,
+        )
+    if isinstance(module, (nn.AvgPool2d, nn.MaxPool2d)):
+        k, s = module.kernel_size, module.stride
+        k = k if isinstance(k, int) else k[0]
+        s = s if isinstance(s, int) or s is None else s[0]
+        s = None if s == k else s  # the spec writes "same as the window" as None
+        if getattr(module, "padding", 0) not in (0, (0, 0)):
+            raise SpecError(f"module {index}: padded pooling is not supported")
+        return Pool2d(op="avg" if isinstance(module, nn.AvgPool2d) else "max", kernel_size=k, stride=s)
+    if isinstance(module, GlobalPool2d):
+        return GlobalPool(op=module.op)
+    if isinstance(module, nn.Flatten):
+        return Flatten()
+    if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        return BatchNorm(eps=module.eps, momentum=module.momentum if module.momentum is not None else 0.1)
+    if isinstance(module, PerUnitActivation):
+        return Activation(fn=module.fns, negative_slope=module.negative_slope)
+    if isinstance(module, nn.LeakyReLU):
+        return Activation(fn="leaky_relu", negative_slope=module.negative_slope)
+    for name, cls in _SIMPLE_ACTIVATIONS.items():
+        if type(module) is cls:
+            return Activation(fn=name)
+    if isinstance(module, nn.Dropout):
+        return Dropout(p=module.p)
+    raise SpecError(
+        f"module {index} ({type(module).__name__}) has no ArchSpec equivalent; supported: Linear, Conv2d, "
+        "AvgPool2d, MaxPool2d, Flatten, BatchNorm1d/2d, ReLU, LeakyReLU, Tanh, Sigmoid, GELU, Identity, Dropout"
+    )
+
+
+def spec_of(model: nn.Sequential, input_shape: tuple[int, ...], name: str = "") -> ArchSpec:
+    """The ArchSpec of a plain `nn.Sequential` (the reverse of `build`, where it is well defined)."""
+    if not isinstance(model, nn.Sequential):
+        raise SpecError(f"spec_of needs an nn.Sequential, got {type(model).__name__}")
+    return ArchSpec(input_shape=tuple(input_shape), layers=[_layer_of(m, i) for i, m in enumerate(model)], name=name)

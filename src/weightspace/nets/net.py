@@ -1,0 +1,175 @@
+"""Net: one network as data: its ArchSpec, its tensors in PyTorch layout, and metadata."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from weightspace.errors import SpecError, WeightspaceError
+from weightspace.nets.build import build
+from weightspace.nets.spec import ArchSpec
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where one named tensor lives in a flat vector."""
+
+    name: str
+    offset: int
+    shape: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The explicit order of named tensors in a flat vector (state_dict order)."""
+
+    slots: tuple[Slot, ...]
+
+    @classmethod
+    def of(cls, spec: ArchSpec, buffers: bool = True) -> Layout:
+        slots, offset = [], 0
+        for name, shape in spec.state_shapes(buffers=buffers).items():
+            slots.append(Slot(name, offset, shape))
+            offset += math.prod(shape)
+        return cls(tuple(slots))
+
+    @property
+    def size(self) -> int:
+        return self.slots[-1].offset + self.slots[-1].size if self.slots else 0
+
+    def __iter__(self):
+        return iter(self.slots)
+
+
+def check_params(spec: ArchSpec, params: dict[str, torch.Tensor]) -> None:
+    """Raise SpecError, naming every mismatch, unless `params` has exactly the tensors `spec` implies."""
+    expected = spec.state_shapes()
+    problems = [f"missing {k} {list(s)}" for k, s in expected.items() if k not in params]
+    problems += [f"unexpected {k}" for k in params if k not in expected]
+    problems += [
+        f"{k} has shape {list(params[k].shape)}, the spec needs {list(s)}"
+        for k, s in expected.items()
+        if k in params and tuple(params[k].shape) != s
+    ]
+    if problems:
+        label = f" {spec.name!r}" if spec.name else ""
+        raise SpecError(f"weights do not match their spec{label}: " + "; ".join(problems))
+
+
+@dataclass
+class Net:
+    """One network: spec + tensors (name -> tensor, PyTorch layout, batchnorm running stats included) + metadata."""
+
+    spec: ArchSpec
+    params: dict[str, torch.Tensor]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_params(self.spec, self.params)
+
+    # -- construction -------------------------------------------------------------------------------------------
+    @classmethod
+    def init(cls, spec: ArchSpec, seed: int, **meta: Any) -> Net:
+        """A freshly initialised network (PyTorch default init), reproducible from `seed`."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = build(spec)
+        return cls.from_module(spec, module, seed=seed, **meta)
+
+    @classmethod
+    def from_module(cls, spec: ArchSpec, module: nn.Module, **meta: Any) -> Net:
+        """Copy the tensors of `module` (built from `spec`) into a Net."""
+        state = module.state_dict()
+        names = spec.state_shapes()
+        params = {k: state[k].detach().clone().float().cpu() for k in names if k in state}
+        return cls(spec, params, dict(meta))
+
+    def as_module(self) -> nn.Sequential:
+        """A new `nn.Sequential` holding copies of these tensors, in eval mode."""
+        module = build(self.spec)
+        missing, unexpected = module.load_state_dict(self.params, strict=False)
+        assert not unexpected and all(k.endswith("num_batches_tracked") for k in missing)
+        return module.eval()
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Evaluate the network (eval mode) on a batch."""
+        with torch.no_grad():
+            return self.as_module()(x)
+
+    # -- flat views ---------------------------------------------------------------------------------------------
+    @property
+    def layout(self) -> Layout:
+        return Layout.of(self.spec)
+
+    def flat(self) -> torch.Tensor:
+        """All tensors concatenated in layout order."""
+        return torch.cat([self.params[s.name].reshape(-1) for s in self.layout])
+
+    @classmethod
+    def from_flat(cls, spec: ArchSpec, vector: torch.Tensor, **meta: Any) -> Net:
+        layout = Layout.of(spec)
+        if vector.dim() != 1 or vector.numel() != layout.size:
+            raise SpecError(
+                f"a flat vector for spec {spec.name or '(unnamed)'} needs {layout.size} numbers, "
+                f"got shape {list(vector.shape)}"
+            )
+        params = {s.name: vector[s.offset : s.offset + s.size].reshape(s.shape).clone() for s in layout}
+        return cls(spec, params, dict(meta))
+
+    def num_params(self) -> int:
+        return self.spec.num_params()
+
+    def replace(self, **changes: Any) -> Net:
+        """A copy with some fields replaced (the tensors are shared unless replaced)."""
+        fields = {"spec": self.spec, "params": dict(self.params), "meta": dict(self.meta)} | changes
+        return Net(**fields)
+
+    # -- single-file storage ------------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write one safetensors file (spec and metadata in its header); atomic: whole or absent."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = {"weightspace.spec": self.spec.to_json(), "weightspace.meta": json.dumps(self.meta)}
+        tensors = {k: v.contiguous() for k, v in self.params.items()}
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            save_file(tensors, tmp, metadata=header)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Net:
+        """Read a file written by `save` (safetensors: nothing in it can run code)."""
+        path = Path(path)
+        if not path.is_file():
+            raise WeightspaceError(f"no network file at {path}")
+        try:
+            from safetensors import safe_open
+
+            with safe_open(path, framework="pt") as f:
+                header = f.metadata() or {}
+            tensors = load_file(path)
+        except (SafetensorError, OSError) as err:
+            raise WeightspaceError(f"{path} is not a readable safetensors file: {err}") from None
+        if "weightspace.spec" not in header:
+            raise WeightspaceError(f"{path} is a safetensors file but not a weightspace network (no spec in header)")
+        spec = ArchSpec.from_json(header["weightspace.spec"])
+        return cls(spec, tensors, json.loads(header.get("weightspace.meta", "{}")))

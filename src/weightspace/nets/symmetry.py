@@ -1,0 +1,75 @@
+"""The neuron-permutation symmetry of an architecture.
+
+Permuting the output units (or channels) of a hidden linear/conv layer, together with everything that acts per
+unit after it (batchnorm, per-unit activations, the matching input columns of the next linear/conv layer, and the
+channel blocks of a flatten in between), leaves the network's function unchanged. A permutation is a mapping
+`{layer index: index tensor}`; new unit j is old unit perm[j].
+"""
+
+from __future__ import annotations
+
+import torch
+
+from weightspace.nets.net import Net
+from weightspace.nets.spec import PARAMETRIC, Activation, ArchSpec, BatchNorm, Flatten
+
+Permutation = dict[int, torch.Tensor]
+
+
+def hidden_layers(spec: ArchSpec) -> dict[int, list[tuple]]:
+    """Layer index -> one label per output unit, for every permutable (hidden) linear/conv layer.
+
+    Units may only trade places with units of the same label: the label is the tuple of per-unit activations
+    that act on the unit before the next linear/conv layer (empty when every unit is treated alike).
+    """
+    params = spec.parametric_layers()
+    out = {}
+    for i, nxt in zip(params, params[1:]):
+        width = spec.shapes()[i + 1][0]
+        labels: list[tuple] = [() for _ in range(width)]
+        for layer in spec.layers[i + 1 : nxt]:
+            if isinstance(layer, Activation) and isinstance(layer.fn, list):
+                labels = [lab + (fn,) for lab, fn in zip(labels, layer.fn)]
+        out[i] = labels
+    return out
+
+
+def random_permutation(spec: ArchSpec, generator: torch.Generator | None = None) -> Permutation:
+    """A uniformly random element of the architecture's permutation group."""
+    perm = {}
+    for i, labels in hidden_layers(spec).items():
+        p = torch.arange(len(labels))
+        for label in sorted(set(labels)):
+            slots = torch.tensor([j for j, lab in enumerate(labels) if lab == label])
+            p[slots] = slots[torch.randperm(len(slots), generator=generator)]
+        perm[i] = p
+    return perm
+
+
+def permute(net: Net, perm: Permutation) -> Net:
+    """The same function with hidden units reordered by `perm` (a new Net; the input is not changed)."""
+    spec, params = net.spec, dict(net.params)
+    shapes = spec.shapes()
+    allowed = hidden_layers(spec)
+    current: torch.Tensor | None = None  # permutation of the feature axis flowing into layer i
+    for i, layer in enumerate(spec.layers):
+        if isinstance(layer, PARAMETRIC):
+            w = f"{i}.weight"
+            if current is not None:
+                params[w] = params[w][:, current]
+            current = None
+            if i in perm:
+                if i not in allowed:
+                    raise ValueError(f"layer {i} is not a hidden linear/conv layer; its units cannot be permuted")
+                p = perm[i]
+                params[w] = params[w][p]
+                if f"{i}.bias" in params:
+                    params[f"{i}.bias"] = params[f"{i}.bias"][p]
+                current = p
+        elif current is not None and isinstance(layer, BatchNorm):
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                params[f"{i}.{name}"] = params[f"{i}.{name}"][current]
+        elif current is not None and isinstance(layer, Flatten) and len(shapes[i]) == 3:
+            hw = shapes[i][1] * shapes[i][2]  # channel c owns flat positions c*hw .. c*hw + hw - 1
+            current = (current[:, None] * hw + torch.arange(hw)).reshape(-1)
+    return net.replace(params=params)

@@ -1,0 +1,104 @@
+"""The plain training loop: one network, minibatch gradient descent, metrics after every epoch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from torch import nn
+
+from weightspace.data.base import TaskData
+from weightspace.nets.net import Net
+from weightspace.nets.spec import Activation, ArchSpec
+from weightspace.train.metrics import classification_metrics
+
+
+class Recipe(BaseModel):
+    """How a network is trained. `seed` fixes the shuffle order (the initial weights come with the Net)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    optimizer: Literal["adam", "sgd"] = "adam"
+    lr: float = Field(1e-3, gt=0)
+    epochs: PositiveInt = 20
+    batch_size: PositiveInt = 128
+    weight_decay: float = Field(0.0, ge=0)
+    momentum: float = Field(0.0, ge=0, lt=1)  # sgd only
+    seed: int = 0
+
+
+def logits_of(spec: ArchSpec, module: nn.Sequential) -> nn.Module:
+    """The part of `module` that outputs logits: a final sigmoid is dropped, so the loss can use the stable
+    with-logits form (the same loss value as BCE on the sigmoid's output)."""
+    last = spec.layers[-1]
+    if isinstance(last, Activation) and last.fn in ("sigmoid", "identity"):
+        return module[:-1]
+    return module
+
+
+def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """BCE for one-logit outputs, cross-entropy for several."""
+    if logits.shape[1] == 1:
+        return F.binary_cross_entropy_with_logits(logits[:, 0], y.float())
+    return F.cross_entropy(logits, y)
+
+
+def make_optimizer(recipe: Recipe, params) -> torch.optim.Optimizer:
+    if recipe.optimizer == "adam":
+        return torch.optim.Adam(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
+    return torch.optim.SGD(params, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+
+
+def epoch_order(n: int, recipe: Recipe, epoch: int) -> torch.Tensor:
+    """The shuffle order of one epoch: a function of (seed, epoch) alone, so any engine can reproduce it."""
+    g = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
+    return torch.randperm(n, generator=g)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 2048) -> dict[str, float]:
+    model.eval()
+    device = next(model.parameters()).device
+    logits = torch.cat([model(x[i : i + batch].to(device)).float().cpu() for i in range(0, len(x), batch)])
+    return classification_metrics(logits, y)
+
+
+@dataclass
+class FitResult:
+    net: Net
+    history: list[dict[str, float]]  # one row per epoch: epoch, train_*, test_*
+
+
+def fit(
+    net: Net,
+    data: TaskData,
+    recipe: Recipe,
+    device: str = "cpu",
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> FitResult:
+    """Train a copy of `net` on `data`; returns the trained Net and per-epoch train/test metrics."""
+    module = net.as_module().to(device)
+    model = logits_of(net.spec, module)
+    opt = make_optimizer(recipe, model.parameters())
+    history = []
+    for epoch in range(1, recipe.epochs + 1):
+        model.train()
+        order = epoch_order(len(data.x_train), recipe, epoch)
+        for i in range(0, len(order), recipe.batch_size):
+            idx = order[i : i + recipe.batch_size]
+            xb, yb = data.x_train[idx].to(device), data.y_train[idx].to(device)
+            opt.zero_grad(set_to_none=True)
+            loss_fn(model(xb), yb).backward()
+            opt.step()
+        row = {"epoch": epoch}
+        row |= {f"train_{k}": v for k, v in evaluate(model, data.x_train, data.y_train).items()}
+        row |= {f"test_{k}": v for k, v in evaluate(model, data.x_test, data.y_test).items()}
+        history.append(row)
+        if on_epoch:
+            on_epoch(row)
+    trained = Net.from_module(net.spec, module.cpu(), **net.meta)
+    return FitResult(trained, history)
