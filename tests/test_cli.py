@@ -4,8 +4,6 @@ import os
 import subprocess
 import sys
 
-from weightspace.nets import Net
-
 
 def run(*args, check=True):
     proc = subprocess.run(
@@ -22,7 +20,7 @@ def run(*args, check=True):
 
 def test_help_lists_every_command():
     out = run("--help").stdout
-    for command in ("info", "demo", "nets"):
+    for command in ("info", "demo", "nets", "zoo"):
         assert command in out
     assert "show" in run("nets", "--help").stdout
 
@@ -48,7 +46,35 @@ def test_user_errors_are_one_line_not_a_traceback(tmp_path):
 
 
 def test_demo_end_to_end(tmp_path):
-    out = run("demo", "--epochs", "2", "--out", str(tmp_path)).stdout
-    assert "lenet5-seed" in out and "test accuracy" in out
-    net = Net.load(tmp_path / "small-cnn-digits.safetensors")
-    assert net.meta["task"] == "digits" and 0 <= net.meta["test_accuracy"] <= 1
+    out = run("demo", "--per-task", "3", "--epochs", "1", "--workers", "1", "--out", str(tmp_path)).stdout
+    assert "30 networks" in out and "which task?" in out and "chance" in out
+    assert (tmp_path / "classify.png").stat().st_size > 1000
+    assert (tmp_path / "zoo" / "models.parquet").is_file()
+
+
+def test_zoo_commands_end_to_end(tmp_path):
+    from weightspace.train import Recipe
+    from weightspace.zoo import Arch, ZooConfig
+
+    config = ZooConfig(
+        name="cli",
+        dataset="digits",
+        classes=[0, 1, 2],
+        per_task=3,
+        shard_size=5,
+        arch=Arch(preset="small-cnn", kwargs={"input_shape": [1, 8, 8], "padding": 1, "classes": 1}),
+        recipe=Recipe(epochs=1, lr=1e-2, batch_size=64),
+    )
+    (tmp_path / "c.yaml").write_text(config.to_yaml())
+    root = tmp_path / "zoo"
+    assert "9 networks" in run("zoo", "generate", "--config", str(tmp_path / "c.yaml"), "--out", str(root)).stdout
+    info = run("zoo", "info", str(root)).stdout
+    assert "mean test metrics per task" in info and "auc" in info and (root / "metrics.png").is_file()
+    assert "ok" in run("zoo", "verify", str(root)).stdout
+    assert "which task?" in run("zoo", "classify", str(root)).stdout and (root / "classify.png").is_file()
+    (root / "shards" / "00001.safetensors").unlink()
+    proc = run("zoo", "verify", str(root), check=False)
+    assert proc.returncode == 1 and "00001.safetensors is missing" in proc.stdout
+    assert "imagenette-lenet5" in run("zoo", "presets").stdout
+    proc = run("zoo", "generate", "--out", str(tmp_path / "x"), check=False)
+    assert proc.returncode == 2 and "--preset" in proc.stdout

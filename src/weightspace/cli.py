@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 nets_app = typer.Typer(help="Architectures and single networks.", no_args_is_help=True)
 app.add_typer(nets_app, name="nets")
+zoo_app = typer.Typer(help="Model zoos: generate, inspect, verify, classify.", no_args_is_help=True)
+app.add_typer(zoo_app, name="zoo")
 console = Console()
 
 
@@ -98,54 +100,162 @@ def nets_show(
 
 @app.command()
 def demo(
-    epochs: int = typer.Option(8, help="epochs for the demo network"),
-    out: Path = typer.Option(Path("runs/demo"), help="where the trained network is written"),
-    seed: int = typer.Option(0),
+    out: Path = typer.Option(Path("runs/demo"), help="where the demo zoo is written"),
+    per_task: int = typer.Option(10, help="networks per digit class (10 classes)"),
+    epochs: int = typer.Option(6, help="epochs per network"),
+    workers: int = typer.Option(2, help="local worker processes"),
 ) -> None:
-    """Build every preset, train a small CNN on the built-in digits and print a summary."""
-    from rich.progress import Progress
+    """Generate the digits LeNet-5 one-vs-rest zoo, summarise it, and predict each network's class from weights."""
+    from weightspace.zoo import generate, zoo_preset
+    from weightspace.zoo.classify import classify
 
-    from weightspace.data import load
-    from weightspace.nets import PRESETS, Net, small_cnn
-    from weightspace.train import Recipe, fit
-
-    console.rule("presets")
-    table = Table()
-    for col in ("preset", "input", "parameters"):
-        table.add_column(col)
-    for name, make in PRESETS.items():
-        spec = make()
-        table.add_row(name, str(list(spec.input_shape)), f"{spec.num_params():,}")
-    console.print(table)
-
-    console.rule("training a small CNN on digits")
-    data = load("digits")
-    console.print(data.summary())
-    spec = small_cnn(data.input_shape, padding=1)
-    recipe = Recipe(epochs=epochs, lr=1e-2, batch_size=64, seed=seed)
+    config = zoo_preset("digits-lenet5", per_task=per_task)
+    config = config.model_copy(update={"recipe": config.recipe.model_copy(update={"epochs": epochs})})
+    console.rule(f"generating {config.name}: {10 * per_task} one-vs-rest LeNet-5 detectors")
     start = time.perf_counter()
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("epochs", total=epochs)
-        result = fit(Net.init(spec, seed, task="digits"), data, recipe, on_epoch=lambda _: progress.advance(task))
-    table = Table()
-    for col in ("epoch", "train loss", "train acc", "test loss", "test acc"):
-        table.add_column(col, justify="right")
-    for row in result.history:
+    zoo = generate(config, out / "zoo", workers=workers, resume=True, console=console)
+    console.print(f"{len(zoo)} networks in {time.perf_counter() - start:.0f} s -> {out / 'zoo'}")
+    console.print(_metric_table(zoo))
+    console.rule("which digit does each network detect? (from its weights alone)")
+    _print_classify(classify(zoo), "task", out / "classify.png")
+
+
+@zoo_app.command("generate")
+def zoo_generate(
+    out: Path = typer.Option(..., "--out", help="directory the zoo is written to"),
+    preset_name: str = typer.Option(None, "--preset", help="a zoo preset (see `weightspace zoo presets`)"),
+    config: Path = typer.Option(None, "--config", help="a YAML zoo config instead of a preset"),
+    data: str = typer.Option(None, "--data", help="dataset folder (ImageNette, Fashion-MNIST files)"),
+    per_task: int = typer.Option(None, help="networks per task"),
+    epochs: int = typer.Option(None, help="training epochs per network"),
+    shard_size: int = typer.Option(None, help="networks per shard (trained together by the batched engine)"),
+    seed: int = typer.Option(None, help="base seed; every network's seeds derive from it"),
+    workers: int = typer.Option(1, help="local worker processes"),
+    dask: str = typer.Option(None, help="Dask scheduler address, e.g. tcp://host:8786"),
+    device: str = typer.Option("cpu", help="cpu or cuda"),
+    resume: bool = typer.Option(False, help="complete a zoo that was interrupted"),
+) -> None:
+    """Generate a zoo: seeded, batched, resumable, on one process, a local pool or a Dask cluster."""
+    from weightspace.zoo import ZooConfig, generate, zoo_preset
+
+    if (preset_name is None) == (config is None):
+        raise WeightspaceError("give exactly one of --preset NAME or --config FILE")
+    cfg = zoo_preset(preset_name) if preset_name else ZooConfig.from_yaml(config)
+    changes = {"data_root": data, "per_task": per_task, "shard_size": shard_size, "seed": seed}
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if epochs is not None:
+        changes["recipe"] = cfg.recipe.model_copy(update={"epochs": epochs})
+        changes["checkpoints"] = [e for e in (cfg.checkpoints or []) if e <= epochs] or None
+    cfg = ZooConfig.model_validate(cfg.model_dump() | changes).check()
+    zoo = generate(cfg, out, workers=workers, dask=dask, device=device, resume=resume, console=console)
+    console.print(f"{zoo}: {zoo.table['model_id'].nunique()} networks; verify with `weightspace zoo verify {out}`")
+
+
+@zoo_app.command("presets")
+def zoo_presets() -> None:
+    """List the zoo presets."""
+    from weightspace.zoo import PRESETS
+
+    table = Table(title="zoo presets")
+    for col in ("name", "dataset", "architecture", "tasks", "networks", "epochs"):
+        table.add_column(col)
+    for name, cfg in PRESETS.items():
+        n_tasks = 1 if cfg.tasks == "multiclass" else len(cfg.classes or range(10))
+        varied = " (varied hyperparameters)" if cfg.varied else ""
         table.add_row(
-            str(row["epoch"]),
-            f"{row['train_loss']:.4f}",
-            f"{row['train_accuracy']:.3f}",
-            f"{row['test_loss']:.4f}",
-            f"{row['test_accuracy']:.3f}",
+            name,
+            cfg.dataset,
+            cfg.arch.preset,
+            cfg.tasks + varied,
+            f"{n_tasks * cfg.per_task:,}",
+            str(cfg.recipe.epochs),
         )
     console.print(table)
-    final = result.history[-1]
-    net = result.net.replace(meta=result.net.meta | {"test_accuracy": final["test_accuracy"]})
-    path = net.save(out / "small-cnn-digits.safetensors")
+
+
+def _metric_table(zoo) -> Table:
+    metrics = [
+        m for m in ("test_accuracy", "test_precision", "test_recall", "test_f1", "test_auc") if m in zoo.table.columns
+    ]
+    last = zoo.filter(epoch=int(zoo.table["epoch"].max()))
+    grouped = last.table.groupby("task", sort=False)[metrics].mean()
+    table = Table(title=f"mean test metrics per task (epoch {int(zoo.table['epoch'].max())})")
+    table.add_column("task")
+    table.add_column("networks", justify="right")
+    for m in metrics:
+        table.add_column(m.removeprefix("test_"), justify="right")
+    counts = last.table.groupby("task", sort=False).size()
+    for task, row in grouped.iterrows():
+        table.add_row(str(task), str(counts[task]), *(f"{row[m]:.3f}" for m in metrics))
+    table.add_row("all", str(len(last)), *(f"{last.table[m].mean():.3f}" for m in metrics), style="bold")
+    return table
+
+
+@zoo_app.command("info")
+def zoo_info(
+    root: Path = typer.Argument(..., help="zoo directory"),
+    plot: Path = typer.Option(None, help="where to save the histogram of test metrics (default ROOT/metrics.png)"),
+) -> None:
+    """Counts, a per-task metric table and a histogram plot of test metrics."""
+    from weightspace.report.plots import metric_histograms
+    from weightspace.zoo import Zoo
+
+    zoo = Zoo.open(root)
+    t = zoo.table
     console.print(
-        f"small-cnn ({spec.num_params():,} parameters): test accuracy {final['test_accuracy']:.3f} after "
-        f"{epochs} epochs in {time.perf_counter() - start:.1f} s; saved to {path}"
+        f"{zoo.manifest['name']}: {t['model_id'].nunique()} networks, {len(t)} rows, "
+        f"{len(zoo.manifest['shards'])} shards, checkpoints at epochs {sorted(t['epoch'].unique().tolist())}; "
+        f"{zoo.specs[0].name} with {zoo.specs[0].num_params():,} parameters"
     )
+    console.print(_metric_table(zoo))
+    path = metric_histograms(zoo.table, plot or Path(root) / "metrics.png", title=zoo.manifest["name"])
+    console.print(f"histograms: {path}")
+
+
+@zoo_app.command("verify")
+def zoo_verify(root: Path = typer.Argument(..., help="zoo directory")) -> None:
+    """Check every shard hash and every row; list what is missing or corrupt (exit 1 if anything is)."""
+    from weightspace.zoo import verify
+
+    problems = verify(root)
+    if problems:
+        for p in problems:
+            console.print(f"[red]x[/red] {p}", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"[green]ok[/green] {root}: every shard hash and row checks out")
+
+
+@zoo_app.command("classify")
+def zoo_classify(
+    root: Path = typer.Argument(..., help="zoo directory"),
+    target: str = typer.Option("task", help="the column to predict from the weights"),
+    seed: int = typer.Option(0),
+    plot: Path = typer.Option(None, help="confusion-matrix plot (default ROOT/classify.png)"),
+) -> None:
+    """Predict which task each network solves from its weights (the seed dataset's experiment)."""
+    from weightspace.zoo import Zoo
+    from weightspace.zoo.classify import classify
+
+    result = classify(Zoo.open(root), target=target, seed=seed)
+    _print_classify(result, target, plot or Path(root) / "classify.png")
+
+
+def _print_classify(result, target: str, plot: Path) -> None:
+    from weightspace.zoo.classify import plot_confusion
+
+    table = Table(
+        title=f"which {target}? test accuracy from weights ({result.n_train} train / "
+        f"{result.n_test} test networks; chance {result.chance:.3f})"
+    )
+    table.add_column("features")
+    for clf in ("logreg", "forest", "mlp"):
+        table.add_column(clf, justify="right")
+    for feats in ("flat", "stats"):
+        table.add_row(feats, *(f"{result.scores[feats, clf]:.3f}" for clf in ("logreg", "forest", "mlp")))
+    console.print(table)
+    recall = ", ".join(f"{k}: {v:.2f}" for k, v in result.recall.items())
+    console.print(f"best: {' + '.join(result.best)}; per-class recall: {recall}")
+    console.print(f"confusion matrix: {plot_confusion(result, plot)}")
 
 
 def main() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from weightspace.errors import SpecError, WeightspaceError
+from weightspace.fileio import atomic_path
 from weightspace.nets.build import build
 from weightspace.nets.spec import ArchSpec
 
@@ -142,17 +142,10 @@ class Net:
     def save(self, path: str | os.PathLike) -> Path:
         """Write one safetensors file (spec and metadata in its header); atomic: whole or absent."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         header = {"weightspace.spec": self.spec.to_json(), "weightspace.meta": json.dumps(self.meta)}
         tensors = {k: v.contiguous() for k, v in self.params.items()}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             save_file(tensors, tmp, metadata=header)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         return path
 
     @classmethod

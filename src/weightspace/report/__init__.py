@@ -1,0 +1,1 @@
+"""Plots and reports; sits on top of every area."""

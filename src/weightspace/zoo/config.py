@@ -1,0 +1,165 @@
+"""What a zoo is made of: a pydantic config (loads from YAML) and the named presets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+
+from weightspace.errors import WeightspaceError
+from weightspace.nets.init import INIT_SCHEMES
+from weightspace.nets.presets import preset
+from weightspace.nets.spec import ArchSpec
+from weightspace.train.loop import Recipe
+
+
+class Arch(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    preset: str
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class Varied(BaseModel):
+    """Hyperparameter ranges in the style of Unterthiner et al.: each shard draws one setting from these."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    activation: list[str] = ["relu", "tanh"]
+    init: list[str] = ["glorot_uniform", "glorot_normal", "he_normal", "orthogonal", "truncated_normal"]
+    optimizer: list[Literal["adam", "sgd"]] = ["adam", "sgd"]
+    lr: tuple[float, float] = (5e-4, 5e-2)  # log-uniform
+    weight_decay: tuple[float, float] = (1e-8, 1e-2)  # log-uniform; 0 is drawn with probability 1/4
+    dropout: list[float] = [0.0, 0.05, 0.15]
+    train_fraction: list[float] = [0.1, 0.25, 0.5, 1.0]
+
+
+class ZooConfig(BaseModel):
+    """Everything that determines a zoo: the same config gives the same zoo, bit for bit, on the same device."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    dataset: str
+    data_root: str | None = None
+    image_size: int | None = None
+    arch: Arch
+    tasks: Literal["one-vs-rest", "multiclass"] = "one-vs-rest"
+    classes: list[int] | None = None  # one-vs-rest classes; None: all
+    per_task: PositiveInt = 10
+    recipe: Recipe = Recipe()
+    init: str = "torch"
+    checkpoints: list[int] | None = None  # epochs whose weights are kept; None: the last only
+    train_fraction: float = Field(1.0, gt=0, le=1)
+    varied: Varied | None = None
+    shard_size: PositiveInt = 16
+    seed: int = 0
+    threads: PositiveInt = 1  # torch threads per shard job: fixed so every executor computes the same numbers
+
+    def spec(self, **overrides: Any) -> ArchSpec:
+        return preset(self.arch.preset, **(self.arch.kwargs | overrides))
+
+    def check(self) -> ZooConfig:
+        if self.init not in INIT_SCHEMES:
+            raise WeightspaceError(f"init {self.init!r} unknown; choose one of: {', '.join(INIT_SCHEMES)}")
+        bad = [e for e in self.checkpoints or [] if not 1 <= e <= self.recipe.epochs]
+        if bad:
+            raise WeightspaceError(f"checkpoints {bad} lie outside epochs 1..{self.recipe.epochs}")
+        return self
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> ZooConfig:
+        path = Path(path)
+        if not path.is_file():
+            raise WeightspaceError(f"zoo config {path} does not exist")
+        return cls.model_validate(yaml.safe_load(path.read_text()) or {}).check()
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+_SEED_RECIPE = Recipe(optimizer="adam", lr=1e-3, epochs=20, batch_size=128)
+
+PRESETS: dict[str, ZooConfig] = {
+    # Kurtenbach & Shamir's protocol exactly: 10 classes x 1,000 LeNet-5 one-vs-rest detectors on ImageNette.
+    "imagenette-lenet5": ZooConfig(
+        name="imagenette-lenet5",
+        dataset="imagenette",
+        image_size=32,
+        arch=Arch(preset="lenet5-seed", kwargs={"input_shape": [3, 32, 32]}),
+        per_task=1000,
+        recipe=_SEED_RECIPE,
+        init="glorot_uniform",
+        shard_size=32,
+    ),
+    "fashion-lenet5": ZooConfig(
+        name="fashion-lenet5",
+        dataset="fashion-mnist",
+        arch=Arch(preset="lenet5-seed", kwargs={"input_shape": [1, 28, 28]}),
+        per_task=1000,
+        recipe=_SEED_RECIPE,
+        init="glorot_uniform",
+        shard_size=32,
+    ),
+    "mnist5k-lenet5": ZooConfig(
+        name="mnist5k-lenet5",
+        dataset="mnist5k",
+        arch=Arch(preset="lenet5-seed", kwargs={"input_shape": [1, 28, 28]}),
+        per_task=20,
+        recipe=Recipe(epochs=10, batch_size=128),
+        init="glorot_uniform",
+    ),
+    # The demo zoo: 10 classes x 10 networks in about two minutes on 2 cores.
+    "digits-lenet5": ZooConfig(
+        name="digits-lenet5",
+        dataset="digits",
+        image_size=28,
+        arch=Arch(preset="lenet5-seed", kwargs={"input_shape": [1, 28, 28]}),
+        per_task=10,
+        recipe=Recipe(epochs=6, batch_size=64),
+        init="glorot_uniform",
+        shard_size=25,
+    ),
+    # Unterthiner et al.-style: varied hyperparameters, several checkpoints, 10-way classifiers.
+    "fashion-smallcnn-varied": ZooConfig(
+        name="fashion-smallcnn-varied",
+        dataset="fashion-mnist",
+        arch=Arch(preset="small-cnn", kwargs={"input_shape": [1, 28, 28]}),
+        tasks="multiclass",
+        per_task=256,
+        recipe=Recipe(epochs=9, batch_size=128),
+        checkpoints=[1, 3, 9],
+        varied=Varied(),
+        shard_size=4,
+    ),
+    "mnist5k-smallcnn-varied": ZooConfig(
+        name="mnist5k-smallcnn-varied",
+        dataset="mnist5k",
+        arch=Arch(preset="small-cnn", kwargs={"input_shape": [1, 28, 28]}),
+        tasks="multiclass",
+        per_task=256,
+        recipe=Recipe(epochs=18, batch_size=64),
+        checkpoints=[2, 6, 18],
+        varied=Varied(),
+        shard_size=4,
+    ),
+    "digits-smallcnn-varied": ZooConfig(
+        name="digits-smallcnn-varied",
+        dataset="digits",
+        arch=Arch(preset="small-cnn", kwargs={"input_shape": [1, 8, 8], "padding": 1}),
+        tasks="multiclass",
+        per_task=256,
+        recipe=Recipe(epochs=20, batch_size=32),
+        checkpoints=[2, 6, 20],
+        varied=Varied(),
+        shard_size=4,
+    ),
+}
+
+
+def zoo_preset(name: str, **overrides: Any) -> ZooConfig:
+    """A named zoo config, with top-level fields (per_task, shard_size, recipe, ...) replaced by `overrides`."""
+    if name not in PRESETS:
+        raise WeightspaceError(f"unknown zoo preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    base = PRESETS[name].model_dump()
+    return ZooConfig.model_validate(base | {k: v for k, v in overrides.items() if v is not None}).check()

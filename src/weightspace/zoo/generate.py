@@ -1,0 +1,211 @@
+"""Generation: a pure map from shard plans to shard files, run by any executor, resumable after any crash."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from weightspace.data import TaskData, load
+from weightspace.nets.init import init_net
+from weightspace.nets.spec import ArchSpec
+from weightspace.train.batched import fit_stacked, stack
+from weightspace.zoo.config import ZooConfig
+from weightspace.zoo.plan import ShardPlan, derive_seeds, make_plan
+from weightspace.zoo.store import (
+    Zoo,
+    ZooError,
+    finalize,
+    new_manifest,
+    read_shard_rows,
+    shard_path,
+    write_manifest,
+    write_shard,
+)
+
+_DATA: dict[tuple, TaskData] = {}  # per-process cache: a worker loads its dataset once
+
+
+def task_data(config: ZooConfig) -> TaskData:
+    key = (config.dataset, config.data_root, config.image_size)
+    if key not in _DATA:
+        _DATA[key] = load(config.dataset, config.data_root, config.image_size)
+    return _DATA[key]
+
+
+def shard_spec(config: ZooConfig, shard: ShardPlan) -> ArchSpec:
+    overrides = {k: shard.hp[k] for k in ("activation", "dropout") if k in shard.hp}
+    return config.spec(**overrides)
+
+
+def plan_specs(config: ZooConfig, plan: Sequence[ShardPlan]) -> list[ArchSpec]:
+    """The distinct architectures of a plan, in order of first use."""
+    specs: list[ArchSpec] = []
+    for shard in plan:
+        spec = shard_spec(config, shard)
+        if spec not in specs:
+            specs.append(spec)
+    return specs
+
+
+def run_shard(root: str, config_json: str, shard: ShardPlan, device: str = "cpu") -> dict[str, Any]:
+    """Train one shard's networks with the batched engine and write its file. Same inputs, same file."""
+    start = time.perf_counter()
+    config = ZooConfig.model_validate_json(config_json)
+    torch.set_num_threads(config.threads)
+    data = task_data(config)
+    hp = shard.hp
+    spec = shard_spec(config, shard)
+    recipe = config.recipe.model_copy(
+        update={"optimizer": hp["optimizer"], "lr": hp["lr"], "weight_decay": hp["weight_decay"]}
+    )
+    x_train, y_train = data.x_train, data.y_train
+    if hp["train_fraction"] < 1:
+        g = torch.Generator().manual_seed(derive_seeds(config.seed, 1_000_000 + shard.id)[0])
+        keep = torch.randperm(len(x_train), generator=g)[: max(1, int(len(x_train) * hp["train_fraction"]))].sort()
+        x_train, y_train = x_train[keep.values], y_train[keep.values]
+
+    def labels(y: torch.Tensor) -> torch.Tensor:
+        return torch.stack([y if n.task < 0 else (y == n.task).long() for n in shard.nets])
+
+    init = stack([init_net(spec, n.init_seed, hp["init"]) for n in shard.nets])
+    result = fit_stacked(
+        spec, init, x_train, labels(y_train), data.x_test, labels(data.y_test), recipe,
+        [n.order_seed for n in shard.nets], config.checkpoints, device,
+    )  # fmt: skip
+    spec_index = plan_specs(config, make_plan(config, data.num_classes)).index(spec)
+    rows, tensors = [], {k: [] for k in init}
+    for epoch, params in sorted(result.checkpoints.items()):
+        for m, n in enumerate(shard.nets):
+            rows.append(
+                {
+                    "model_id": n.model_id,
+                    "task": data.classes[n.task] if n.task >= 0 else "all",
+                    "task_index": n.task,
+                    "seed": n.init_seed,
+                    "order_seed": n.order_seed,
+                    "epoch": epoch,
+                    "spec": spec_index,
+                    "dataset": config.dataset,
+                    "batch_size": recipe.batch_size,
+                    "epochs": recipe.epochs,
+                }
+                | hp
+                | result.metrics[epoch][m]
+            )
+        for k in tensors:
+            tensors[k].append(params[k])
+    write_shard(Path(root), shard.id, {k: torch.cat(v) for k, v in tensors.items()}, rows)
+    return {"shard": shard.id, "networks": len(shard.nets), "seconds": time.perf_counter() - start}
+
+
+# -- executors: each runs `jobs` through `run_shard` and calls `done` with every result -----------------------------
+Job = tuple[str, str, ShardPlan, str]
+
+
+def run_serial(jobs: Sequence[Job], done: Callable[[dict], None]) -> None:
+    for job in jobs:
+        done(run_shard(*job))
+
+
+def run_processes(jobs: Sequence[Job], done: Callable[[dict], None], workers: int) -> None:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        for future in as_completed([pool.submit(run_shard, *job) for job in jobs]):
+            done(future.result())
+
+
+def run_dask(jobs: Sequence[Job], done: Callable[[dict], None], address) -> None:
+    """Hand the same map to a Dask cluster: `address` is a scheduler address or a dask.distributed Client."""
+    try:
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
+    except ImportError:
+        raise ZooError("the Dask executor needs `pip install 'weightspace[dask]'`") from None
+    client = address if isinstance(address, Client) else Client(address)
+    try:
+        futures = [client.submit(run_shard, *job, pure=False) for job in jobs]
+        for future in dask_completed(futures):
+            done(future.result())
+    finally:
+        if client is not address:
+            client.close()
+
+
+def generate(
+    config: ZooConfig,
+    out: str | Path,
+    workers: int = 1,
+    dask: Any = None,
+    device: str = "cpu",
+    resume: bool = False,
+    console: Console | None = None,
+) -> Zoo:
+    """Generate (or, with `resume`, complete) the zoo `config` describes in directory `out`.
+
+    workers=1 runs in this process; workers>1 uses a local process pool; `dask` (an address or Client) uses Dask.
+    Every executor writes identical shards, because each shard is a pure function of the config and its plan.
+    """
+    config = config.check()
+    root = Path(out)
+    console = console or Console()
+    config_dump = config.model_dump(mode="json")
+    data = task_data(config)
+    plan = make_plan(config, data.num_classes)
+    if (root / "zoo.json").is_file():
+        manifest = json.loads((root / "zoo.json").read_text())
+        if not resume:
+            raise ZooError(f"{root} already holds a zoo; pass --resume to complete it, or choose another --out")
+        if manifest.get("config") != config_dump:
+            raise ZooError(f"{root} was started with a different config; --resume needs the same one")
+    else:
+        if root.exists() and any(root.iterdir()):
+            raise ZooError(f"{root} exists and is not a zoo; choose an empty or new --out")
+        manifest = new_manifest(config.name, plan_specs(config, plan), config_dump)
+        write_manifest(root, manifest)
+
+    for stale in (root / "shards").glob(".*.tmp"):  # left by a killed writer; never a finished shard
+        stale.unlink()
+    done_ids = set()
+    for shard in plan:
+        path = shard_path(root, shard.id)
+        if path.is_file():
+            try:
+                if len(read_shard_rows(path)) == len(shard.nets) * len(config.checkpoints or [1]):
+                    done_ids.add(shard.id)
+                    continue
+            except ZooError:
+                pass
+            path.unlink()  # unreadable or wrong size: make it again
+    todo = [s for s in plan if s.id not in done_ids]
+    total = sum(len(s.nets) for s in plan)
+    columns = (
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("networks"),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+    )  # fmt: skip
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task(config.name, total=total, completed=total - sum(len(s.nets) for s in todo), rate="")
+        start, finished = time.perf_counter(), 0
+
+        def done(result: dict) -> None:
+            nonlocal finished
+            finished += result["networks"]
+            rate = finished / max(time.perf_counter() - start, 1e-9)
+            progress.update(bar, advance=result["networks"], rate=f"{rate:.2f} net/s")
+
+        jobs = [(str(root), config.model_dump_json(), shard, device) for shard in todo]
+        if dask is not None:
+            run_dask(jobs, done, dask)
+        elif workers > 1:
+            run_processes(jobs, done, workers)
+        else:
+            run_serial(jobs, done)
+    finalize(root, manifest, [s.id for s in plan])
+    return Zoo.open(root)
