@@ -72,9 +72,11 @@ def test_zoo_commands_end_to_end(tmp_path):
     assert "mean test metrics per task" in info and "auc" in info and (root / "metrics.png").is_file()
     assert "ok" in run("zoo", "verify", str(root)).stdout
     assert "which task?" in run("zoo", "classify", str(root)).stdout and (root / "classify.png").is_file()
+    assert "exported 9 rows" in run("zoo", "export", "small-cnn", str(root), "--out", str(tmp_path / "e")).stdout
+    assert "imported 9" in run("zoo", "import", "small-cnn", str(tmp_path / "e"), "--out", str(tmp_path / "i")).stdout
+    assert "imagenette-lenet5" in run("zoo", "presets").stdout
     (root / "shards" / "00001.safetensors").unlink()
     proc = run("zoo", "verify", str(root), check=False)
     assert proc.returncode == 1 and "00001.safetensors is missing" in proc.stdout
-    assert "imagenette-lenet5" in run("zoo", "presets").stdout
     proc = run("zoo", "generate", "--out", str(tmp_path / "x"), check=False)
     assert proc.returncode == 2 and "--preset" in proc.stdout

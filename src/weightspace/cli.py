@@ -240,6 +240,57 @@ def zoo_classify(
     _print_classify(result, target, plot or Path(root) / "classify.png")
 
 
+@zoo_app.command("import")
+def zoo_import(
+    fmt: str = typer.Argument(..., help="keras-h5 | small-cnn | safetensors-dir"),
+    source: Path = typer.Argument(..., help="folder of .h5 files, a small-CNN zoo folder, or a folder of .safetensors"),
+    out: Path = typer.Option(..., "--out", help="the new zoo directory"),
+    arch: str = typer.Option(None, help="architecture preset when the files do not carry one (keras-h5: lenet5-seed)"),
+) -> None:
+    """Bring an existing zoo into weightspace's format (no pickle is ever loaded)."""
+    from weightspace.nets import preset
+
+    spec = preset(arch) if arch else None
+    if fmt == "keras-h5":
+        from weightspace.zoo.formats.keras_h5 import import_keras_h5
+
+        zoo = import_keras_h5(sorted(source.rglob("*.h5")), out, spec)
+    elif fmt == "small-cnn":
+        from weightspace.zoo.formats.smallcnn import import_smallcnn
+
+        zoo = import_smallcnn(source, out, spec)
+    elif fmt == "safetensors-dir":
+        from weightspace.zoo.formats.statedicts import import_statedicts
+
+        zoo = import_statedicts(source, out, spec)
+    else:
+        raise WeightspaceError(f"unknown format {fmt!r}; choose keras-h5, small-cnn or safetensors-dir")
+    console.print(f"imported {len(zoo)} networks into {out}")
+
+
+@zoo_app.command("export")
+def zoo_export(
+    fmt: str = typer.Argument(..., help="small-cnn | safetensors-dir"),
+    root: Path = typer.Argument(..., help="zoo directory"),
+    out: Path = typer.Option(..., "--out", help="where the export is written"),
+) -> None:
+    """Write a zoo in another layout."""
+    from weightspace.zoo import Zoo
+
+    zoo = Zoo.open(root)
+    if fmt == "small-cnn":
+        from weightspace.zoo.formats.smallcnn import export_smallcnn
+
+        export_smallcnn(zoo, out)
+    elif fmt == "safetensors-dir":
+        from weightspace.zoo.formats.statedicts import export_statedicts
+
+        export_statedicts(zoo, out)
+    else:
+        raise WeightspaceError(f"unknown format {fmt!r}; choose small-cnn or safetensors-dir")
+    console.print(f"exported {len(zoo)} rows to {out}")
+
+
 def _print_classify(result, target: str, plot: Path) -> None:
     from weightspace.zoo.classify import plot_confusion
 

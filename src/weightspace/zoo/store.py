@@ -258,3 +258,31 @@ def verify(root: str | Path) -> list[str]:
             except (SafetensorError, OSError) as err:
                 problems.append(f"shard {sid} cannot be read: {err}")
     return problems
+
+
+def write_zoo(
+    root: str | Path,
+    name: str,
+    spec: ArchSpec,
+    stacked: dict[str, torch.Tensor],
+    rows: Sequence[dict[str, Any]],
+    shard_size: int = 256,
+    source: dict[str, Any] | None = None,
+) -> Zoo:
+    """Write networks that already exist (imports, generated networks) as a complete zoo of one spec."""
+    root = Path(root)
+    if (root / "zoo.json").exists():
+        raise ZooError(f"{root} already holds a zoo; choose another directory")
+    n = len(rows)
+    expected = spec.state_shapes()
+    if set(stacked) != set(expected) or any(tuple(stacked[k].shape) != (n, *s) for k, s in expected.items()):
+        raise ZooError(f"tensors do not match {n} networks of spec {spec.name or '(unnamed)'}")
+    manifest = new_manifest(name, [spec], {"source": source or {}})
+    write_manifest(root, manifest)
+    ids = []
+    for sid, start in enumerate(range(0, n, shard_size)):
+        part = {k: v[start : start + shard_size] for k, v in stacked.items()}
+        write_shard(root, sid, part, [{"spec": 0} | dict(r) for r in rows[start : start + shard_size]])
+        ids.append(sid)
+    finalize(root, manifest, ids)
+    return Zoo.open(root)
