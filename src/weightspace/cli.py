@@ -292,17 +292,17 @@ def zoo_export(
 
 
 def _print_classify(result, target: str, plot: Path) -> None:
-    from weightspace.zoo.classify import plot_confusion
+    from weightspace.zoo.classify import CLASSIFIERS, FEATURES, plot_confusion
 
     table = Table(
         title=f"which {target}? test accuracy from weights ({result.n_train} train / "
         f"{result.n_test} test networks; chance {result.chance:.3f})"
     )
     table.add_column("features")
-    for clf in ("logreg", "forest", "mlp"):
+    for clf in CLASSIFIERS:
         table.add_column(clf, justify="right")
-    for feats in ("flat", "stats"):
-        table.add_row(feats, *(f"{result.scores[feats, clf]:.3f}" for clf in ("logreg", "forest", "mlp")))
+    for feats in FEATURES:
+        table.add_row(feats, *(f"{result.scores[feats, clf]:.3f}" for clf in CLASSIFIERS))
     console.print(table)
     recall = ", ".join(f"{k}: {v:.2f}" for k, v in result.recall.items())
     console.print(f"best: {' + '.join(result.best)}; per-class recall: {recall}")

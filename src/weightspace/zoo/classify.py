@@ -47,10 +47,9 @@ class ClassifyResult:
 
 
 def features_of(zoo: Zoo, kind: str) -> np.ndarray:
-    stacked = zoo.stacked()
     if kind == "flat":
         return zoo.flat().numpy()
-    return layer_statistics(stacked).numpy()
+    return layer_statistics(zoo.stacked()).numpy()
 
 
 def classify(
