@@ -1,6 +1,7 @@
 """End-to-end: the installed `weightspace` command, run as a user runs it."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -80,3 +81,32 @@ def test_zoo_commands_end_to_end(tmp_path):
     assert proc.returncode == 1 and "00001.safetensors is missing" in proc.stdout
     proc = run("zoo", "generate", "--out", str(tmp_path / "x"), check=False)
     assert proc.returncode == 2 and "--preset" in proc.stdout
+
+
+def test_grow_commands_end_to_end(tmp_path):
+    import torch
+
+    from weightspace.nets import Net, lenet5_seed, mlp
+
+    Net.init(mlp(6, [5, 4], 3, activation="relu"), 0).save(tmp_path / "net.safetensors")
+    out = run("grow", "wider", str(tmp_path / "net.safetensors"), "--layer", "0", "--width", "9", "--noise", "0",
+              "--out", str(tmp_path / "wide.safetensors")).stdout  # fmt: skip
+    assert float(re.search(r"relative output change (\S+);?", out).group(1).rstrip(";")) < 1e-5
+    wide = Net.load(tmp_path / "wide.safetensors")
+    assert wide.params["0.weight"].shape == (9, 6)
+    run("grow", "deeper", str(tmp_path / "wide.safetensors"), "--after", "2", "--out", str(tmp_path / "deep.st"))
+    deep, x = Net.load(tmp_path / "deep.st"), torch.rand(10, 6)
+    assert torch.allclose(deep(x), Net.load(tmp_path / "net.safetensors")(x), atol=1e-5)
+
+    Net.init(lenet5_seed(), 0).save(tmp_path / "lenet.safetensors")
+    proc = run("grow", "deeper", str(tmp_path / "lenet.safetensors"), "--after", "9", "--out", str(tmp_path / "d"),
+               check=False)  # fmt: skip
+    assert proc.returncode == 2 and "not idempotent" in proc.stdout and "Traceback" not in proc.stderr
+    out = run("grow", "deeper", str(tmp_path / "lenet.safetensors"), "--after", "9", "--approximate", "--out",
+              str(tmp_path / "d.safetensors")).stdout  # fmt: skip
+    assert "relative output change" in out
+
+    out = run("grow", "experiment", "--dataset", "digits", "--train-size", "400", "--teacher-epochs", "1",
+              "--student-epochs", "1", "--out", str(tmp_path / "n2n")).stdout  # fmt: skip
+    assert "| wider | Net2Net |" in out and "| deeper | random pad |" in out
+    assert (tmp_path / "n2n" / "net2net.png").stat().st_size > 1000

@@ -20,8 +20,14 @@ def test_batched_engine_gives_the_plain_loops_weights(optimizer):
     loop = [fit(n, t, recipe.model_copy(update={"seed": s})) for n, t, s in zip(nets, tasks, seeds)]
     batched = fit_stacked(
         spec, stack(nets), data.x_train, torch.stack([t.y_train for t in tasks]), data.x_test,
-        torch.stack([t.y_test for t in tasks]), recipe, seeds, checkpoints=[1, 2],
+        torch.stack([t.y_test for t in tasks]), recipe, seeds, checkpoints=[1, 2], group=3,
     )  # fmt: skip
+    one_by_one = fit_stacked(
+        spec, stack(nets), data.x_train, torch.stack([t.y_train for t in tasks]), data.x_test,
+        torch.stack([t.y_test for t in tasks]), recipe, seeds, checkpoints=[1, 2], group=1,
+    )  # fmt: skip
+    assert (one_by_one.checkpoints[2]["0.weight"] - batched.checkpoints[2]["0.weight"]).abs().max() < 1e-5
+    assert one_by_one.metrics[1][2]["test_loss"] == pytest.approx(batched.metrics[1][2]["test_loss"], abs=1e-5)
     trained = unstack(spec, batched.checkpoints[2])
     for m in range(3):
         assert (loop[m].net.flat() - trained[m].flat()).abs().max() < 1e-4
@@ -55,3 +61,33 @@ def test_batched_engine_refuses_batchnorm_and_bad_labels():
             Recipe(epochs=1),
             [0],
         )
+
+
+@pytest.mark.parametrize("unfold_convs", [False, True])
+def test_stacked_forward_equals_each_network_alone(unfold_convs):
+    """Both conv paths (grouped, unfold + bmm) on every layer kind the engine takes."""
+    from weightspace.nets import Activation, ArchSpec, Conv2d, GlobalPool, Pool2d, lenet5_seed
+    from weightspace.train import logits_of
+    from weightspace.train.batched import StackedModel
+
+    odd = ArchSpec(
+        input_shape=(2, 9, 9),
+        layers=[
+            Conv2d(out_channels=3, kernel_size=4, padding="same"),
+            Activation(fn=["relu", "tanh", "sin"]),
+            Conv2d(out_channels=2, kernel_size=3, stride=2, padding=1, bias=False),
+            Pool2d(op="max", kernel_size=2),
+            GlobalPool(op="avg"),
+            Linear(out_features=2, bias=False),
+        ],
+    )
+    for spec in (lenet5_seed(), small_cnn((3, 12, 12), padding=2, classes=4), mlp(5, [4, 3], 2), odd):
+        nets = [init_net(spec, i) for i in range(3)]
+        x = torch.rand(3, 5, *spec.input_shape)
+        model = StackedModel(spec, compile=False)
+        model.unfold_convs = unfold_convs
+        out = model.forward(stack(nets), x)
+        alone = torch.stack([logits_of(spec, n.as_module())(x[i]) for i, n in enumerate(nets)])
+        assert (out - alone).abs().max() < 1e-5
+        shared = model.forward(stack(nets), x[0], shared_input=True)
+        assert (shared[2] - logits_of(spec, nets[2].as_module())(x[0])).abs().max() < 1e-5

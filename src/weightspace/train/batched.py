@@ -9,19 +9,48 @@ network (up to float round-off from a different summation order).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch.func import functional_call
 
 from weightspace.errors import WeightspaceError
 from weightspace.nets.build import build
 from weightspace.nets.net import Net
-from weightspace.nets.spec import ArchSpec, BatchNorm
+from weightspace.nets.spec import ArchSpec, BatchNorm, Conv2d, Linear
 from weightspace.train.loop import Recipe, epoch_order, logits_of, make_optimizer
 from weightspace.train.metrics import classification_metrics
+
+# cuBLAS is deterministic only with a fixed workspace; it must be set before the first cuBLAS call in the process.
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+
+@contextmanager
+def gpu_kernels(device: str, deterministic: bool = True) -> Iterator[None]:
+    """The GPU kernels used while the block runs. Deterministic (the default): same inputs, same bits on one GPU
+    (no atomics in compiled backward passes, no autotuned cuDNN algorithms, float32 matmuls). Otherwise the fast
+    kernels: atomics and TF32 matmuls, about 5x faster on an H100 but not bit-reproducible. No-op on the CPU."""
+    if not str(device).startswith("cuda"):
+        yield
+        return
+    before = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+        torch.get_float32_matmul_precision(),
+    )
+    torch.use_deterministic_algorithms(deterministic)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = deterministic, False
+    torch.set_float32_matmul_precision("highest" if deterministic else "high")
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before[0])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[1:3]
+        torch.set_float32_matmul_precision(before[3])
 
 
 def stack(nets: Sequence[Net]) -> dict[str, torch.Tensor]:
@@ -53,28 +82,79 @@ class BatchedResult:
 
 
 class StackedModel:
-    """A functional, vmapped view of one spec: forward(params [M, ...], x) -> logits [M, b, out]."""
+    """A functional view of one spec over M stacked networks: forward(params [M, ...], x) -> logits [M, b, out].
 
-    def __init__(self, spec: ArchSpec, device: str = "cpu"):
+    Activations keep the model axis inside the channel axis ([b, M*C, H, W]) through the conv part and in front
+    ([M, b, F]) through the dense part, so every layer is one kernel over all M networks: convs are grouped convs
+    (CPU) or unfold + batched matmul (CUDA, where cuDNN's grouped convs with few channels per group are slow), linear
+    layers are batched matmuls, and parameter-free layers run on a merged [b*M, C, ...] view. On CUDA the training
+    forward is compiled with torch.compile (`compile=False` to skip). benchmarks/zoo_engine.py measures each choice.
+    """
+
+    def __init__(self, spec: ArchSpec, device: str = "cpu", compile: bool | None = None):
         if any(isinstance(layer, BatchNorm) for layer in spec.layers):
             raise WeightspaceError("the batched engine does not train batchnorm networks; use train.fit per network")
         self.spec = spec
         self.module = logits_of(spec, build(spec)).to(device)
-
-    def _call(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-        return functional_call(self.module, params, (x,))
+        self.unfold_convs = str(device).startswith("cuda")
+        compile = self.unfold_convs if compile is None else compile
+        self._forward = torch.compile(self._stacked_forward, dynamic=False) if compile else self._stacked_forward
 
     def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, shared_input: bool = False) -> torch.Tensor:
-        in_dims = (0, None) if shared_input else (0, 0)
-        return torch.vmap(self._call, in_dims=in_dims, randomness="different")(params, x)
+        """x is [M, b, ...] (one batch per network) or, with `shared_input`, [b, ...] seen by all M networks.
+
+        Training batches go through the compiled forward; shared (evaluation) inputs run eagerly, so their chunk
+        sizes cost no recompilation."""
+        if shared_input:
+            m = next(iter(params.values())).shape[0]
+            return self._stacked_forward(params, x.unsqueeze(0).expand(m, *x.shape))
+        return self._forward(params, x)
+
+    def _stacked_forward(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        m, b = x.shape[:2]
+        spatial = x.dim() == 5
+        h = x.transpose(0, 1).reshape(b, m * x.shape[2], *x.shape[3:]) if spatial else x  # [b, M*C, H, W] | [M, b, F]
+        for i, (layer, module) in enumerate(zip(self.spec.layers, self.module)):
+            if isinstance(layer, Conv2d):
+                h = self._conv(h, layer, params[f"{i}.weight"], params.get(f"{i}.bias"), m)
+            elif isinstance(layer, Linear):
+                weight, bias = params[f"{i}.weight"], params.get(f"{i}.bias")
+                h = torch.bmm(h, weight.transpose(1, 2)) if bias is None else torch.baddbmm(
+                    bias.unsqueeze(1), h, weight.transpose(1, 2))  # fmt: skip
+            elif spatial:  # parameter-free layer on the merged [b*M, C, H, W] view
+                out = module(h.reshape(b * m, -1, *h.shape[2:]))
+                spatial = out.dim() == 4
+                h = out.reshape(b, -1, *out.shape[2:]) if spatial else out.reshape(b, m, -1).transpose(0, 1)
+            else:
+                h = module(h.reshape(m * b, -1)).reshape(m, b, -1)
+        return h
+
+    def _conv(self, h, layer: Conv2d, weight, bias, m: int) -> torch.Tensor:
+        k, stride, pad = layer.kernel_size, layer.stride, layer.padding
+        if not self.unfold_convs:
+            flat_bias = None if bias is None else bias.reshape(-1)
+            return F.conv2d(h, weight.reshape(-1, *weight.shape[2:]), flat_bias, stride, pad, groups=m)
+        if pad == "same":  # PyTorch's rule: the extra pixel of an even kernel goes right and bottom
+            before = (k - 1) // 2
+            h, pad = F.pad(h, (before, k - 1 - before, before, k - 1 - before)), 0
+        b, _, height, width = h.shape
+        out_h, out_w = (height + 2 * pad - k) // stride + 1, (width + 2 * pad - k) // stride + 1
+        cols = F.unfold(h, k, padding=pad, stride=stride)  # [b, M*C*k*k, L]
+        cols = cols.view(b, m, -1, out_h * out_w).permute(1, 2, 0, 3).reshape(m, -1, b * out_h * out_w)
+        w = weight.reshape(m, weight.shape[1], -1)
+        y = torch.bmm(w, cols) if bias is None else torch.baddbmm(bias.unsqueeze(-1), w, cols)  # [M, O, b*L]
+        return y.view(m, -1, b, out_h, out_w).permute(2, 0, 1, 3, 4).reshape(b, -1, out_h, out_w)
 
     @torch.no_grad()
     def evaluate(
-        self, params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, chunk: int = 1024
+        self, params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, rows: int = 32768
     ) -> list[dict[str, float]]:
-        """Metrics of every network on shared inputs x [N, ...] with per-network labels y [M, N]."""
+        """Metrics of every network on shared inputs x [N, ...] with per-network labels y [M, N].
+
+        Inputs go through in chunks of `rows` // M images, which bounds the unfolded activations' memory."""
         self.module.eval()
         device = next(iter(params.values())).device
+        chunk = max(1, rows // len(y))
         logits = torch.cat(
             [
                 self.forward(params, x[i : i + chunk].to(device), shared_input=True).cpu()
@@ -98,16 +178,48 @@ def fit_stacked(
     checkpoints: Sequence[int] | None = None,
     device: str = "cpu",
     on_epoch: Callable[[int], None] | None = None,
+    deterministic: bool = True,
+    group: int | None = None,
 ) -> BatchedResult:
     """Train M networks (stacked `init`) on shared inputs with per-network labels y_* [M, N].
 
     Network m shuffles with `recipe.seed = order_seeds[m]`, exactly as `fit` would. Parameters and metrics are
-    recorded after each epoch in `checkpoints` (default: the last).
+    recorded after each epoch in `checkpoints` (default: the last). `deterministic=False` trades bit-reproducibility
+    on a GPU for speed (see `gpu_kernels`).
+
+    `group` networks are trained at a time (default: all on CUDA, one on the CPU, where stacking more does not pay:
+    the per-network step is already memory-bound at batch 128; benchmarks/zoo_engine.py measures it).
     """
     m = len(order_seeds)
     if y_train.shape != (m, len(x_train)) or y_test.shape != (m, len(x_test)):
         raise WeightspaceError(f"labels must be [M={m}, N]: got {list(y_train.shape)} and {list(y_test.shape)}")
     checkpoints = sorted(set(checkpoints or [recipe.epochs]))
+    group = group or (m if str(device).startswith("cuda") else 1)
+    if group < m:
+        parts = [
+            fit_stacked(
+                spec,
+                {k: v[i : i + group] for k, v in init.items()},
+                x_train,
+                y_train[i : i + group],
+                x_test,
+                y_test[i : i + group],
+                recipe,
+                order_seeds[i : i + group],
+                checkpoints,
+                device,
+                None,
+                deterministic,
+                group,
+            )  # fmt: skip
+            for i in range(0, m, group)
+        ]
+        if on_epoch:
+            on_epoch(recipe.epochs)
+        return BatchedResult(
+            {e: {k: torch.cat([p.checkpoints[e][k] for p in parts]) for k in init} for e in checkpoints},
+            {e: [row for p in parts for row in p.metrics[e]] for e in checkpoints},
+        )
     model = StackedModel(spec, device)
     params = {k: v.detach().clone().to(device).requires_grad_() for k, v in init.items()}
     opt = make_optimizer(recipe, params.values())
@@ -117,13 +229,14 @@ def fit_stacked(
     n = len(x_train)
     for epoch in range(1, recipe.epochs + 1):
         orders = torch.stack([epoch_order(n, r, epoch) for r in recipes]).to(device)  # [M, N]
-        for i in range(0, n, recipe.batch_size):
-            idx = orders[:, i : i + recipe.batch_size]
-            logits = model.forward(params, x_train_d[idx])
-            loss = _per_network_loss(logits, torch.gather(y_train_d, 1, idx)).sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+        with gpu_kernels(device, deterministic):
+            for i in range(0, n, recipe.batch_size):
+                idx = orders[:, i : i + recipe.batch_size]
+                logits = model.forward(params, x_train_d[idx])
+                loss = _per_network_loss(logits, torch.gather(y_train_d, 1, idx)).sum()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
         if epoch in checkpoints:
             snapshot = {k: v.detach().cpu().clone() for k, v in params.items()}
             train = model.evaluate(params, x_train, y_train)

@@ -56,7 +56,9 @@ def plan_specs(config: ZooConfig, plan: Sequence[ShardPlan]) -> list[ArchSpec]:
     return specs
 
 
-def run_shard(root: str, config_json: str, shard: ShardPlan, device: str = "cpu") -> dict[str, Any]:
+def run_shard(
+    root: str, config_json: str, shard: ShardPlan, device: str = "cpu", deterministic: bool = True
+) -> dict[str, Any]:
     """Train one shard's networks with the batched engine and write its file. Same inputs, same file."""
     start = time.perf_counter()
     config = ZooConfig.model_validate_json(config_json)
@@ -79,7 +81,7 @@ def run_shard(root: str, config_json: str, shard: ShardPlan, device: str = "cpu"
     init = stack([init_net(spec, n.init_seed, hp["init"]) for n in shard.nets])
     result = fit_stacked(
         spec, init, x_train, labels(y_train), data.x_test, labels(data.y_test), recipe,
-        [n.order_seed for n in shard.nets], config.checkpoints, device,
+        [n.order_seed for n in shard.nets], config.checkpoints, device, deterministic=deterministic,
     )  # fmt: skip
     spec_index = plan_specs(config, make_plan(config, data.num_classes)).index(spec)
     rows, tensors = [], {k: [] for k in init}
@@ -108,7 +110,7 @@ def run_shard(root: str, config_json: str, shard: ShardPlan, device: str = "cpu"
 
 
 # -- executors: each runs `jobs` through `run_shard` and calls `done` with every result -----------------------------
-Job = tuple[str, str, ShardPlan, str]
+Job = tuple[str, str, ShardPlan, str, bool]
 
 
 def run_serial(jobs: Sequence[Job], done: Callable[[dict], None]) -> None:
@@ -147,10 +149,12 @@ def generate(
     device: str = "cpu",
     resume: bool = False,
     console: Console | None = None,
+    deterministic: bool = True,
 ) -> Zoo:
     """Generate (or, with `resume`, complete) the zoo `config` describes in directory `out`.
 
     workers=1 runs in this process; workers>1 uses a local process pool; `dask` (an address or Client) uses Dask.
+    On a GPU, `deterministic=False` uses faster kernels whose results vary in the last bits between runs.
     Every executor writes identical shards, because each shard is a pure function of the config and its plan.
     """
     config = config.check()
@@ -200,7 +204,7 @@ def generate(
             rate = finished / max(time.perf_counter() - start, 1e-9)
             progress.update(bar, advance=result["networks"], rate=f"{rate:.2f} net/s")
 
-        jobs = [(str(root), config.model_dump_json(), shard, device) for shard in todo]
+        jobs = [(str(root), config.model_dump_json(), shard, device, deterministic) for shard in todo]
         if dask is not None:
             run_dask(jobs, done, dask)
         elif workers > 1:

@@ -1,0 +1,5 @@
+"""`python -m weightspace` is the `weightspace` command."""
+
+from weightspace.cli import main
+
+main()
