@@ -21,9 +21,10 @@ def run(*args, check=True):
 
 def test_help_lists_every_command():
     out = run("--help").stdout
-    for command in ("info", "demo", "nets", "zoo"):
+    for command in ("info", "demo", "nets", "zoo", "grow"):
         assert command in out
     assert "show" in run("nets", "--help").stdout
+    assert all(c in run("grow", "--help").stdout for c in ("wider", "deeper", "experiment"))
 
 
 def test_info_reports_datasets():

@@ -42,7 +42,11 @@ def test_random_widenings_and_deepenings_preserve_the_function(spec, relu, steps
                 assert "not idempotent" in str(error)
                 continue
     assert output_gap(net, grown, x) < 1e-5
-    assert net.params.keys() == random_net(net.spec, seed).params.keys()  # the input was not changed
+    fresh = random_net(net.spec, seed)  # the input was not changed
+    assert (
+        all(torch.equal(net.params[k], fresh.params[k]) for k in fresh.params)
+        and net.params.keys() == fresh.params.keys()
+    )
 
 
 def test_wider_across_the_flatten_boundary_of_lenet5():

@@ -28,12 +28,16 @@ from weightspace.train.metrics import classification_metrics
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 
+def on_cuda(device) -> bool:
+    return str(device).startswith("cuda")
+
+
 @contextmanager
 def gpu_kernels(device: str, deterministic: bool = True) -> Iterator[None]:
     """The GPU kernels used while the block runs. Deterministic (the default): same inputs, same bits on one GPU
     (no atomics in compiled backward passes, no autotuned cuDNN algorithms, float32 matmuls). Otherwise the fast
     kernels: atomics and TF32 matmuls, about 5x faster on an H100 but not bit-reproducible. No-op on the CPU."""
-    if not str(device).startswith("cuda"):
+    if not on_cuda(device):
         yield
         return
     before = (
@@ -88,7 +92,8 @@ class StackedModel:
     ([M, b, F]) through the dense part, so every layer is one kernel over all M networks: convs are grouped convs
     (CPU) or unfold + batched matmul (CUDA, where cuDNN's grouped convs with few channels per group are slow), linear
     layers are batched matmuls, and parameter-free layers run on a merged [b*M, C, ...] view. On CUDA the training
-    forward is compiled with torch.compile (`compile=False` to skip). benchmarks/zoo_engine.py measures each choice.
+    forward is compiled with torch.compile (`compile=False` to skip). benchmarks/zoo_engine_variants.py measures each
+    choice.
     """
 
     def __init__(self, spec: ArchSpec, device: str = "cpu", compile: bool | None = None):
@@ -96,7 +101,7 @@ class StackedModel:
             raise WeightspaceError("the batched engine does not train batchnorm networks; use train.fit per network")
         self.spec = spec
         self.module = logits_of(spec, build(spec)).to(device)
-        self.unfold_convs = str(device).startswith("cuda")
+        self.unfold_convs = on_cuda(device)
         compile = self.unfold_convs if compile is None else compile
         self._forward = torch.compile(self._stacked_forward, dynamic=False) if compile else self._stacked_forward
 
@@ -188,38 +193,41 @@ def fit_stacked(
     on a GPU for speed (see `gpu_kernels`).
 
     `group` networks are trained at a time (default: all on CUDA, one on the CPU, where stacking more does not pay:
-    the per-network step is already memory-bound at batch 128; benchmarks/zoo_engine.py measures it).
+    the per-network step is already memory-bound at batch 128; benchmarks/zoo_engine.py measures it). `on_epoch`
+    is called after each epoch of each group.
     """
     m = len(order_seeds)
     if y_train.shape != (m, len(x_train)) or y_test.shape != (m, len(x_test)):
         raise WeightspaceError(f"labels must be [M={m}, N]: got {list(y_train.shape)} and {list(y_test.shape)}")
     checkpoints = sorted(set(checkpoints or [recipe.epochs]))
-    group = group or (m if str(device).startswith("cuda") else 1)
-    if group < m:
-        parts = [
-            fit_stacked(
-                spec,
-                {k: v[i : i + group] for k, v in init.items()},
-                x_train,
-                y_train[i : i + group],
-                x_test,
-                y_test[i : i + group],
-                recipe,
-                order_seeds[i : i + group],
-                checkpoints,
-                device,
-                None,
-                deterministic,
-                group,
-            )  # fmt: skip
-            for i in range(0, m, group)
-        ]
-        if on_epoch:
-            on_epoch(recipe.epochs)
-        return BatchedResult(
-            {e: {k: torch.cat([p.checkpoints[e][k] for p in parts]) for k in init} for e in checkpoints},
-            {e: [row for p in parts for row in p.metrics[e]] for e in checkpoints},
-        )
+    group = group or (m if on_cuda(device) else 1)
+    parts = [
+        _fit_stack(
+            spec,
+            {k: v[i : i + group] for k, v in init.items()},
+            x_train,
+            y_train[i : i + group],
+            x_test,
+            y_test[i : i + group],
+            recipe,
+            order_seeds[i : i + group],
+            checkpoints,
+            device,
+            on_epoch,
+            deterministic,
+        )  # fmt: skip
+        for i in range(0, m, group)
+    ]
+    return BatchedResult(
+        {e: {k: torch.cat([p.checkpoints[e][k] for p in parts]) for k in init} for e in checkpoints},
+        {e: [row for p in parts for row in p.metrics[e]] for e in checkpoints},
+    )
+
+
+def _fit_stack(
+    spec, init, x_train, y_train, x_test, y_test, recipe, order_seeds, checkpoints, device, on_epoch, deterministic
+) -> BatchedResult:
+    """`fit_stacked` for one group: all of `init` trained as one stacked model."""
     model = StackedModel(spec, device)
     params = {k: v.detach().clone().to(device).requires_grad_() for k, v in init.items()}
     opt = make_optimizer(recipe, params.values())
