@@ -2,21 +2,18 @@
 
     python benchmarks/zoo_engine_variants.py cuda 256
 
-The seed's LeNet-5 on 3x32x32 inputs, batch 128. Measured on an H100 (2026-11-23), M = 256, ms per step:
+The seed's LeNet-5 on 3x32x32 inputs, batch 128. This script on an H100 (2026-11-23), M = 256:
 
 | variant | ms/step | net-epochs/s | rel. error vs vmap |
 |---|---:|---:|---:|
-| vmap(functional_call), float32 (the first engine) | 122.1 | 28.3 | 0 |
-| explicit grouped convs, float32 | 119.5 | 29.0 | 0 |
-| unfold + bmm convs, float32 | 65.8 | 52.6 | 4e-4 |
-| explicit grouped convs, channels_last | 148.9 | 23.2 | 3e-4 |
-| explicit grouped convs, bf16 autocast | 34.5 | 100.3 | 5e-3 |
-| unfold + bmm, bf16 autocast | 64.1 | 54.0 | 5e-3 |
-| unfold + bmm, TF32, torch.compile (the engine with --fast-gpu) | 29.8 | 116.2 | 5e-4 |
-| explicit grouped convs, torch.compile | 112.2 | 30.8 | 3e-4 |
+| vmap(functional_call), float32 (the first engine) | 122.4 | 28.3 | 0 |
+| explicit grouped convs, float32 | 121.9 | 28.4 | 0 |
+| unfold + bmm convs, float32 | 66.4 | 52.1 | 4e-4 |
+| explicit grouped convs, bf16 autocast | 32.3 | 107.1 | 5e-3 |
+| unfold + bmm, TF32, torch.compile (the engine with --fast-gpu) | 31.8 | 108.8 | 5e-4 |
 
-On 2 CPU cores (M = 4) explicit grouped convs beat vmap 1.6x and unfold + bmm is 3x slower, so the engine picks
-grouped convs on the CPU and unfold + bmm on CUDA (`StackedModel.unfold_convs`).
+On 2 CPU cores (`cpu 4`) vmap and grouped convs are within run-to-run noise of each other and unfold + bmm is about
+2.5x slower, so the engine uses grouped convs on the CPU and unfold + bmm on CUDA (`StackedModel.unfold_convs`).
 """
 
 import sys
@@ -24,10 +21,13 @@ import time
 
 import torch
 import torch.nn.functional as F
+from torch.func import functional_call
 
 from weightspace.nets import lenet5_seed
+from weightspace.nets.build import build
 from weightspace.nets.init import init_net
 from weightspace.train.batched import StackedModel, stack
+from weightspace.train.loop import logits_of
 
 
 def timed_step(name, forward, init, x, y, m, device, amp=False, reference=None):
@@ -66,8 +66,14 @@ def main() -> None:
     y = (torch.rand(m, 128, device=device) < 0.1).float()
     grouped, unfold = StackedModel(spec, device, compile=False), StackedModel(spec, device, compile=False)
     grouped.unfold_convs, unfold.unfold_convs = False, True
+    module = logits_of(spec, build(spec)).to(device)
+
+    def vmapped(params, x):  # the first engine: torch.func over the plain module
+        return torch.vmap(lambda p, xb: functional_call(module, p, (xb,)), randomness="different")(params, x)
+
     print("| variant | ms/step | net-epochs/s | rel. error |\n|---|---:|---:|---:|")
-    ref = timed_step("grouped float32", grouped.forward, init, x, y, m, device)
+    ref = timed_step("vmap(functional_call) float32", vmapped, init, x, y, m, device)
+    timed_step("grouped float32", grouped.forward, init, x, y, m, device, reference=ref)
     timed_step("unfold + bmm float32", unfold.forward, init, x, y, m, device, reference=ref)
     if device == "cuda":
         timed_step("grouped bf16", grouped.forward, init, x, y, m, device, amp=True, reference=ref)
