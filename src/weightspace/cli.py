@@ -26,6 +26,10 @@ zoo_app = typer.Typer(help="Model zoos: generate, inspect, verify, classify.", n
 app.add_typer(zoo_app, name="zoo")
 grow_app = typer.Typer(help="Net2Net: grow a trained network wider or deeper, same function.", no_args_is_help=True)
 app.add_typer(grow_app, name="grow")
+encode_app = typer.Typer(
+    help="Encode networks from their weights (SNE and baselines); predict properties.", no_args_is_help=True
+)
+app.add_typer(encode_app, name="encode")
 console = Console()
 
 
@@ -245,6 +249,20 @@ def zoo_classify(
     _print_classify(result, target, plot or Path(root) / "classify.png")
 
 
+@zoo_app.command("sine-inr")
+def zoo_sine_inr(
+    out: Path = typer.Option(..., "--out", help="directory the zoo is written to"),
+    networks: int = typer.Option(1000, help="how many SIRENs"),
+    steps: int = typer.Option(800, help="Adam steps per SIREN (all train at once)"),
+    seed: int = typer.Option(0),
+) -> None:
+    """The SNE paper's INR zoo: SIREN 1-32-32-1 fit to sin(a x), a ~ U(0.5, 10); target column `frequency`."""
+    from weightspace.zoo.inr import make_sine_inr_zoo
+
+    zoo = make_sine_inr_zoo(out, networks=networks, seed=seed, steps=steps)
+    console.print(f"{zoo}; mean fit MSE {zoo.table['fit_mse'].mean():.2e}")
+
+
 @zoo_app.command("import")
 def zoo_import(
     fmt: str = typer.Argument(..., help="keras-h5 | small-cnn | safetensors-dir"),
@@ -399,6 +417,107 @@ def grow_experiment(
     )  # fmt: skip
     console.print(results_table(results))
     console.print(f"plot: {out / 'net2net.png'}")
+
+
+@encode_app.command("train")
+def encode_train(
+    zoo_dir: Path = typer.Option(..., "--zoo", help="zoo directory to train on (its train/val split)"),
+    target: str = typer.Option("test_accuracy", help="the zoo column to predict"),
+    encoder: str = typer.Option("sne", help="sne | mlp | statnn | deepsets | nfn-np | nfn-hnp"),
+    out: Path = typer.Option(None, help="where the encoder is saved (default ZOO/encoders/ENCODER-TARGET)"),
+    task: str = typer.Option(None, help="regression | probability | classes (default: from the column)"),
+    epochs: int = typer.Option(30),
+    batch_size: int = typer.Option(32),
+    lr: float = typer.Option(1e-3),
+    li_weight: float = typer.Option(1.0, help="logit-invariance weight (0: off)"),
+    positional: bool = typer.Option(True, help="SNE's type/level encodings"),
+    width: int = typer.Option(32, help="set-function width"),
+    depth: int = typer.Option(2, help="SABs per set-to-set"),
+    dim: int = typer.Option(32, help="embedding size"),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("cpu"),
+) -> None:
+    """Train an encoder + predictor head on a zoo; save it; print test metrics and a predicted-vs-true plot."""
+    import json
+
+    from rich.progress import Progress
+
+    from weightspace.encode import EncoderConfig, FitConfig, plot_predictions, train_on_zoo
+    from weightspace.zoo import Zoo
+
+    zoo = Zoo.open(zoo_dir)
+    config = EncoderConfig(kind=encoder, target=target, positional=positional, width=width, depth=depth, dim=dim)
+    fit_config = FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, li_weight=li_weight, seed=seed, device=device)
+    with Progress(console=console, transient=True) as bar:
+        job = bar.add_task(f"training {encoder}", total=epochs)
+
+        def on_epoch(epoch, train_loss, val_loss):
+            bar.update(job, completed=epoch, description=f"{encoder} loss {train_loss:.4f} val {val_loss:.4f}")
+
+        model, report = train_on_zoo(zoo, config, fit_config, task=task, split_seed=seed, on_epoch=on_epoch)
+    out = out or zoo.root / "encoders" / f"{encoder}-{target}"
+    path = model.save(out)
+    _write_json(path.with_name(path.stem + ".report.json"), report)
+    from weightspace.encode import evaluate_on_zoo
+
+    _, pred, true = evaluate_on_zoo(model, zoo, "test", seed)
+    plot = plot_predictions(pred, true, model.config.task, path.with_suffix(".png"), f"{encoder} on {zoo.root.name}")
+    shown = {k: round(v, 4) for k, v in report["test"].items()}
+    console.print(
+        f"{encoder}: test {json.dumps(shown)}; symmetry gap {report['permutation_gap']:.1e}; "
+        f"{report['seconds_per_epoch']:.1f} s/epoch"
+    )
+    console.print(f"saved {path} (+ .json config); plot {plot}")
+
+
+@encode_app.command("eval")
+def encode_eval(
+    encoder_path: Path = typer.Argument(..., help="a saved encoder (.safetensors; its .json beside it)"),
+    zoo_dir: Path = typer.Option(..., "--zoo", help="zoo to evaluate on (any dataset or architecture)"),
+    split: str = typer.Option("test", help="test | val | train | all"),
+    seed: int = typer.Option(0, help="split seed (the one used in training)"),
+    plot: Path = typer.Option(None, help="predicted-vs-true plot (default next to the encoder)"),
+) -> None:
+    """Evaluate a trained encoder on a zoo without retraining (cross-dataset, cross-architecture)."""
+    from weightspace.encode import Predictor, evaluate_on_zoo, plot_predictions
+    from weightspace.zoo import Zoo
+
+    model, zoo = Predictor.load(encoder_path), Zoo.open(zoo_dir)
+    scores, pred, true = evaluate_on_zoo(model, zoo, split, seed)
+    plot = plot or Path(encoder_path).with_name(f"{Path(encoder_path).stem}-on-{zoo.root.name}.png")
+    plot_predictions(pred, true, model.config.task, plot, f"{model.config.kind} on {zoo.root.name}")
+    console.print(" ".join(f"{k} {v:.4f}" for k, v in scores.items()) + f" ({len(true)} rows); plot {plot}")
+
+
+@encode_app.command("embed")
+def encode_embed(
+    encoder_path: Path = typer.Argument(..., help="a saved encoder"),
+    zoo_dir: Path = typer.Option(..., "--zoo", help="zoo whose networks are embedded"),
+    name: str = typer.Option(None, help="file name under ZOO/embeddings (default: the encoder's)"),
+) -> None:
+    """One embedding per network, written next to the zoo, and a 2-D projection coloured by the target."""
+    from safetensors.torch import load_file
+
+    from weightspace.encode import Predictor, embed_zoo, plot_embedding
+    from weightspace.zoo import Zoo
+
+    model, zoo = Predictor.load(encoder_path), Zoo.open(zoo_dir)
+    path = embed_zoo(model, zoo, name or Path(encoder_path).stem)
+    emb = load_file(path)["embedding"]
+    target = model.config.target
+    colour = zoo.table[target].to_numpy() if target in zoo.table.columns else None
+    if colour is not None:
+        plot = plot_embedding(emb, colour, path.with_suffix(".png"), f"{model.config.kind} embeddings by {target}")
+        console.print(f"plot {plot}")
+    console.print(f"wrote {tuple(emb.shape)} embeddings to {path}")
+
+
+def _write_json(path: Path, data) -> None:
+    import json
+
+    from weightspace.fileio import write_text_atomic
+
+    write_text_atomic(path, json.dumps(data, indent=2))
 
 
 def main() -> None:

@@ -43,23 +43,30 @@ def lenet5_seed(input_shape: Sequence[int] = (3, 32, 32), outputs: int = 1) -> A
     )
 
 
-def lenet5_classic(input_shape: Sequence[int] = (1, 28, 28), classes: int = 10) -> ArchSpec:
-    """LeCun's LeNet-5 for 28x28 digits (first conv padded to keep 28x28): 61,706 parameters, logits out."""
+def lenet5_classic(
+    input_shape: Sequence[int] = (1, 28, 28), classes: int = 10, activation: str = "tanh", dropout: float = 0.0
+) -> ArchSpec:
+    """LeCun's LeNet-5 for 28x28 digits (first conv padded to keep 28x28): 61,706 parameters, logits out.
+    `activation` and `dropout` (after each hidden dense layer) let varied zoos use it."""
+    act = Activation(fn=activation)
+    drop = [Dropout(p=dropout)] if dropout else []
     return ArchSpec(
         name="lenet5-classic",
         input_shape=tuple(input_shape),
         layers=[
             Conv2d(out_channels=6, kernel_size=5, padding=2),
-            Activation(fn="tanh"),
+            act,
             Pool2d(op="avg", kernel_size=2),
             Conv2d(out_channels=16, kernel_size=5),
-            Activation(fn="tanh"),
+            act,
             Pool2d(op="avg", kernel_size=2),
             Flatten(),
             Linear(out_features=120),
-            Activation(fn="tanh"),
+            act,
+            *drop,
             Linear(out_features=84),
-            Activation(fn="tanh"),
+            act,
+            *drop,
             Linear(out_features=classes),
         ],
     )
@@ -91,6 +98,7 @@ def mlp(
     outputs: int,
     activation: str | Sequence[str] | Sequence[Sequence[str]] = "relu",
     output_activation: str | None = None,
+    dropout: float = 0.0,
 ) -> ArchSpec:
     """A multilayer perceptron. `activation` is one name, one per hidden layer, or one list per hidden layer
     with an activation for each of its units. Multi-dimensional inputs are flattened first."""
@@ -104,6 +112,8 @@ def mlp(
     layers: list = [Flatten()] if len(input_shape) > 1 else []
     for width, act in zip(widths, per_layer):
         layers += [Linear(out_features=width), Activation(fn=act if isinstance(act, str) else list(act))]
+        if dropout:
+            layers.append(Dropout(p=dropout))
     layers.append(Linear(out_features=outputs))
     if output_activation:
         layers.append(Activation(fn=output_activation))

@@ -154,6 +154,29 @@ PRESETS: dict[str, ZooConfig] = {
         varied=Varied(),
         shard_size=4,
     ),
+    # Other architectures on MNIST-5k, for encoders evaluated across architectures.
+    "mnist5k-lenet5classic-varied": ZooConfig(
+        name="mnist5k-lenet5classic-varied",
+        dataset="mnist5k",
+        arch=Arch(preset="lenet5-classic", kwargs={"input_shape": [1, 28, 28]}),
+        tasks="multiclass",
+        per_task=128,
+        recipe=Recipe(epochs=18, batch_size=64),
+        checkpoints=[2, 6, 18],
+        varied=Varied(),
+        shard_size=4,
+    ),
+    "mnist5k-mlp-varied": ZooConfig(
+        name="mnist5k-mlp-varied",
+        dataset="mnist5k",
+        arch=Arch(preset="mlp", kwargs={"input_shape": [1, 28, 28], "widths": [32, 32], "outputs": 10}),
+        tasks="multiclass",
+        per_task=128,
+        recipe=Recipe(epochs=18, batch_size=64),
+        checkpoints=[2, 6, 18],
+        varied=Varied(),
+        shard_size=4,
+    ),
 }
 
 

@@ -1,0 +1,222 @@
+"""The encode benchmarks: four quality tables and the SNE-vs-NFN speed table.
+
+    bash benchmarks/encode_zoos.sh                        # the zoos (runs/encode-zoos)
+    python benchmarks/encode_bench.py inr|accuracy|cross-arch|seed-task|speed [--zoos DIR] [--quick]
+
+Each run appends finished entries to benchmarks/results/encode_<name>.json and skips entries already there, so an
+interrupted run resumes. Trained encoders go to runs/encode-bench/. Budgets (epochs, width) are sized for 2 CPU
+cores and printed with every table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from weightspace.encode import EncodeError, EncoderConfig, FitConfig, Predictor, evaluate_on_zoo, train_on_zoo
+from weightspace.encode.fit import read_parts
+from weightspace.fileio import write_text_atomic
+from weightspace.zoo import Zoo
+
+RESULTS = Path(__file__).parent / "results"
+MODELS = Path("runs/encode-bench")
+SNE = {"width": 32, "depth": 1, "dim": 32, "chunk_size": 16}
+EPOCHS = {"sne": 8, "deepsets": 20, "nfn-np": 8, "nfn-hnp": 8, "mlp": 40, "statnn": 40}
+ALL = ("sne", "deepsets", "statnn", "mlp", "nfn-np", "nfn-hnp")
+
+
+class Store:
+    """Results of one benchmark, keyed by entry name, saved after every entry."""
+
+    def __init__(self, name: str):
+        self.path = RESULTS / f"encode_{name}.json"
+        self.data = json.loads(self.path.read_text()) if self.path.is_file() else {}
+
+    def get(self, key, make):
+        if key not in self.data:
+            self.data[key] = make()
+            write_text_atomic(self.path, json.dumps(self.data, indent=1))
+        return self.data[key]
+
+
+def train(zoo_dir: Path, kind: str, target: str, name: str, epochs_scale: float = 1.0, **extra) -> dict:
+    """Train (or reload) one encoder; its report without the loss history."""
+    path = MODELS / f"{name}.safetensors"
+    if path.is_file() and path.with_suffix(".report.json").is_file():
+        return json.loads(path.with_suffix(".report.json").read_text())
+    config = EncoderConfig(kind=kind, target=target, **(SNE if kind == "sne" else {}), **extra.pop("config", {}))
+    epochs = max(1, round(EPOCHS[kind] * epochs_scale))
+    fit = FitConfig(epochs=epochs, li_weight=extra.pop("li_weight", 1.0 if kind == "sne" else 0.0))
+    start = time.perf_counter()
+    model, report = train_on_zoo(Zoo.open(zoo_dir), config, fit, **extra)
+    report = {k: v for k, v in report.items() if k != "history"} | {"epochs": epochs}
+    report["train_seconds"] = time.perf_counter() - start
+    model.save(path)
+    write_text_atomic(path.with_suffix(".report.json"), json.dumps(report, indent=1))
+    print(f"  {name}: {json.dumps(report['test'])} ({report['train_seconds']:.0f} s)", flush=True)
+    return report
+
+
+def table(rows: list[list], header: list[str]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def fmt(x: float | None, digits: int = 3) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+# -- 1. sine-INR frequency -------------------------------------------------------------------------------------------
+def bench_inr(zoos: Path, scale: float) -> str:
+    store = Store("inr")
+    runs = [(k, k, {}) for k in ALL] + [
+        ("sne (no logit invariance)", "sne", {"li_weight": 0.0}),
+        ("sne (no positional encodings)", "sne", {"config": {"positional": False}}),
+    ]
+    rows = []
+    for label, kind, extra in runs:
+        r = store.get(
+            label,
+            lambda k=kind, lab=label, ex=extra: train(zoos / "sine-inr", k, "frequency", f"inr-{lab}", scale, **ex),
+        )
+        rows.append([label, fmt(r["test"]["mse"]), fmt(r["test"]["tau"]), r["encoder_parameters"]])
+    paper = {"sne": 0.098, "sne (no logit invariance)": 0.160, "sne (no positional encodings)": 7.452}
+    rows = [r[:2] + [paper.get(r[0], "")] + r[2:] for r in rows]
+    return table(rows, ["encoder", "test MSE", "paper MSE", "Kendall tau", "encoder params"])
+
+
+# -- 2. accuracy prediction, same- and cross-dataset --------------------------------------------------------------
+DATASETS = ("digits", "mnist5k", "fashion")
+
+
+def bench_accuracy(zoos: Path, scale: float) -> str:
+    store = Store("accuracy")
+    rows = []
+    for kind in ALL:
+        for src in DATASETS:
+            name = f"acc-{kind}-{src}"
+            train(zoos / f"{src}-smallcnn", kind, "test_accuracy", name, scale)
+            model = Predictor.load(MODELS / f"{name}.safetensors")
+            cells = []
+            for dst in DATASETS:
+                r = store.get(
+                    f"{kind}:{src}->{dst}",
+                    lambda dst=dst, model=model: evaluate_on_zoo(model, Zoo.open(zoos / f"{dst}-smallcnn"), "test")[0],
+                )
+                cells.append(r["tau"])
+            rows.append([kind, src, *(fmt(c) for c in cells), fmt(sum(cells) / len(cells))])
+    return table(rows, ["encoder", "train on", *(f"tau on {d}" for d in DATASETS), "mean"])
+
+
+# -- 3. cross-architecture -----------------------------------------------------------------------------------------
+def bench_cross_arch(zoos: Path, scale: float) -> str:
+    store = Store("cross_arch")
+    rows = []
+    for kind in ALL:
+        name = f"acc-{kind}-mnist5k"
+        train(zoos / "mnist5k-smallcnn", kind, "test_accuracy", name, scale)
+        model = Predictor.load(MODELS / f"{name}.safetensors")
+        cells = []
+        for dst in ("mnist5k-lenet5classic", "mnist5k-mlp"):
+
+            def run(dst=dst, model=model):
+                try:
+                    return evaluate_on_zoo(model, Zoo.open(zoos / dst), "all")[0]
+                except EncodeError as err:
+                    return {"error": str(err)}
+
+            r = store.get(f"{kind}:mnist5k-smallcnn->{dst}", run)
+            cells.append(fmt(r.get("tau")) if "tau" in r else "cannot read")
+        rows.append([kind, *cells])
+    return table(
+        rows, ["encoder (trained on small CNN, MNIST-5k)", "tau on LeNet-5 classic", "tau on MLP 784-32-32-10"]
+    )
+
+
+# -- 4. the seed's task: which class a one-vs-rest LeNet-5 detects -------------------------------------------------
+def bench_seed_task(zoos: Path, scale: float) -> str:
+    from weightspace.zoo.classify import classify
+
+    store = Store("seed_task")
+    zoo_dir = zoos / "digits-lenet5"
+    rows = []
+    for kind in ALL:
+
+        def run(kind=kind):
+            try:
+                r = train(zoo_dir, kind, "task", f"seed-{kind}", scale, task="classes", li_weight=0.0)
+                return {"accuracy": r["test"]["accuracy"], "seconds": r["train_seconds"]}
+            except EncodeError as err:
+                return {"error": str(err)}
+
+        r = store.get(kind, run)
+        rows.append([kind, fmt(r.get("accuracy")) if "accuracy" in r else "cannot read (flatten)"])
+    for feats in ("stats", "flat"):
+        r = store.get(f"zoo classify {feats}", lambda f=feats: _classify(classify, Zoo.open(zoo_dir), f))
+        rows.append([f"`zoo classify` ({r['model']} on {feats})", fmt(r["accuracy"])])
+    rows.append(["chance", "0.100"])
+    return table(rows, ["method", "test accuracy (10 classes)"])
+
+
+def _classify(classify, zoo: Zoo, features: str) -> dict:
+    """The best classifier on one feature kind (its own stratified 80/20 split of the networks)."""
+    scores = {clf: acc for (feats, clf), acc in classify(zoo, target="task").scores.items() if feats == features}
+    best = max(scores, key=scores.get)
+    return {"accuracy": scores[best], "model": best}
+
+
+# -- speed: SNE vs NFN on one zoo ----------------------------------------------------------------------------------
+def bench_speed(zoos: Path, scale: float) -> str:
+    torch.manual_seed(0)
+    zoo = Zoo.open(zoos / "mnist5k-smallcnn")
+    part = read_parts(zoo, "test_accuracy")[0]
+    batch = part.batch.index(slice(0, 256))
+    rows = []
+    for kind in ("sne", "deepsets", "statnn", "nfn-np", "nfn-hnp"):
+        config = EncoderConfig(kind=kind, **(SNE if kind == "sne" else {})).with_example(batch)
+        model = Predictor(config).eval()
+        with torch.no_grad():
+            model(batch.index(slice(0, 32)))
+            start = time.perf_counter()
+            for i in range(0, len(batch), 32):
+                model(batch.index(slice(i, i + 32)))
+            per_s = len(batch) / (time.perf_counter() - start)
+        model.train()
+        opt = torch.optim.Adam(model.parameters())
+        start = time.perf_counter()
+        for i in range(0, len(batch), 32):
+            loss = model(batch.index(slice(i, i + 32))).pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        epoch_s = (time.perf_counter() - start) * len(part) / len(batch)
+        rows.append([kind, f"{per_s:.0f}", f"{epoch_s:.1f}", sum(p.numel() for p in model.encoder.parameters())])
+    base = float(rows[[r[0] for r in rows].index("nfn-np")][1])
+    rows = [r[:2] + [f"{float(r[1]) / base:.2f}x"] + r[2:] for r in rows]
+    table_md = table(rows, ["encoder", "networks/s (inference)", "vs nfn-np", "s/epoch (train, no LI)", "params"])
+    write_text_atomic(RESULTS / "encode_speed.md", table_md + "\n")
+    return table_md
+
+
+BENCHES = {
+    "inr": bench_inr,
+    "accuracy": bench_accuracy,
+    "cross-arch": bench_cross_arch,
+    "seed-task": bench_seed_task,
+    "speed": bench_speed,
+}
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("bench", choices=[*BENCHES, "all"])
+    parser.add_argument("--zoos", type=Path, default=Path("runs/encode-zoos"))
+    parser.add_argument("--epochs-scale", type=float, default=1.0, help="multiply every encoder's epochs")
+    args = parser.parse_args()
+    for name in BENCHES if args.bench == "all" else [args.bench]:
+        print(f"## {name}  (SNE {SNE}; epochs {EPOCHS} x {args.epochs_scale})", flush=True)
+        print(BENCHES[name](args.zoos, args.epochs_scale), flush=True)

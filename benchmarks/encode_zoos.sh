@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The zoos the encode benchmarks read (2 cores, about 40 minutes; resumable: rerun to finish an interrupted one).
+# Usage: bash benchmarks/encode_zoos.sh [OUT_DIR]   (default runs/encode-zoos)
+set -euo pipefail
+OUT=${1:-runs/encode-zoos}
+WS=${WS:-.venv/bin/weightspace}
+gen() {  # name preset networks
+  if [ -f "$OUT/$1/models.parquet" ]; then echo "$1: done"; return; fi
+  local resume=(); [ -f "$OUT/$1/zoo.json" ] && resume=(--resume)
+  "$WS" zoo generate --preset "$2" --per-task "$3" --out "$OUT/$1" "${resume[@]}"
+}
+gen digits-smallcnn digits-smallcnn-varied 320
+gen mnist5k-smallcnn mnist5k-smallcnn-varied 320
+gen mnist5k-lenet5classic mnist5k-lenet5classic-varied 64
+gen mnist5k-mlp mnist5k-mlp-varied 96
+gen fashion-smallcnn fashion-smallcnn-varied 160
+[ -f "$OUT/sine-inr/models.parquet" ] || "$WS" zoo sine-inr --out "$OUT/sine-inr" --networks 1000
+gen digits-lenet5 digits-lenet5 20

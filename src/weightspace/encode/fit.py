@@ -1,0 +1,215 @@
+"""Training a predictor on a zoo, evaluating it, and embedding a zoo.
+
+A zoo's rows are read into `Part`s, one per weight shape (a varied zoo may hold several specs of one shape).
+Splits go by model id, so the checkpoints of one network never straddle train and test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from pydantic import BaseModel, ConfigDict
+from scipy.stats import kendalltau
+
+from weightspace.encode.model import EncoderConfig, Predictor, Task
+from weightspace.encode.weights import EncodeError, WeightBatch
+from weightspace.zoo.store import Zoo
+
+
+@dataclass
+class Part:
+    """Networks of one weight shape: their weights, targets and row positions in the zoo table."""
+
+    batch: WeightBatch
+    target: torch.Tensor
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def read_parts(zoo: Zoo, target: str | None = None, rows: np.ndarray | None = None) -> list[Part]:
+    """The zoo's networks (all rows, or `rows`), grouped by weight shape, with the raw target column."""
+    table = zoo.table
+    if target is not None and target not in table.columns:
+        raise EncodeError(f"the zoo has no column {target!r}; columns: {', '.join(table.columns)}")
+    rows = np.arange(len(table)) if rows is None else np.asarray(rows)
+    spec_col = table["spec"].to_numpy() if "spec" in table.columns else np.zeros(len(table), int)
+    by_shape: dict[str, list[int]] = {}
+    for k in np.unique(spec_col[rows]):
+        key = str(zoo.specs[int(k)].state_shapes())
+        by_shape.setdefault(key, []).extend(rows[spec_col[rows] == k].tolist())
+    parts = []
+    for members in by_shape.values():
+        members = np.sort(np.asarray(members))
+        batch = WeightBatch.from_stacked(zoo.spec_of_row(int(members[0])), zoo.stacked(members.tolist()))
+        values = table[target].to_numpy()[members] if target else np.zeros(len(members))
+        parts.append(Part(batch, values, members))
+    return parts
+
+
+def infer_task(values: pd.Series) -> Task:
+    if pd.api.types.is_float_dtype(values) and values.between(0, 1).all():
+        return "probability"
+    if pd.api.types.is_float_dtype(values):
+        return "regression"
+    return "classes"
+
+
+def encode_targets(parts: list[Part], config: EncoderConfig) -> list[Part]:
+    """Targets as the loss wants them: probabilities, standardised values or class indices."""
+    out = []
+    for p in parts:
+        raw = p.target
+        if config.task == "classes":
+            index = {c: i for i, c in enumerate(config.classes)}
+            unknown = sorted({v for v in raw.tolist() if v not in index})
+            if unknown:
+                raise EncodeError(f"classes {unknown} were not seen in training (known: {config.classes})")
+            t = torch.tensor([index[v] for v in raw.tolist()])
+        elif config.task == "regression":
+            t = (torch.as_tensor(raw, dtype=torch.float32) - config.target_mean) / config.target_std
+        else:
+            t = torch.as_tensor(raw, dtype=torch.float32)
+        out.append(Part(p.batch, t, p.rows))
+    return out
+
+
+def split_models(table: pd.DataFrame, seed: int = 0, fractions: tuple[float, float] = (0.8, 0.1)) -> pd.Series:
+    """'train' / 'val' / 'test' per row, drawn per model id with `seed`."""
+    ids = table["model_id"].unique() if "model_id" in table.columns else np.arange(len(table))
+    rng = np.random.default_rng(seed)
+    ids = rng.permutation(ids)
+    n_train, n_val = round(fractions[0] * len(ids)), round(fractions[1] * len(ids))
+    which = {i: "train" for i in ids[:n_train]} | {i: "val" for i in ids[n_train : n_train + n_val]}
+    key = table["model_id"] if "model_id" in table.columns else pd.Series(np.arange(len(table)), index=table.index)
+    return key.map(lambda i: which.get(i, "test"))
+
+
+class FitConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    epochs: int = 50
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    li_weight: float = 1.0  # logit-invariance regulariser (SNE); 0 turns it off
+    seed: int = 0
+    device: str = "cpu"
+
+
+def task_loss(out: torch.Tensor, target: torch.Tensor, task: Task) -> torch.Tensor:
+    if task == "probability":
+        return F.binary_cross_entropy_with_logits(out[:, 0], target)
+    if task == "regression":
+        return F.mse_loss(out[:, 0], target)
+    return F.cross_entropy(out, target)
+
+
+def minibatches(parts: list[Part], size: int, generator: torch.Generator | None) -> list[tuple[int, torch.Tensor]]:
+    """(part, row indices) pairs covering every network once, shuffled when a generator is given."""
+    jobs = []
+    for k, p in enumerate(parts):
+        order = torch.randperm(len(p), generator=generator) if generator is not None else torch.arange(len(p))
+        jobs += [(k, order[i : i + size]) for i in range(0, len(p), size)]
+    if generator is not None:
+        jobs = [jobs[i] for i in torch.randperm(len(jobs), generator=generator)]
+    return jobs
+
+
+def fit(
+    model: Predictor,
+    train: list[Part],
+    val: list[Part] | None,
+    config: FitConfig,
+    on_epoch: Callable[[int, float, float | None], None] | None = None,
+) -> list[dict]:
+    """Adam on the task loss (+ logit invariance); keeps the weights of the epoch with the best val loss."""
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    device = torch.device(config.device)
+    model.to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    task = model.config.task
+    history, best, best_state = [], float("inf"), None
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        total, count = 0.0, 0
+        for k, idx in minibatches(train, config.batch_size, gen):
+            batch, target = train[k].batch.index(idx).to(device), train[k].target[idx].to(device)
+            if len(idx) < 2 and any(isinstance(m, torch.nn.BatchNorm1d) for m in model.modules()):
+                continue  # batchnorm cannot train on one network
+            out = model(batch)
+            loss = task_loss(out, target, task)
+            if config.li_weight:
+                twin = model(batch.permute(batch.random_permutation(gen)))
+                loss = loss + config.li_weight * 0.5 * (out - twin).pow(2).sum(1).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total, count = total + loss.item() * len(idx), count + len(idx)
+        val_loss = evaluate_loss(model, val, config.batch_size, device) if val else None
+        history.append({"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss})
+        if on_epoch:
+            on_epoch(epoch, total / max(count, 1), val_loss)
+        score = val_loss if val_loss is not None else -epoch
+        if score < best:
+            best, best_state = score, {k: v.detach().clone() for k, v in model.state_dict().items()}
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history
+
+
+@torch.no_grad()
+def outputs(model: Predictor, parts: list[Part], batch_size: int = 64, device: str | torch.device = "cpu", fn=None):
+    """fn(model, batch) (default: the raw outputs) for every network, in part order."""
+    model.eval().to(device)
+    fn = fn or (lambda m, b: m(b))
+    res = []
+    for p in parts:
+        for i in range(0, len(p), batch_size):
+            res.append(fn(model, p.batch.index(slice(i, i + batch_size)).to(device)).cpu())
+    return torch.cat(res)
+
+
+def evaluate_loss(model: Predictor, parts: list[Part], batch_size: int, device) -> float:
+    out = outputs(model, parts, batch_size, device)
+    return task_loss(out, torch.cat([p.target for p in parts]), model.config.task).item()
+
+
+def predict(model: Predictor, parts: list[Part], batch_size: int = 64, device="cpu") -> np.ndarray:
+    """The property in its own units (probability, value, or class label) for every network, in part order."""
+    pred = outputs(model, parts, batch_size, device, fn=lambda m, b: m.predict(b)).numpy()
+    if model.config.task == "classes":
+        return np.asarray(model.config.classes, dtype=object)[pred]
+    return pred
+
+
+def metrics(pred: np.ndarray, true: np.ndarray, task: Task) -> dict[str, float]:
+    """Kendall's tau, R^2 and MSE for numbers; accuracy for classes."""
+    if task == "classes":
+        return {"accuracy": float(np.mean(pred.astype(str) == true.astype(str)))}
+    pred, true = pred.astype(float), true.astype(float)
+    mse = float(np.mean((pred - true) ** 2))
+    var = float(np.var(true))
+    return {
+        "tau": float(kendalltau(pred, true).statistic),
+        "r2": 1 - mse / var if var > 0 else float("nan"),
+        "mse": mse,
+    }
+
+
+def permutation_gap(model: Predictor, parts: list[Part], seed: int = 0) -> float:
+    """Largest |f(x) - f(g x)| over the networks and one random symmetry permutation g each."""
+    gen = torch.Generator().manual_seed(seed)
+    model.eval()
+    gap = 0.0
+    with torch.no_grad():
+        for p in parts:
+            batch = p.batch.index(slice(0, 64))
+            gap = max(gap, (model(batch) - model(batch.permute(batch.random_permutation(gen)))).abs().max().item())
+    return gap

@@ -1,0 +1,135 @@
+"""An encoder plus the head that predicts one property from its embedding; config, build, save and load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from weightspace.encode.baselines import NFN, DeepSets, FlatMLP, StatNN
+from weightspace.encode.sne import SNE
+from weightspace.encode.weights import EncodeError, WeightBatch
+from weightspace.fileio import atomic_path, write_text_atomic
+
+ENCODERS = ("sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp")
+Task = Literal["regression", "probability", "classes"]
+
+
+class EncoderConfig(BaseModel):
+    """Everything needed to rebuild a trained predictor (its weights live in the .safetensors beside)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp"] = "sne"
+    dim: int = 32  # embedding size
+    width: int = 32  # set-function / NFN channel width
+    heads: int = 4
+    depth: int = 2  # SABs per set-to-set
+    chunk_size: int = 16
+    kernel_max: int = 5
+    positional: bool = True  # SNE's type/level encodings (off: the no-PE ablation)
+    hidden: int = 256  # flat MLP / StatNN hidden width
+    head_width: int = 512
+    target: str = "test_accuracy"
+    task: Task = "probability"
+    classes: list[int | str] = []
+    target_mean: float = 0.0  # regression targets are learned standardised
+    target_std: float = 1.0
+    # the training architecture's layer shapes: fixed-shape encoders (mlp, statnn, nfn) are built for it
+    shapes: list[list[int]] = []
+    has_bias: list[bool] = []
+    spread: list[int] = []
+
+    def with_example(self, batch: WeightBatch) -> EncoderConfig:
+        return self.model_copy(
+            update={
+                "shapes": [list(w.shape[1:]) for w in batch.weights],
+                "has_bias": [b is not None for b in batch.biases],
+                "spread": list(batch.spread),
+            }
+        )
+
+    def example(self) -> WeightBatch:
+        """Two all-zero networks of the training architecture."""
+        if not self.shapes:
+            raise EncodeError("this encoder config records no training architecture")
+        weights = tuple(torch.zeros(2, *s) for s in self.shapes)
+        biases = tuple(torch.zeros(2, s[0]) if b else None for s, b in zip(self.shapes, self.has_bias))
+        return WeightBatch(weights, biases, tuple(self.spread), (None,) * len(weights))
+
+    @property
+    def outputs(self) -> int:
+        return len(self.classes) if self.task == "classes" else 1
+
+
+def build_encoder(config: EncoderConfig) -> nn.Module:
+    kind = config.kind
+    if kind == "sne":
+        return SNE(
+            config.dim,
+            config.width,
+            config.heads,
+            config.depth,
+            config.chunk_size,
+            config.kernel_max,
+            config.positional,
+        )
+    if kind == "deepsets":
+        return DeepSets(config.dim, 2 * config.width, config.chunk_size, config.kernel_max)
+    if kind == "mlp":
+        return FlatMLP(config.example(), config.dim, config.hidden)
+    if kind == "statnn":
+        return StatNN(config.example(), config.dim, config.hidden)
+    return NFN(config.example(), config.dim, config.width, hnp=kind == "nfn-hnp")
+
+
+class Predictor(nn.Module):
+    """encoder -> z -> two hidden layers of head_width -> the property (a logit, a value or class logits)."""
+
+    def __init__(self, config: EncoderConfig):
+        super().__init__()
+        self.config = config
+        self.encoder = build_encoder(config)
+        w = config.head_width
+        self.head = nn.Sequential(
+            nn.Linear(config.dim, w), nn.ReLU(), nn.Linear(w, w), nn.ReLU(), nn.Linear(w, config.outputs)
+        )
+
+    def forward(self, batch: WeightBatch) -> torch.Tensor:
+        return self.head(self.encoder(batch))
+
+    def embed(self, batch: WeightBatch) -> torch.Tensor:
+        return self.encoder(batch)
+
+    def predict(self, batch: WeightBatch) -> torch.Tensor:
+        """The property in its own units: a probability, a value, or a class index."""
+        out = self(batch)
+        c = self.config
+        if c.task == "probability":
+            return torch.sigmoid(out[:, 0])
+        if c.task == "regression":
+            return out[:, 0] * c.target_std + c.target_mean
+        return out.argmax(1)
+
+    # -- files: NAME.safetensors (weights) + NAME.json (config) --------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        path = Path(path).with_suffix(".safetensors")
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        with atomic_path(path) as tmp:
+            save_file(state, tmp)
+        write_text_atomic(path.with_suffix(".json"), self.config.model_dump_json(indent=2))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Predictor:
+        path = Path(path).with_suffix(".safetensors")
+        if not path.is_file() or not path.with_suffix(".json").is_file():
+            raise EncodeError(f"no trained encoder at {path} (+ .json); train one with `weightspace encode train`")
+        config = EncoderConfig.model_validate(json.loads(path.with_suffix(".json").read_text()))
+        model = cls(config)
+        model.load_state_dict(load_file(path))
+        return model.eval()

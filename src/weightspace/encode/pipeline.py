@@ -1,0 +1,153 @@
+"""Zoo in, trained predictor out: the steps behind `weightspace encode train|eval|embed`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+from weightspace.encode.fit import (
+    FitConfig,
+    Part,
+    encode_targets,
+    fit,
+    infer_task,
+    metrics,
+    outputs,
+    permutation_gap,
+    predict,
+    read_parts,
+    split_models,
+)
+from weightspace.encode.model import EncoderConfig, Predictor, Task
+from weightspace.fileio import atomic_path
+from weightspace.report.plots import plt
+from weightspace.zoo.store import Zoo
+
+
+def split_rows(zoo: Zoo, split: str, seed: int = 0) -> np.ndarray:
+    """Row positions of 'train', 'val', 'test' (by model id, seeded) or 'all'."""
+    if split == "all":
+        return np.arange(len(zoo))
+    return np.flatnonzero((split_models(zoo.table, seed) == split).to_numpy())
+
+
+def prepare(config: EncoderConfig, train: list[Part], task: Task | None, table_column) -> EncoderConfig:
+    """Fill in what the training data decides: task, classes, target scaling, training architecture."""
+    task = task or infer_task(table_column)
+    update: dict = {"task": task}
+    raw = np.concatenate([p.target for p in train])
+    if task == "classes":
+        update["classes"] = sorted({v.item() if hasattr(v, "item") else v for v in raw})
+    if task == "regression":
+        update["target_mean"], update["target_std"] = float(raw.mean()), float(raw.std() or 1.0)
+    return config.model_copy(update=update).with_example(train[0].batch)
+
+
+def train_on_zoo(
+    zoo: Zoo,
+    config: EncoderConfig,
+    fit_config: FitConfig,
+    task: Task | None = None,
+    split_seed: int = 0,
+    on_epoch: Callable[[int, float, float | None], None] | None = None,
+) -> tuple[Predictor, dict]:
+    """Train on the zoo's train split (best val epoch kept); report test metrics, the symmetry gap, timings."""
+    raw = {s: read_parts(zoo, config.target, split_rows(zoo, s, split_seed)) for s in ("train", "val", "test")}
+    config = prepare(config, raw["train"], task, zoo.table[config.target])
+    parts = {s: encode_targets(p, config) for s, p in raw.items()}
+    torch.manual_seed(fit_config.seed)
+    model = Predictor(config)
+    start = time.perf_counter()
+    history = fit(model, parts["train"], parts["val"], fit_config, on_epoch)
+    seconds = time.perf_counter() - start
+    model.cpu().eval()
+    report = {
+        "encoder": config.kind,
+        "target": config.target,
+        "task": config.task,
+        "train_networks": sum(len(p) for p in parts["train"]),
+        "test": evaluate_parts(model, raw["test"]),
+        "permutation_gap": permutation_gap(model, parts["test"]),
+        "seconds_per_epoch": seconds / max(len(history), 1),
+        "encoder_parameters": sum(p.numel() for p in model.encoder.parameters()),
+        "history": history,
+    }
+    return model, report
+
+
+def evaluate_parts(model: Predictor, parts: list[Part]) -> dict[str, float]:
+    pred = predict(model, parts)
+    return metrics(pred, np.concatenate([p.target for p in parts]), model.config.task)
+
+
+def evaluate_on_zoo(model: Predictor, zoo: Zoo, split: str = "test", split_seed: int = 0):
+    """Metrics, predictions and true values on a zoo (the training zoo's test split, or any other zoo)."""
+    parts = read_parts(zoo, model.config.target, split_rows(zoo, split, split_seed))
+    pred = predict(model, parts)
+    true = np.concatenate([p.target for p in parts])
+    return metrics(pred, true, model.config.task), pred, true
+
+
+def embed_zoo(model: Predictor, zoo: Zoo, name: str = "encoder") -> Path:
+    """One embedding per row, written next to the zoo: ROOT/embeddings/NAME.safetensors (embedding, row)."""
+    parts = read_parts(zoo)
+    emb = outputs(model, parts, fn=lambda m, b: m.embed(b))
+    rows = torch.from_numpy(np.concatenate([p.rows for p in parts]))
+    order = rows.argsort()
+    path = zoo.root / "embeddings" / f"{name}.safetensors"
+    with atomic_path(path) as tmp:
+        save_file({"embedding": emb[order].contiguous(), "row": rows[order].contiguous()}, tmp)
+    return path
+
+
+def plot_predictions(pred: np.ndarray, true: np.ndarray, task: Task, path: Path, title: str = "") -> Path:
+    """Predicted vs true (numbers) or a confusion matrix (classes)."""
+    fig, ax = plt.subplots(figsize=(4.5, 4.2))
+    if task == "classes":
+        labels = sorted(set(true.tolist()) | set(pred.tolist()), key=str)
+        index = {c: i for i, c in enumerate(labels)}
+        cm = np.zeros((len(labels), len(labels)))
+        for t, p in zip(true, pred):
+            cm[index[t], index[p]] += 1
+        ax.imshow(cm, cmap="Blues")
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+    else:
+        ax.scatter(true, pred, s=6, alpha=0.6)
+        lo, hi = float(min(true.min(), pred.min())), float(max(true.max(), pred.max()))
+        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+        ax.set_xlabel("true")
+        ax.set_ylabel("predicted")
+    ax.set_title(title, fontsize=9)
+    return _save(fig, path)
+
+
+def plot_embedding(embedding: torch.Tensor, colour: np.ndarray, path: Path, title: str = "") -> Path:
+    """The embeddings' first two principal components, coloured by the target."""
+    x = embedding - embedding.mean(0)
+    xy = (x @ torch.linalg.svd(x, full_matrices=False).Vh[:2].T).numpy()
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    numeric = np.issubdtype(np.asarray(colour).dtype, np.number)
+    codes = colour if numeric else np.unique(colour.astype(str), return_inverse=True)[1]
+    points = ax.scatter(xy[:, 0], xy[:, 1], c=codes, s=6, cmap="viridis" if numeric else "tab10")
+    fig.colorbar(points, ax=ax)
+    ax.set_xlabel("PC 1")
+    ax.set_ylabel("PC 2")
+    ax.set_title(title, fontsize=9)
+    return _save(fig, path)
+
+
+def _save(fig, path: Path) -> Path:
+    path = Path(path)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
+    plt.close(fig)
+    return path

@@ -1,0 +1,68 @@
+"""SNE (Andreis et al. 2024): a set-based encoder of any architecture's weights, with no weight tying.
+
+chunk -> layer -> network, each stage a set function (Set Transformer blocks):
+  chunks:  lift elements to `width`; set-to-set; + type and level encodings; set-to-set; set-to-vector
+  layers:  a layer's chunk vectors -> set-to-set; + level encoding; set-to-vector (weights and biases apart,
+           then merged into one vector per layer)
+  network: layer vectors + level encoding -> set-to-set; set-to-vector -> z
+The type/level encodings are sinusoids, defined for any layer count, so unseen architectures encode too.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from weightspace.encode.chunks import chunk_batch
+from weightspace.encode.sets import PMA, SetToSet, sinusoid
+from weightspace.encode.weights import WeightBatch
+
+
+class SNE(nn.Module):
+    def __init__(
+        self,
+        dim: int = 32,
+        width: int = 32,
+        heads: int = 4,
+        depth: int = 2,
+        chunk_size: int = 16,
+        kernel_max: int = 5,
+        positional: bool = True,
+    ):
+        super().__init__()
+        self.dim, self.width, self.chunk_size, self.kernel_max = dim, width, chunk_size, kernel_max
+        self.positional = positional
+        self.lift = nn.Linear(kernel_max**2, width)
+        self.chunk_phi1 = SetToSet(width, heads, depth)
+        self.chunk_phi2 = SetToSet(width, heads, depth)
+        self.chunk_pool = PMA(width, heads)
+        self.layer_phi = SetToSet(width, heads, depth)
+        self.layer_pool = PMA(width, heads)
+        self.merge = nn.Linear(2 * width, width)
+        self.net_phi = SetToSet(width, heads, depth)
+        self.net_pool = PMA(width, heads)
+        self.out = nn.Linear(width, dim)
+
+    def encode_position(self, positions: torch.Tensor) -> torch.Tensor | float:
+        return sinusoid(positions, self.width) if self.positional else 0.0
+
+    def forward(self, batch: WeightBatch) -> torch.Tensor:
+        c = chunk_batch(batch, self.chunk_size, self.kernel_max)
+        b, n, size, e = c.values.shape
+        x = self.lift(c.values.reshape(b * n, size, e))
+        mask = c.mask.reshape(b * n, size)
+        x = self.chunk_phi1(x, mask)
+        pos = self.encode_position(c.kind) + self.encode_position(c.level)  # [n, width] or 0
+        x = x + (pos.repeat(b, 1)[:, None] if torch.is_tensor(pos) else pos)
+        x = self.chunk_pool(self.chunk_phi2(x, mask), mask).reshape(b, n, self.width)
+
+        # one vector per (layer, weights|biases); biases missing from a layer leave zeros
+        layers = x.new_zeros(b, batch.num_layers, 2, self.width)
+        for start, stop, level, is_bias in c.groups:
+            s = self.layer_phi(x[:, start:stop])
+            s = s + self.encode_position(torch.tensor(level, device=x.device))
+            layers[:, level, int(is_bias)] = self.layer_pool(s)
+        layers = self.merge(layers.flatten(2))
+
+        layers = layers + self.encode_position(torch.arange(batch.num_layers, device=x.device))
+        return self.out(self.net_pool(self.net_phi(layers)))

@@ -1,0 +1,155 @@
+"""What every encoder reads: the linear/conv weights of a batch of same-shaped networks, layer by layer.
+
+Batchnorm statistics and activations are not read (as in the SNE paper). A `WeightBatch` also knows the
+architecture's permutation symmetry, so the logit-invariance loss can draw functionally equal networks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from weightspace.errors import SpecError
+from weightspace.nets.net import Net
+from weightspace.nets.spec import ArchSpec
+from weightspace.nets.symmetry import hidden_layers
+
+
+class EncodeError(SpecError):
+    """Weights an encoder cannot read, or an encoder that cannot read them."""
+
+
+@dataclass(frozen=True)
+class WeightBatch:
+    """weights[l]: [B, out, in] (linear) or [B, out, in, k, k] (conv); biases[l]: [B, out] or None.
+
+    `spread[l]` is how many input columns of layer l belong to one unit of layer l-1 (a conv's channel read
+    through a flatten covers h*w columns; otherwise 1). `labels[l]` groups the units of hidden layer l that may
+    trade places (units with different per-unit activations may not).
+    """
+
+    weights: tuple[torch.Tensor, ...]
+    biases: tuple[torch.Tensor | None, ...]
+    spread: tuple[int, ...]
+    labels: tuple[torch.Tensor | None, ...]
+
+    @classmethod
+    def from_stacked(cls, spec: ArchSpec, stacked: dict[str, torch.Tensor]) -> WeightBatch:
+        """The linear/conv tensors of `stacked` ({name: [B, ...]}, e.g. Zoo.stacked()) for networks of `spec`."""
+        expected = spec.state_shapes()
+        sizes = {t.shape[0] for t in stacked.values()}
+        wrong = [
+            f"{name} {tuple(stacked[name].shape[1:]) if name in stacked else 'missing'} (spec: {shape})"
+            for name, shape in expected.items()
+            if name not in stacked or tuple(stacked[name].shape[1:]) != tuple(shape)
+        ]
+        if wrong or len(sizes) != 1:
+            detail = "; ".join(wrong) if wrong else "tensors hold different numbers of networks"
+            raise EncodeError(f"weights do not match the spec {spec.name or '(unnamed)'}: {detail}")
+        layers = spec.parametric_layers()
+        hidden = hidden_layers(spec)
+        weights, biases, spread, labels = [], [], [], []
+        for pos, i in enumerate(layers):
+            w = stacked[f"{i}.weight"].float()
+            weights.append(w)
+            biases.append(stacked[f"{i}.bias"].float() if f"{i}.bias" in stacked else None)
+            spread.append(1 if pos == 0 else w.shape[2] // weights[pos - 1].shape[1])
+            if i in hidden:
+                names = sorted(set(hidden[i]))
+                lab = torch.tensor([names.index(x) for x in hidden[i]])
+                labels.append(None if len(names) == 1 else lab)
+            else:
+                labels.append(None)
+        return cls(tuple(weights), tuple(biases), tuple(spread), tuple(labels))
+
+    @classmethod
+    def of_nets(cls, nets: list[Net]) -> WeightBatch:
+        """Networks that share one spec, batched."""
+        spec = nets[0].spec
+        if any(n.spec.state_shapes() != spec.state_shapes() for n in nets):
+            raise EncodeError("networks of different shapes cannot share a batch; encode each architecture apart")
+        return cls.from_stacked(spec, {k: torch.stack([n.params[k] for n in nets]) for k in nets[0].params})
+
+    # -- views --------------------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.weights[0].shape[0]
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.weights)
+
+    def is_conv(self, layer: int) -> bool:
+        return self.weights[layer].dim() == 5
+
+    def shape_key(self) -> tuple:
+        """Equal for batches an encoder with a fixed architecture (flat MLP, NFN) can read alike."""
+        return tuple(tuple(w.shape[1:]) for w in self.weights) + tuple(b is not None for b in self.biases)
+
+    def index(self, idx: torch.Tensor | slice) -> WeightBatch:
+        return WeightBatch(
+            tuple(w[idx] for w in self.weights),
+            tuple(None if b is None else b[idx] for b in self.biases),
+            self.spread,
+            self.labels,
+        )
+
+    def to(self, device: torch.device | str) -> WeightBatch:
+        return WeightBatch(
+            tuple(w.to(device) for w in self.weights),
+            tuple(None if b is None else b.to(device) for b in self.biases),
+            self.spread,
+            self.labels,
+        )
+
+    def flat(self) -> torch.Tensor:
+        """[B, P]: every weight and bias, layer by layer."""
+        parts = []
+        for w, b in zip(self.weights, self.biases):
+            parts.append(w.flatten(1))
+            if b is not None:
+                parts.append(b)
+        return torch.cat(parts, 1)
+
+    # -- symmetry -----------------------------------------------------------------------------------------------
+    def random_permutation(self, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+        """One uniformly random hidden-unit permutation per network: [B, width] per hidden layer."""
+        perms = []
+        for layer in range(self.num_layers - 1):
+            n, width = len(self), self.weights[layer].shape[1]
+            device = self.weights[layer].device
+            key = torch.rand(n, width, generator=generator).to(device)
+            labels = self.labels[layer]
+            if labels is None:
+                perms.append(key.argsort(1))
+                continue
+            labels = labels.to(device)
+            # sort by (label, random key): old units grouped by label; put them in the slots of their label
+            order = (labels + key * 0.5).argsort(1)
+            slots = labels.argsort(stable=True)
+            perm = torch.empty_like(order)
+            perm[:, slots] = order
+            perms.append(perm)
+        return perms
+
+    def permute(self, perms: list[torch.Tensor]) -> WeightBatch:
+        """The same functions with hidden units reordered: new unit j of layer l is old unit perms[l][:, j]."""
+        weights, biases = list(self.weights), list(self.biases)
+        for layer, p in enumerate(perms):
+            w, b = weights[layer], biases[layer]
+            weights[layer] = _take(w, p, dim=1)
+            if b is not None:
+                biases[layer] = _take(b, p, dim=1)
+            s = self.spread[layer + 1]
+            cols = p if s == 1 else (p[:, :, None] * s + torch.arange(s, device=p.device)).flatten(1)
+            weights[layer + 1] = _take(weights[layer + 1], cols, dim=2)
+        return WeightBatch(tuple(weights), tuple(biases), self.spread, self.labels)
+
+
+def _take(t: torch.Tensor, index: torch.Tensor, dim: int) -> torch.Tensor:
+    """t indexed along `dim` by a per-network index [B, n]."""
+    shape = [index.shape[0]] + [1] * (t.dim() - 1)
+    shape[dim] = index.shape[1]
+    idx = index.reshape(shape).expand(*t.shape[:dim], index.shape[1], *t.shape[dim + 1 :])
+    return t.gather(dim, idx)
+

@@ -1,0 +1,242 @@
+"""encode: chunking, the weight batch and its symmetry, SNE's permutation behaviour, unseen architectures,
+baselines, save/load, training on a zoo, and the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from tests.strategies import cnn_specs, mlp_specs, random_net
+from weightspace.cli import app
+from weightspace.encode import (
+    SNE,
+    EncodeError,
+    EncoderConfig,
+    FitConfig,
+    Predictor,
+    WeightBatch,
+    embed_zoo,
+    evaluate_on_zoo,
+    train_on_zoo,
+)
+from weightspace.encode.chunks import BIAS, CONV, LINEAR, chunk, chunk_batch, elements
+from weightspace.nets import Net, preset
+from weightspace.nets.presets import mlp
+from weightspace.nets.symmetry import hidden_layers, permute
+from weightspace.zoo.inr import make_sine_inr_zoo, siren_forward
+from weightspace.zoo.store import Zoo, write_zoo
+
+
+def batch_of(spec, n=3, seed=0) -> WeightBatch:
+    return WeightBatch.of_nets([Net.init(spec, seed + i) for i in range(n)])
+
+
+# -- chunking ------------------------------------------------------------------------------------------------------
+def test_linear_rows_longer_than_a_chunk_are_split_and_padded():
+    w = torch.arange(1, 2 * 5 + 1, dtype=torch.float).reshape(1, 2, 5)  # 2 units, fan-in 5
+    values, mask = chunk(elements(w, 1), size=3)
+    assert values.shape == (1, 4, 3, 1)  # each unit: ceil(5/3) = 2 chunks
+    assert mask.tolist() == [[[True] * 3, [True, True, False]] * 2]
+    assert values[0, :, :, 0].tolist() == [[1, 2, 3], [4, 5, 0], [6, 7, 8], [9, 10, 0]]
+
+
+def test_small_fan_in_units_share_chunks_whole():
+    w = torch.arange(1, 5 * 2 + 1, dtype=torch.float).reshape(1, 5, 2)  # 5 units, fan-in 2
+    values, mask = chunk(elements(w, 1), size=5)
+    assert values.shape == (1, 3, 5, 1)  # 2 whole units per chunk, 3 chunks
+    assert values[0, :, :, 0].tolist() == [[1, 2, 3, 4, 0], [5, 6, 7, 8, 0], [9, 10, 0, 0, 0]]
+    assert mask.sum().item() == 10
+
+
+def test_conv_kernels_stay_whole_and_centred():
+    w = torch.randn(1, 4, 3, 3, 3)
+    e = elements(w, kernel_max=5)
+    assert e.shape == (1, 4, 3, 25)
+    square = e.reshape(1, 4, 3, 5, 5)
+    assert torch.equal(square[..., 1:4, 1:4], w)
+    square[..., 1:4, 1:4] = 0
+    assert not square.any()  # the border is padding
+    linear = elements(torch.randn(1, 2, 3), kernel_max=5).reshape(1, 2, 3, 5, 5)  # a 1 x 1 kernel, centred
+    linear[..., 2, 2] = 0
+    assert not linear.any()
+
+
+@pytest.mark.parametrize("name", ["small-cnn", "lenet5-seed", "lenet5-classic", "mlp"])
+def test_chunks_cover_every_weight_once(name):
+    spec = preset(name) if name != "lenet5-seed" else preset(name, input_shape=(1, 28, 28))
+    batch = batch_of(spec, n=2)
+    c = chunk_batch(batch, size=16, kernel_max=5)
+    weights = sum(w[0].numel() // (w.shape[-1] ** 2 if w.dim() == 5 else 1) for w in batch.weights)
+    biases = sum(b.shape[1] for b in batch.biases if b is not None)
+    assert c.mask[0].sum().item() == weights + biases
+    assert c.values[~c.mask].abs().sum() == 0
+    assert {level for _, _, level, _ in c.groups} == set(range(batch.num_layers))
+    expected = {LINEAR, BIAS} | ({CONV} if any(w.dim() == 5 for w in batch.weights) else set())
+    assert set(c.kind.tolist()) == expected
+
+
+def test_kernel_larger_than_kernel_max_is_refused():
+    with pytest.raises(EncodeError, match="kernel_max"):
+        elements(torch.randn(1, 2, 2, 5, 5), kernel_max=3)
+
+
+# -- weights and symmetry ------------------------------------------------------------------------------------------
+def test_weights_that_do_not_match_their_spec_get_one_clear_error():
+    spec = preset("small-cnn")
+    stacked = {k: v[None] for k, v in Net.init(spec, 0).params.items()}
+    stacked["0.weight"] = torch.zeros(1, 8, 1, 3, 3)
+    with pytest.raises(EncodeError, match=r"do not match the spec small-cnn: 0.weight \(8, 1, 3, 3\)"):
+        WeightBatch.from_stacked(spec, stacked)
+    del stacked["0.weight"]
+    with pytest.raises(EncodeError, match="0.weight missing"):
+        WeightBatch.from_stacked(spec, stacked)
+
+
+@settings(max_examples=25, deadline=None)
+@given(spec=st.one_of(mlp_specs(), cnn_specs()), seed=st.integers(0, 10_000))
+def test_batch_permutation_is_the_nets_symmetry(spec, seed):
+    nets = [random_net(spec, seed + i) for i in range(2)]
+    batch = WeightBatch.of_nets(nets)
+    perms = batch.random_permutation(torch.Generator().manual_seed(seed))
+    moved = batch.permute(perms)
+    layers = spec.parametric_layers()
+    hidden = hidden_layers(spec)
+    for k, net in enumerate(nets):
+        perm = {layers[pos]: p[k] for pos, p in enumerate(perms)}
+        for i, p in perm.items():  # units only trade places with units of the same activation
+            assert [hidden[i][j] for j in p.tolist()] == hidden[i]
+        expected = WeightBatch.of_nets([permute(net, perm)])
+        for a, b in zip(moved.weights, expected.weights):
+            assert torch.equal(a[k], b[0])
+        for a, b in zip(moved.biases, expected.biases):
+            assert a is None or torch.equal(a[k], b[0])
+
+
+# -- SNE -----------------------------------------------------------------------------------------------------------
+def test_sne_is_exactly_invariant_when_chunks_hold_whole_layers_of_units():
+    torch.manual_seed(0)
+    batch = batch_of(mlp(4, [4, 4], 1), n=4)  # every fan-in is 4: one unit per chunk of 4
+    model = SNE(dim=8, width=16, chunk_size=4).eval()
+    twin = batch.permute(batch.random_permutation(torch.Generator().manual_seed(1)))
+    assert (model(batch) - model(twin)).abs().max() < 1e-5
+
+
+def test_sne_sees_permuted_twins_differently_when_chunks_straddle_units():
+    """Why the logit-invariance loss exists: with units split across chunks, SNE is not invariant by design."""
+    torch.manual_seed(0)
+    batch = batch_of(mlp(3, [6, 6], 1), n=4)  # fan-in 6 with chunks of 4: units straddle chunks
+    twin = batch.permute(batch.random_permutation(torch.Generator().manual_seed(5)))
+    model = SNE(dim=8, width=16, depth=1, chunk_size=4).eval()
+    with torch.no_grad():
+        assert (model(batch) - model(twin)).abs().max() > 1e-4
+
+
+def test_sne_encodes_architectures_it_never_saw():
+    torch.manual_seed(0)
+    model = SNE(dim=8, width=16, depth=1).eval()
+    with torch.no_grad():
+        for spec in [preset("small-cnn"), preset("lenet5-classic"), mlp(5, [7, 3, 9], 2), preset("lenet5-seed")]:
+            z = model(batch_of(spec, n=2))
+            assert z.shape == (2, 8) and torch.isfinite(z).all()
+
+
+# -- baselines -----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp"])
+def test_every_encoder_trains_saves_and_loads(kind, tmp_path):
+    batch = batch_of(preset("small-cnn", input_shape=(1, 8, 8), padding=1), n=4)
+    config = EncoderConfig(kind=kind, width=8, dim=4, depth=1, hidden=16, head_width=16).with_example(batch)
+    model = Predictor(config)
+    model(batch).sum().backward()
+    assert all(p.grad is not None for p in model.encoder.parameters() if p.requires_grad)
+    model.eval()
+    path = model.save(tmp_path / kind)
+    again = Predictor.load(path)
+    assert again.config == model.config
+    assert torch.equal(model(batch), again(batch))
+
+
+def test_fixed_architecture_encoders_refuse_other_architectures():
+    small = batch_of(preset("small-cnn"), n=2)
+    for kind in ("mlp", "statnn", "nfn-np"):
+        model = Predictor(EncoderConfig(kind=kind, width=8, hidden=16).with_example(small)).eval()
+        with pytest.raises(EncodeError, match="one architecture"):
+            model(batch_of(preset("small-cnn", classes=5), n=2))
+    with pytest.raises(EncodeError, match="flattens a conv"):
+        Predictor(EncoderConfig(kind="nfn-hnp").with_example(batch_of(preset("lenet5-classic"), n=2)))
+
+
+def test_loading_a_missing_encoder_says_how_to_make_one(tmp_path):
+    with pytest.raises(EncodeError, match="weightspace encode train"):
+        Predictor.load(tmp_path / "nothing")
+
+
+# -- zoos: training, evaluation, embeddings, the INR zoo -----------------------------------------------------------
+def scale_zoo(root, n=60, seed=0) -> Zoo:
+    """MLPs whose weights are scaled by a known factor: the factor is the target."""
+    spec = mlp(4, [8], 1)
+    gen = np.random.default_rng(seed)
+    nets, rows = [], []
+    for i in range(n):
+        s = float(gen.uniform(0.2, 2.0))
+        net = Net.init(spec, seed * 1000 + i)
+        nets.append({k: v * s for k, v in net.params.items()})
+        rows.append({"model_id": i, "scale": s, "kind": ["a", "b"][i % 2]})
+    stacked = {k: torch.stack([p[k] for p in nets]) for k in nets[0]}
+    return write_zoo(root, "scales", spec, stacked, rows)
+
+
+def test_training_on_a_zoo_learns_its_target(tmp_path):
+    zoo = scale_zoo(tmp_path / "zoo")
+    config = EncoderConfig(kind="statnn", target="scale", hidden=32, head_width=32)
+    model, report = train_on_zoo(zoo, config, FitConfig(epochs=60, batch_size=16, li_weight=0.0))
+    assert report["task"] == "regression" and report["train_networks"] == 48
+    assert report["test"]["tau"] > 0.6, report["test"]
+    scores, pred, true = evaluate_on_zoo(model, zoo, "all")
+    assert len(pred) == len(zoo) and scores["r2"] > 0.5
+
+
+def test_sne_pipeline_and_embeddings(tmp_path):
+    zoo = scale_zoo(tmp_path / "zoo", n=24)
+    config = EncoderConfig(kind="sne", target="kind", width=8, dim=4, depth=1, head_width=16)
+    model, report = train_on_zoo(zoo, config, FitConfig(epochs=2, batch_size=8))
+    assert report["task"] == "classes" and model.config.classes == ["a", "b"]
+    assert set(report["test"]) == {"accuracy"} and report["permutation_gap"] >= 0
+    path = embed_zoo(model, zoo, "sne")
+    from safetensors.torch import load_file
+
+    saved = load_file(path)
+    assert saved["embedding"].shape == (24, 4) and saved["row"].tolist() == list(range(24))
+
+
+def test_sine_inr_zoo_holds_fitted_sirens(tmp_path):
+    zoo = make_sine_inr_zoo(tmp_path / "inr", networks=6, steps=150, seed=3)
+    t = zoo.table
+    assert len(t) == 6 and t["frequency"].between(0.5, 10).all()
+    assert (t["fit_mse"] < 0.5).all()  # sin(a x) has variance 0.5: every fit is better than a constant
+    x = torch.linspace(-3, 3, 17)
+    net = zoo.net(2)
+    params = [net.params[f"{i}.{kind}"][None] for i in (0, 2, 4) for kind in ("weight", "bias")]
+    assert torch.allclose(net(x[:, None])[:, 0], siren_forward(params, x)[0], atol=1e-5)
+    assert make_sine_inr_zoo(tmp_path / "again", networks=6, steps=150, seed=3).table.equals(t)
+
+
+def test_cli_train_eval_embed(tmp_path):
+    scale_zoo(tmp_path / "zoo")
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        ["encode", "train", "--zoo", str(tmp_path / "zoo"), "--target", "scale", "--encoder", "statnn",
+         "--epochs", "5", "--out", str(tmp_path / "enc")],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "test" in res.output and (tmp_path / "enc.safetensors").is_file() and (tmp_path / "enc.png").is_file()
+    res = runner.invoke(app, ["encode", "eval", str(tmp_path / "enc.safetensors"), "--zoo", str(tmp_path / "zoo")])
+    assert res.exit_code == 0 and "tau" in res.output, res.output
+    res = runner.invoke(app, ["encode", "embed", str(tmp_path / "enc.safetensors"), "--zoo", str(tmp_path / "zoo")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "zoo" / "embeddings" / "enc.safetensors").is_file()
+    assert (tmp_path / "zoo" / "embeddings" / "enc.png").is_file()
