@@ -152,4 +152,3 @@ def _take(t: torch.Tensor, index: torch.Tensor, dim: int) -> torch.Tensor:
     shape[dim] = index.shape[1]
     idx = index.reshape(shape).expand(*t.shape[:dim], index.shape[1], *t.shape[dim + 1 :])
     return t.gather(dim, idx)
-
