@@ -80,6 +80,22 @@ class ZooConfig(BaseModel):
 
 _SEED_RECIPE = Recipe(optimizer="adam", lr=1e-3, epochs=20, batch_size=128)
 
+
+def _varied(name: str, dataset: str, arch: str, kwargs: dict, per_task: int, epochs: int, batch: int) -> ZooConfig:
+    """A varied-hyperparameter zoo of 10-way classifiers, kept at epochs/9, epochs/3 and epochs."""
+    return ZooConfig(
+        name=name,
+        dataset=dataset,
+        arch=Arch(preset=arch, kwargs={"input_shape": [1, 28, 28]} | kwargs),
+        tasks="multiclass",
+        per_task=per_task,
+        recipe=Recipe(epochs=epochs, batch_size=batch),
+        checkpoints=[epochs // 9, epochs // 3, epochs],
+        varied=Varied(),
+        shard_size=4,
+    )
+
+
 PRESETS: dict[str, ZooConfig] = {
     # Kurtenbach & Shamir's protocol exactly: 10 classes x 1,000 LeNet-5 one-vs-rest detectors on ImageNette.
     "imagenette-lenet5": ZooConfig(
@@ -121,61 +137,17 @@ PRESETS: dict[str, ZooConfig] = {
         shard_size=25,
     ),
     # Unterthiner et al.-style: varied hyperparameters, several checkpoints, 10-way classifiers.
-    "fashion-smallcnn-varied": ZooConfig(
-        name="fashion-smallcnn-varied",
-        dataset="fashion-mnist",
-        arch=Arch(preset="small-cnn", kwargs={"input_shape": [1, 28, 28]}),
-        tasks="multiclass",
-        per_task=256,
-        recipe=Recipe(epochs=9, batch_size=128),
-        checkpoints=[1, 3, 9],
-        varied=Varied(),
-        shard_size=4,
-    ),
-    "mnist5k-smallcnn-varied": ZooConfig(
-        name="mnist5k-smallcnn-varied",
-        dataset="mnist5k",
-        arch=Arch(preset="small-cnn", kwargs={"input_shape": [1, 28, 28]}),
-        tasks="multiclass",
-        per_task=256,
-        recipe=Recipe(epochs=18, batch_size=64),
-        checkpoints=[2, 6, 18],
-        varied=Varied(),
-        shard_size=4,
-    ),
-    "digits-smallcnn-varied": ZooConfig(
-        name="digits-smallcnn-varied",
-        dataset="digits",
-        arch=Arch(preset="small-cnn", kwargs={"input_shape": [1, 8, 8], "padding": 1}),
-        tasks="multiclass",
-        per_task=256,
-        recipe=Recipe(epochs=20, batch_size=32),
-        checkpoints=[2, 6, 20],
-        varied=Varied(),
-        shard_size=4,
+    "fashion-smallcnn-varied": _varied("fashion-smallcnn-varied", "fashion-mnist", "small-cnn", {}, 256, 9, 128),
+    "mnist5k-smallcnn-varied": _varied("mnist5k-smallcnn-varied", "mnist5k", "small-cnn", {}, 256, 18, 64),
+    "digits-smallcnn-varied": _varied(
+        "digits-smallcnn-varied", "digits", "small-cnn", {"input_shape": [1, 8, 8], "padding": 1}, 256, 20, 32
     ),
     # Other architectures on MNIST-5k, for encoders evaluated across architectures.
-    "mnist5k-lenet5classic-varied": ZooConfig(
-        name="mnist5k-lenet5classic-varied",
-        dataset="mnist5k",
-        arch=Arch(preset="lenet5-classic", kwargs={"input_shape": [1, 28, 28]}),
-        tasks="multiclass",
-        per_task=128,
-        recipe=Recipe(epochs=18, batch_size=64),
-        checkpoints=[2, 6, 18],
-        varied=Varied(),
-        shard_size=4,
+    "mnist5k-lenet5classic-varied": _varied(
+        "mnist5k-lenet5classic-varied", "mnist5k", "lenet5-classic", {}, 128, 18, 64
     ),
-    "mnist5k-mlp-varied": ZooConfig(
-        name="mnist5k-mlp-varied",
-        dataset="mnist5k",
-        arch=Arch(preset="mlp", kwargs={"input_shape": [1, 28, 28], "widths": [32, 32], "outputs": 10}),
-        tasks="multiclass",
-        per_task=128,
-        recipe=Recipe(epochs=18, batch_size=64),
-        checkpoints=[2, 6, 18],
-        varied=Varied(),
-        shard_size=4,
+    "mnist5k-mlp-varied": _varied(
+        "mnist5k-mlp-varied", "mnist5k", "mlp", {"widths": [32, 32], "outputs": 10}, 128, 18, 64
     ),
 }
 
