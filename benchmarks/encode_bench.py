@@ -25,7 +25,7 @@ from weightspace.zoo import Zoo
 RESULTS = Path(__file__).parent / "results"
 MODELS = Path("runs/encode-bench")
 SNE = {"width": 32, "depth": 1, "dim": 32, "chunk_size": 16}
-EPOCHS = {"sne": 8, "deepsets": 20, "nfn-np": 8, "nfn-hnp": 8, "mlp": 40, "statnn": 40}
+EPOCHS = {"sne": 30, "deepsets": 40, "nfn-np": 30, "nfn-hnp": 30, "mlp": 60, "statnn": 60}
 ALL = ("sne", "deepsets", "statnn", "mlp", "nfn-np", "nfn-hnp")
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The zoos the encode benchmarks read (2 cores, about 40 minutes; resumable: rerun to finish an interrupted one).
+# The zoos the encode benchmarks read (2 cores, about 3 hours; resumable: rerun to finish an interrupted one).
 # Usage: bash benchmarks/encode_zoos.sh [OUT_DIR]   (default runs/encode-zoos)
 set -euo pipefail
 OUT=${1:-runs/encode-zoos}
@@ -13,6 +13,6 @@ gen digits-smallcnn digits-smallcnn-varied 320
 gen mnist5k-smallcnn mnist5k-smallcnn-varied 320
 gen mnist5k-lenet5classic mnist5k-lenet5classic-varied 64
 gen mnist5k-mlp mnist5k-mlp-varied 96
-gen fashion-smallcnn fashion-smallcnn-varied 160
+gen fashion-smallcnn fashion-smallcnn-varied 48
 [ -f "$OUT/sine-inr/models.parquet" ] || "$WS" zoo sine-inr --out "$OUT/sine-inr" --networks 1000
 gen digits-lenet5 digits-lenet5 20

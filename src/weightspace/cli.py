@@ -30,6 +30,10 @@ encode_app = typer.Typer(
     help="Encode networks from their weights (SNE and baselines); predict properties.", no_args_is_help=True
 )
 app.add_typer(encode_app, name="encode")
+hyper_app = typer.Typer(help="Hypernetworks: static (CNN kernels), HyperLSTM, zoo generators.", no_args_is_help=True)
+app.add_typer(hyper_app, name="hyper")
+hyper_train_app = typer.Typer(help="Train a hypernetwork experiment (resumable).", no_args_is_help=True)
+hyper_app.add_typer(hyper_train_app, name="train")
 console = Console()
 
 
@@ -510,6 +514,117 @@ def encode_embed(
         plot = plot_embedding(emb, colour, path.with_suffix(".png"), f"{model.config.kind} embeddings by {target}")
         console.print(f"plot {plot}")
     console.print(f"wrote {tuple(emb.shape)} embeddings to {path}")
+
+
+@hyper_train_app.command("static")
+def hyper_train_static(
+    dataset: str = typer.Option("mnist5k", help="mnist5k | fashion-mnist | digits"),
+    epochs: int = typer.Option(10),
+    z_dim: int = typer.Option(4, help="N_z = d of the kernel generator"),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(Path("runs/hyper-static"), help="checkpoints and results.json (rerun to resume)"),
+) -> None:
+    """Ha et al.'s MNIST experiment: one CNN with ordinary weights vs its second conv kernel generated."""
+    from rich.progress import Progress
+
+    from weightspace.hyper.static import run_static
+
+    out = out / dataset
+    with Progress(console=console, transient=True) as bar:
+        job = bar.add_task("training", total=2 * epochs)
+
+        def on_epoch(label, row):
+            bar.advance(job)
+            bar.update(job, description=f"{label} epoch {row['epoch']} test acc {row['test_accuracy']:.4f}")
+
+        rows = run_static(dataset, epochs, seed, z_dim, str(out), on_epoch)
+    _write_json(out / "results.json", rows)
+    table = Table("model", "parameters", "conv2 parameters", "test error", title=f"static hypernetwork, {dataset}")
+    for r in rows:
+        error = f"{100 * r['test_error']:.2f} %"
+        table.add_row(r["model"], f"{r['parameters']:,}", f"{r['conv2_parameters']:,}", error)
+    console.print(table)
+    console.print(f"wrote {out / 'results.json'}")
+
+
+@hyper_train_app.command("lstm")
+def hyper_train_lstm(
+    kind: str = typer.Option("hyper-lstm", help="hyper-lstm | ln-lstm | lstm"),
+    text: Path = typer.Option(None, help="UTF-8 text file (default: the Python docs shipped with the stdlib)"),
+    hidden: int = typer.Option(128, help="main LSTM units"),
+    hyper_hidden: int = typer.Option(32, help="HyperLSTM units"),
+    z_dim: int = typer.Option(4),
+    match: str = typer.Option(None, help="size `hidden` to this kind's parameter count (e.g. hyper-lstm)"),
+    steps: int = typer.Option(2000),
+    seq_len: int = typer.Option(100),
+    batch: int = typer.Option(32),
+    lr: float = typer.Option(2e-3),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(None, help="model path (default runs/hyper-lstm/KIND); a checkpoint beside it resumes"),
+) -> None:
+    """A character-level language model (LSTM, layer-norm LSTM or HyperLSTM); prints validation bits/char."""
+    from rich.progress import Progress
+
+    from weightspace.data import load_text
+    from weightspace.hyper.lstm import (
+        LMConfig,
+        LMRecipe,
+        bits_per_char,
+        matched_hidden,
+        parameters_of,
+        save_lm,
+        train_lm,
+    )
+
+    corpus = load_text(text)
+    config = LMConfig(kind=kind, vocab=corpus.vocab, hidden=hidden, hyper_hidden=hyper_hidden, z_dim=z_dim)
+    if match:
+        budget = parameters_of(config.model_copy(update={"kind": match}))
+        config = config.model_copy(update={"hidden": matched_hidden(config, budget)})
+    recipe = LMRecipe(steps=steps, seq_len=seq_len, batch=batch, lr=lr, seed=seed)
+    out = (out or Path("runs/hyper-lstm") / kind).with_suffix("")
+    console.print(f"{kind}: hidden {config.hidden}, {parameters_of(config):,} parameters; {corpus.summary()}")
+    with Progress(console=console, transient=True) as bar:
+        job = bar.add_task(kind, total=steps)
+
+        def on_eval(row):
+            bar.update(job, completed=row["step"], description=f"{kind} valid {row['valid_bpc']:.3f} bpc")
+
+        model, history = train_lm(config, corpus.train, corpus.valid, recipe, f"{out}.ckpt.safetensors", on_eval)
+    path = save_lm(model, out, history)
+    test = bits_per_char(model, corpus.test)
+    result = {"kind": kind, "parameters": parameters_of(config), "hidden": config.hidden, "steps": steps}
+    _write_json(out.with_suffix(".result.json"), result | {"valid_bpc": history[-1]["valid_bpc"], "test_bpc": test})
+    console.print(f"{kind}: valid {history[-1]['valid_bpc']:.3f} bpc, test {test:.3f} bpc; saved {path}")
+
+
+@hyper_app.command("eval")
+def hyper_eval(
+    model_path: Path = typer.Argument(..., help="a language model saved by `hyper train lstm`"),
+    text: Path = typer.Option(None, help="the text it was trained on (default: the stdlib docs)"),
+) -> None:
+    """Bits per character of a trained language model on the held-out test text."""
+    from weightspace.data import load_text
+    from weightspace.hyper.lstm import bits_per_char, load_lm
+
+    model, corpus = load_lm(model_path), load_text(text)
+    if corpus.vocab != model.config.vocab:
+        raise WeightspaceError("this text's characters differ from the model's vocabulary; pass the training text")
+    console.print(f"{model.config.kind}: test {bits_per_char(model, corpus.test):.3f} bits/char")
+
+
+@hyper_app.command("sample")
+def hyper_sample(
+    model_path: Path = typer.Argument(..., help="a language model saved by `hyper train lstm`"),
+    prime: str = typer.Option("The ", help="text to start from"),
+    length: int = typer.Option(300),
+    temperature: float = typer.Option(0.8),
+    seed: int = typer.Option(0),
+) -> None:
+    """Generate text one character at a time."""
+    from weightspace.hyper.lstm import load_lm
+
+    console.print(load_lm(model_path).sample(prime, length, temperature, seed), highlight=False, markup=False)
 
 
 def _write_json(path: Path, data) -> None:

@@ -141,8 +141,8 @@ def fit(
         total, count = 0.0, 0
         for k, idx in minibatches(train, config.batch_size, gen):
             batch, target = train[k].batch.index(idx).to(device), train[k].target[idx].to(device)
-            if len(idx) < 2 and any(isinstance(m, torch.nn.BatchNorm1d) for m in model.modules()):
-                continue  # batchnorm cannot train on one network
+            if len(idx) < 2:
+                continue  # batchnorm cannot standardise one network
             out = model(batch)
             loss = task_loss(out, target, task)
             if config.li_weight:
@@ -152,6 +152,7 @@ def fit(
             loss.backward()
             opt.step()
             total, count = total + loss.item() * len(idx), count + len(idx)
+        recompute_batchnorm(model, train, config.batch_size, device)
         val_loss = evaluate_loss(model, val, config.batch_size, device) if val else None
         history.append({"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss})
         if on_epoch:
@@ -162,6 +163,27 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
+
+
+@torch.no_grad()
+def recompute_batchnorm(model: Predictor, parts: list[Part], batch_size: int, device) -> None:
+    """Batchnorm statistics over the whole training set with the current weights ("precise BN").
+
+    The running averages lag behind an encoder that is still moving; evaluating with them gave val losses 10x off.
+    """
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    for k, idx in minibatches(parts, max(batch_size, 2), None):
+        if len(idx) > 1:
+            model(parts[k].batch.index(idx).to(device))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
 
 
 @torch.no_grad()

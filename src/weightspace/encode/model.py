@@ -88,7 +88,11 @@ def build_encoder(config: EncoderConfig) -> nn.Module:
 
 
 class Predictor(nn.Module):
-    """encoder -> z -> two hidden layers of head_width -> the property (a logit, a value or class logits)."""
+    """encoder -> z -> batch-standardised z -> two hidden layers of head_width -> the property.
+
+    Set encoders pool thousands of weights, so at initialisation their embeddings differ between networks by
+    ~1% of their size; standardising z across networks lets the head see those differences from the first step.
+    """
 
     def __init__(self, config: EncoderConfig):
         super().__init__()
@@ -96,7 +100,12 @@ class Predictor(nn.Module):
         self.encoder = build_encoder(config)
         w = config.head_width
         self.head = nn.Sequential(
-            nn.Linear(config.dim, w), nn.ReLU(), nn.Linear(w, w), nn.ReLU(), nn.Linear(w, config.outputs)
+            nn.BatchNorm1d(config.dim),
+            nn.Linear(config.dim, w),
+            nn.ReLU(),
+            nn.Linear(w, w),
+            nn.ReLU(),
+            nn.Linear(w, config.outputs),
         )
 
     def forward(self, batch: WeightBatch) -> torch.Tensor:

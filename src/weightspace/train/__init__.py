@@ -1,6 +1,19 @@
 """Fitting networks to task data."""
 
-from weightspace.train.loop import FitResult, Recipe, evaluate, fit, logits_of, loss_fn
+from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
+from weightspace.train.loop import FitResult, Recipe, evaluate, fit, logits_of, loss_fn, train_module
 from weightspace.train.metrics import binary_auc, classification_metrics
 
-__all__ = ["FitResult", "Recipe", "binary_auc", "classification_metrics", "evaluate", "fit", "logits_of", "loss_fn"]
+__all__ = [
+    "FitResult",
+    "Recipe",
+    "binary_auc",
+    "classification_metrics",
+    "evaluate",
+    "fit",
+    "load_checkpoint",
+    "logits_of",
+    "loss_fn",
+    "save_checkpoint",
+    "train_module",
+]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -14,6 +16,7 @@ from torch import nn
 from weightspace.data.base import TaskData
 from weightspace.nets.net import Net
 from weightspace.nets.spec import Activation, ArchSpec
+from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
 from weightspace.train.metrics import classification_metrics
 
 
@@ -82,10 +85,29 @@ def fit(
 ) -> FitResult:
     """Train a copy of `net` on `data`; returns the trained Net and per-epoch train/test metrics."""
     module = net.as_module().to(device)
-    model = logits_of(net.spec, module)
+    history = train_module(logits_of(net.spec, module), data, recipe, device, on_epoch)
+    trained = Net.from_module(net.spec, module.cpu(), **net.meta)
+    return FitResult(trained, history)
+
+
+def train_module(
+    model: nn.Module,
+    data: TaskData,
+    recipe: Recipe,
+    device: str = "cpu",
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+    checkpoint: str | os.PathLike | None = None,
+) -> list[dict[str, float]]:
+    """Train any logits-producing module in place; per-epoch train/test metrics.
+
+    With `checkpoint`, model + optimizer + history are saved after every epoch and a rerun resumes from there.
+    """
+    model.to(device)
     opt = make_optimizer(recipe, model.parameters())
-    history = []
-    for epoch in range(1, recipe.epochs + 1):
+    history: list[dict[str, float]] = []
+    if checkpoint is not None and Path(checkpoint).is_file():
+        history = load_checkpoint(checkpoint, model, opt)["history"]
+    for epoch in range(len(history) + 1, recipe.epochs + 1):
         model.train()
         order = epoch_order(len(data.x_train), recipe, epoch)
         for i in range(0, len(order), recipe.batch_size):
@@ -98,7 +120,8 @@ def fit(
         row |= {f"train_{k}": v for k, v in evaluate(model, data.x_train, data.y_train).items()}
         row |= {f"test_{k}": v for k, v in evaluate(model, data.x_test, data.y_test).items()}
         history.append(row)
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, model, opt, {"history": history})
         if on_epoch:
             on_epoch(row)
-    trained = Net.from_module(net.spec, module.cpu(), **net.meta)
-    return FitResult(trained, history)
+    return history

@@ -1,0 +1,29 @@
+"""Hypernetworks: networks that write other networks' weights.
+
+- api:    put a hypernetwork on any module (named parameter slots, functional_call), chunked generic generator
+- static: Ha et al.'s layer-embedding kernel generator for CNNs and their MNIST experiment
+- lstm:   HyperLSTM, layer-norm LSTM and character language models
+"""
+
+from weightspace.hyper.api import ChunkedHyper, HyperError, HyperModel, Slots, release
+from weightspace.hyper.lstm import CharLM, HyperLSTMCell, LMConfig, LMRecipe, LNLSTMCell, bits_per_char, train_lm
+from weightspace.hyper.static import KernelHyper, ha_mnist_cnn, run_static, static_model
+
+__all__ = [
+    "CharLM",
+    "ChunkedHyper",
+    "HyperError",
+    "HyperLSTMCell",
+    "HyperModel",
+    "KernelHyper",
+    "LMConfig",
+    "LMRecipe",
+    "LNLSTMCell",
+    "Slots",
+    "bits_per_char",
+    "ha_mnist_cnn",
+    "release",
+    "run_static",
+    "static_model",
+    "train_lm",
+]
