@@ -1,4 +1,4 @@
-"""Atomic file writes: a file is either whole or absent, whatever happens during the write."""
+"""File I/O every area shares: atomic writes (a file is whole or absent), hashes, safetensors reads."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -38,3 +39,18 @@ def sha256_file(path: str | os.PathLike, block: int = 1 << 20) -> str:
         while chunk := f.read(block):
             h.update(chunk)
     return h.hexdigest()
+
+
+def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, str]]:
+    """(tensors, header metadata) of a safetensors file; one clear error when it is not one (never unpickles)."""
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import load_file
+
+    from weightspace.errors import WeightspaceError
+
+    try:
+        with safe_open(path, framework="pt") as f:
+            header = f.metadata() or {}
+        return load_file(path), header
+    except (SafetensorError, OSError) as err:
+        raise WeightspaceError(f"{path} is not a readable safetensors file: {err}") from None

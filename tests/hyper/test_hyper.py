@@ -149,6 +149,8 @@ def test_language_models_learn_and_resume_exactly(kind, tmp_path):
     for a, b in zip(model.state_dict().values(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b)
     assert len(CharLM(config).sample("the ", 10)) == 14
+    with pytest.raises(HyperError, match="never saw"):
+        CharLM(config).sample("THE", 5)
 
 
 def test_cli_trains_samples_and_evaluates_a_language_model(tmp_path):

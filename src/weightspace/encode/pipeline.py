@@ -71,7 +71,7 @@ def train_on_zoo(
         "target": config.target,
         "task": config.task,
         "train_networks": sum(len(p) for p in parts["train"]),
-        "test": evaluate_parts(model, raw["test"]),
+        "test": evaluate_parts(model, raw["test"])[0],
         "permutation_gap": permutation_gap(model, parts["test"]),
         "seconds_per_epoch": seconds / max(len(history), 1),
         "encoder_parameters": sum(p.numel() for p in model.encoder.parameters()),
@@ -80,17 +80,16 @@ def train_on_zoo(
     return model, report
 
 
-def evaluate_parts(model: Predictor, parts: list[Part]) -> dict[str, float]:
+def evaluate_parts(model: Predictor, parts: list[Part]) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """Metrics, predictions and true values (raw targets, in part order)."""
     pred = predict(model, parts)
-    return metrics(pred, np.concatenate([p.target for p in parts]), model.config.task)
+    true = np.concatenate([p.target for p in parts])
+    return metrics(pred, true, model.config.task), pred, true
 
 
 def evaluate_on_zoo(model: Predictor, zoo: Zoo, split: str = "test", split_seed: int = 0):
     """Metrics, predictions and true values on a zoo (the training zoo's test split, or any other zoo)."""
-    parts = read_parts(zoo, model.config.target, split_rows(zoo, split, split_seed))
-    pred = predict(model, parts)
-    true = np.concatenate([p.target for p in parts])
-    return metrics(pred, true, model.config.task), pred, true
+    return evaluate_parts(model, read_parts(zoo, model.config.target, split_rows(zoo, split, split_seed)))
 
 
 def embed_zoo(model: Predictor, zoo: Zoo, name: str = "encoder") -> Path:

@@ -7,15 +7,20 @@ The maps z -> d start at the constant 0.1 / N_z and z starts at 1, so every scal
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
+from safetensors.torch import load_file, save_file
 from torch import nn
 
+from weightspace.fileio import atomic_path, write_text_atomic
 from weightspace.hyper.api import HyperError
+from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
 
 Kind = Literal["lstm", "ln-lstm", "hyper-lstm"]
 
@@ -142,7 +147,11 @@ class CharLM(nn.Module):
         """`prime` followed by `length` characters drawn one at a time."""
         self.eval()
         index = {c: i for i, c in enumerate(self.config.vocab)}
-        ids = torch.tensor([[index.get(c, 0) for c in prime or "\n"]])
+        prime = prime or "\n"
+        unknown = sorted({c for c in prime if c not in index})
+        if unknown:
+            raise HyperError(f"the prime uses characters the model never saw: {unknown!r}")
+        ids = torch.tensor([[index[c] for c in prime]])
         gen = torch.Generator().manual_seed(seed)
         logits, state = self(ids)
         out = []
@@ -212,10 +221,6 @@ def train_lm(
     """Adam with truncated backprop through time over `batch` parallel streams; validation bits/char every
     `eval_every` steps. With `checkpoint`, progress is saved at every evaluation and a rerun resumes there
     (the carried hidden state is saved too, so a resumed run matches an uninterrupted one)."""
-    from pathlib import Path
-
-    from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
-
     torch.manual_seed(recipe.seed)
     model = CharLM(config)
     opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
@@ -260,13 +265,6 @@ def train_lm(
 
 def save_lm(model: CharLM, path, history: list[dict] | None = None):
     """NAME.safetensors (weights) + NAME.json (config and training history)."""
-    import json
-    from pathlib import Path
-
-    from safetensors.torch import save_file
-
-    from weightspace.fileio import atomic_path, write_text_atomic
-
     path = Path(path).with_suffix(".safetensors")
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
@@ -277,11 +275,6 @@ def save_lm(model: CharLM, path, history: list[dict] | None = None):
 
 
 def load_lm(path) -> CharLM:
-    import json
-    from pathlib import Path
-
-    from safetensors.torch import load_file
-
     path = Path(path).with_suffix(".safetensors")
     if not path.is_file() or not path.with_suffix(".json").is_file():
         raise HyperError(f"no language model at {path} (+ .json); train one with `weightspace hyper train lstm`")

@@ -115,7 +115,7 @@ def run_static(
     rows = []
     for label, generated in (("ordinary", []), ("hypernetwork", [conv2])):
         model = static_model(spec, generated, z_dim, seed)
-        kernel = 16 * 16 * 7 * 7 if not generated else count_parameters(model.hyper)
+        kernel = count_parameters(model.hyper) if generated else math.prod(spec.state_shapes()[conv2])
         ckpt = Path(out) / f"{label}.ckpt.safetensors" if out else None
 
         def report(row, label=label):

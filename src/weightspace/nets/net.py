@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from weightspace.errors import SpecError, WeightspaceError
-from weightspace.fileio import atomic_path
+from weightspace.fileio import atomic_path, read_safetensors
 from weightspace.nets.build import build
 from weightspace.nets.spec import ArchSpec
 
@@ -154,14 +153,7 @@ class Net:
         path = Path(path)
         if not path.is_file():
             raise WeightspaceError(f"no network file at {path}")
-        try:
-            from safetensors import safe_open
-
-            with safe_open(path, framework="pt") as f:
-                header = f.metadata() or {}
-            tensors = load_file(path)
-        except (SafetensorError, OSError) as err:
-            raise WeightspaceError(f"{path} is not a readable safetensors file: {err}") from None
+        tensors, header = read_safetensors(path)
         if "weightspace.spec" not in header:
             raise WeightspaceError(f"{path} is a safetensors file but not a weightspace network (no spec in header)")
         spec = ArchSpec.from_json(header["weightspace.spec"])

@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from weightspace.errors import WeightspaceError
-from weightspace.fileio import atomic_path
+from weightspace.fileio import atomic_path, read_safetensors
 
 
 def save_checkpoint(
@@ -59,12 +58,7 @@ def load_checkpoint(
     """Restore model (and optimizer) in place from `save_checkpoint`'s file; returns the progress record, with
     any extra tensors under "extra"."""
     path = Path(path)
-    try:
-        with safe_open(path, framework="pt") as f:
-            header = f.metadata() or {}
-        tensors = load_file(path)
-    except (SafetensorError, OSError) as err:
-        raise WeightspaceError(f"cannot read checkpoint {path}: {err}") from None
+    tensors, header = read_safetensors(path)
     if "progress" not in header:
         raise WeightspaceError(f"{path} is not a weightspace training checkpoint")
     state = {k.removeprefix("model/"): v for k, v in tensors.items() if k.startswith("model/")}
