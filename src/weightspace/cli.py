@@ -34,6 +34,8 @@ hyper_app = typer.Typer(help="Hypernetworks: static (CNN kernels), HyperLSTM, zo
 app.add_typer(hyper_app, name="hyper")
 hyper_train_app = typer.Typer(help="Train a hypernetwork experiment (resumable).", no_args_is_help=True)
 hyper_app.add_typer(hyper_train_app, name="train")
+swat_app = typer.Typer(help="SWAT-NN: a latent space of MLP architectures + weights, searched.", no_args_is_help=True)
+app.add_typer(swat_app, name="swat")
 console = Console()
 
 
@@ -625,6 +627,97 @@ def hyper_sample(
     from weightspace.hyper.lstm import load_lm
 
     console.print(load_lm(model_path).sample(prime, length, temperature, seed), highlight=False, markup=False)
+
+
+@swat_app.command("train-ae")
+def swat_train_ae(
+    steps: int = typer.Option(12000, help="batches of 64 random networks"),
+    d: int = typer.Option(128, help="latent width per token"),
+    encoder_layers: int = typer.Option(3),
+    decoder_layers: int = typer.Option(2),
+    mixed_activations: bool = typer.Option(False, help="the authors' softmaxed activation code"),
+    lr: float = typer.Option(1e-3),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(Path("runs/swat/ae"), help="model path; a checkpoint beside it resumes"),
+) -> None:
+    """Train the multi-scale autoencoder on freshly sampled random MLPs (resumable)."""
+    from rich.progress import Progress
+
+    from weightspace.swat.autoencoder import AEConfig, Recipe, save_autoencoder, train_autoencoder
+
+    config = AEConfig(
+        d=d, encoder_layers=encoder_layers, decoder_layers=decoder_layers, mixed_activations=mixed_activations
+    )
+    recipe = Recipe(steps=steps, lr=lr, seed=seed)
+    out = out.with_suffix("")
+    with Progress(console=console, transient=True) as bar:
+        job = bar.add_task("autoencoder", total=steps)
+
+        def on_eval(row):
+            bar.update(job, completed=row["step"], description=f"held-out MSE {row['mse']:.3f}")
+            console.print(
+                f"step {row['step']}: train {row['train_loss']:.4f}, held-out scaled {row['scaled']:.4f}, "
+                f"MSE {row['mse']:.3f}, normalised median {row['normalised_median']:.4f}, "
+                f"own-depth decoder {row['own_depth_decoder']:.2f}, {row['networks_per_s']:.0f} nets/s"
+            )
+
+        ae, history = train_autoencoder(config, recipe, f"{out}.ckpt.safetensors", on_eval)
+    console.print(f"saved {save_autoencoder(ae, out, history)}")
+
+
+@swat_app.command("search")
+def swat_search(
+    task: str = typer.Option(..., help="a regression task: cornn:NAME (e.g. cornn:ackley)"),
+    depth: int = typer.Option(2, help="hidden layers: which decoder to search through (1-4)"),
+    ae: Path = typer.Option(Path("runs/swat/ae"), help="trained autoencoder (`swat train-ae`)"),
+    steps: int = typer.Option(8001, help="Adam steps (the paper: 8,001)"),
+    anneal: int = typer.Option(3000, help="temperature floor and start of selection (the paper: 3,000)"),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(None, help="where to save the network (default runs/swat/TASK-depthL.safetensors)"),
+) -> None:
+    """Gradient descent in the latent space for one task: prints test MSE and size, saves the extracted Net."""
+    from rich.progress import Progress
+
+    from weightspace.data import load
+    from weightspace.swat.autoencoder import load_autoencoder
+    from weightspace.swat.search import SearchConfig, search
+
+    data, model = load(task), load_autoencoder(ae)
+    config = SearchConfig(steps=steps, anneal=anneal, seed=seed)
+    with Progress(console=console, transient=True) as bar:
+        job = bar.add_task("search", total=steps)
+
+        def on_step(step, losses):
+            if step % 50 == 0 or step == steps - 1:
+                bar.update(job, completed=step + 1, description=f"loss {losses[0].item():.4f}")
+
+        found = search(model, [data], depth, config, on_step)[0]
+    out = out or Path("runs/swat") / f"{data.name.replace(':', '-')}-depth{depth}.safetensors"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    found.net.save(out)
+    mean_mse = (data.y_test - data.y_train.mean()).pow(2).mean().item()
+    console.print(
+        f"{data.name} depth {depth}: test MSE {found.test_mse:.5f} (predict-the-mean {mean_mse:.5f}), "
+        f"train MSE {found.train_mse:.5f}, {found.active_neurons} active neurons, "
+        f"{found.nonzero_parameters} non-zero parameters (ceiling {[29, 85, 141, 197][depth - 1]}); "
+        f"layers {[layer.kind for layer in found.net.spec.layers]}; saved {out}"
+    )
+
+
+@swat_app.command("bench")
+def swat_bench(
+    ae: Path = typer.Option(Path("runs/swat/ae"), help="trained autoencoder"),
+    depths: str = typer.Option("1,2,3,4", help="comma-separated depths"),
+    steps_scale: float = typer.Option(1.0, help="multiply every step count (search and baselines)"),
+    tasks: str = typer.Option("all", help="comma-separated CORNN names, or all (54)"),
+    out: Path = typer.Option(Path("benchmarks/results/swat"), help="results folder (resumable per entry)"),
+) -> None:
+    """SWAT and its baselines on the CORNN tasks: tables and a plot of test MSE vs non-zero parameters."""
+    from weightspace.swat.bench import run_bench
+
+    names = None if tasks == "all" else [t.strip() for t in tasks.split(",")]
+    report = run_bench(ae, [int(d) for d in depths.split(",")], steps_scale, names, out, console.print)
+    console.print(report, highlight=False, markup=False)
 
 
 def _write_json(path: Path, data) -> None:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 
 from weightspace.data.base import TaskData, resize, stratified_split
+from weightspace.data.cornn import load_cornn
 from weightspace.data.images import (
     find_fashion_mnist,
     find_imagenette,
@@ -29,7 +30,10 @@ IMAGE_DATASETS: dict[str, str] = {
 
 
 def load(name: str, root: str | os.PathLike | None = None, size: int | None = None) -> TaskData:
-    """Load an image dataset by name; `root` points at user files, `size` resizes images to size x size."""
+    """Load a dataset by name (an image set, or a CORNN regression task 'cornn:NAME'); `root` points at user
+    files, `size` resizes images to size x size."""
+    if name.startswith("cornn:"):
+        return load_cornn(name)
     if name == "digits":
         return load_digits(size=size)
     if name == "mnist5k":
@@ -38,7 +42,9 @@ def load(name: str, root: str | os.PathLike | None = None, size: int | None = No
         return load_fashion_mnist(root, size=size)
     if name == "imagenette":
         return load_imagenette(root, size=size or 32)
-    raise WeightspaceError(f"unknown dataset {name!r}; choose one of: {', '.join(IMAGE_DATASETS)}")
+    raise WeightspaceError(
+        f"unknown dataset {name!r}; choose one of: {', '.join(IMAGE_DATASETS)}, or cornn:NAME (54 regression tasks)"
+    )
 
 
 def locate(name: str) -> str:
@@ -64,6 +70,7 @@ __all__ = [
     "load_digits",
     "load_fashion_mnist",
     "load_imagenette",
+    "load_cornn",
     "load_mnist5k",
     "load_text",
     "locate",

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 
 @dataclass(frozen=True)
 class TaskData:
-    """A supervised task held in memory. Images are float32 [N, C, H, W] in [0, 1]; labels int64 [N]."""
+    """A supervised task held in memory. Images are float32 [N, C, H, W] in [0, 1] with labels int64 [N];
+    regression tasks (CORNN) hold float32 inputs [N, D] and targets [N, 1], and no classes."""
 
     name: str
     x_train: torch.Tensor

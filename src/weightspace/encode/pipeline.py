@@ -25,7 +25,7 @@ from weightspace.encode.fit import (
 )
 from weightspace.encode.model import EncoderConfig, Predictor, Task
 from weightspace.fileio import atomic_path
-from weightspace.report.plots import plt
+from weightspace.report.plots import plt, save_figure
 from weightspace.zoo.store import Zoo
 
 
@@ -125,7 +125,7 @@ def plot_predictions(pred: np.ndarray, true: np.ndarray, task: Task, path: Path,
         ax.set_xlabel("true")
         ax.set_ylabel("predicted")
     ax.set_title(title, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_embedding(embedding: torch.Tensor, colour: np.ndarray, path: Path, title: str = "") -> Path:
@@ -140,13 +140,4 @@ def plot_embedding(embedding: torch.Tensor, colour: np.ndarray, path: Path, titl
     ax.set_xlabel("PC 1")
     ax.set_ylabel("PC 2")
     ax.set_title(title, fontsize=9)
-    return _save(fig, path)
-
-
-def _save(fig, path: Path) -> Path:
-    path = Path(path)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

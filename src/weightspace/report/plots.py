@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from weightspace.fileio import atomic_path  # noqa: E402
+
 
 def metric_histograms(table: pd.DataFrame, path: Path, title: str = "") -> Path:
     """One histogram per test metric over the networks' last checkpoint."""
@@ -26,5 +28,31 @@ def metric_histograms(table: pd.DataFrame, path: Path, title: str = "") -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def mse_vs_size(results: dict[str, dict[str, dict]], path: Path, title: str = "") -> Path:
+    """Scatter of test MSE (log) against non-zero parameters; `results[method][task]` has "test" and "nonzero"."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for i, (method, per_task) in enumerate(sorted(results.items())):
+        sizes = [r["nonzero"] for r in per_task.values()]
+        errors = [max(r["test"], 1e-6) for r in per_task.values()]
+        ax.scatter(sizes, errors, s=10, alpha=0.7, label=method, color=plt.cm.tab10(i % 10))
+    ax.set_yscale("log")
+    ax.set_xlabel("non-zero parameters")
+    ax.set_ylabel("test MSE")
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title(title, fontsize=9)
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Write a figure atomically (format from the suffix) and close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
     return path

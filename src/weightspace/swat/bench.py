@@ -1,0 +1,170 @@
+"""The CORNN benchmark: SWAT per depth (and best depth by training MSE) against its baselines on every task.
+
+Each (method, depth) entry covers all tasks in one batched run and is saved as soon as it finishes, so an
+interrupted benchmark resumes. Methods: `swat`; `swat-tanh` (the same search with every activation fixed to tanh);
+`dense-tanh` (fully connected 2-7-..-1 MLPs at the ceiling sizes, Adam); `darts-admm` (relaxed activation choice,
+ADMM pruning to SWAT's non-zero weight count for the same task and depth, retraining).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from weightspace.data.cornn import NAMES, load_cornn
+from weightspace.fileio import write_text_atomic
+from weightspace.report.plots import mse_vs_size
+from weightspace.swat.autoencoder import load_autoencoder
+from weightspace.swat.baselines import BaselineConfig, darts_admm, dense, mse_on_test, stack_tasks
+from weightspace.swat.population import ACTS, active_neurons, forward, nonzero_parameters
+from weightspace.swat.search import SearchConfig, search
+
+CEILING = {1: 29, 2: 85, 3: 141, 4: 197}
+METHODS = ("swat", "swat-tanh", "dense-tanh", "darts-admm")
+
+
+def run_bench(
+    ae_path: Path,
+    depths: list[int],
+    steps_scale: float = 1.0,
+    names: list[str] | None = None,
+    out: Path = Path("benchmarks/results/swat"),
+    log: Callable[[str], None] = print,
+) -> str:
+    names = names or list(NAMES)
+    tasks = [load_cornn(n) for n in names]
+    store_path = out / "results.json"
+    store = json.loads(store_path.read_text()) if store_path.is_file() else {}
+    ae = load_autoencoder(ae_path)
+    search_config = SearchConfig(steps=round(8001 * steps_scale), anneal=round(3000 * steps_scale))
+    base_config = BaselineConfig(steps=round(4000 * steps_scale))
+
+    def entry(key: str, make) -> dict:
+        if key not in store:
+            start = time.perf_counter()
+            store[key] = make() | {"seconds": time.perf_counter() - start}
+            write_text_atomic(store_path, json.dumps(store, indent=1))
+            log(f"{key}: {store[key]['seconds']:.0f} s")
+        return store[key]
+
+    def from_search(found) -> dict:
+        return {
+            f.task: {
+                "test": f.test_mse,
+                "train": f.train_mse,
+                "active": f.active_neurons,
+                "nonzero": f.nonzero_parameters,
+            }
+            for f in found
+        }
+
+    def from_batch(net) -> dict:
+        x, y = stack_tasks(tasks)
+        with torch.no_grad():
+            train = (forward(net, x) - y).pow(2).mean(1).tolist()
+        active, nonzero = active_neurons(net).tolist(), nonzero_parameters(net).tolist()
+        return {
+            t.name: {"test": m, "train": tr, "active": a, "nonzero": n}
+            for t, m, tr, a, n in zip(tasks, mse_on_test(net, tasks), train, active, nonzero)
+        }
+
+    fixed = search_config.model_copy(update={"fixed_activation": ACTS.index("tanh")})
+    results = {}
+    for depth in depths:
+        swat = results[f"swat:{depth}"] = entry(
+            f"swat:{depth}", lambda d=depth: {"tasks": from_search(search(ae, tasks, d, search_config))}
+        )
+        results[f"swat-tanh:{depth}"] = entry(
+            f"swat-tanh:{depth}", lambda d=depth: {"tasks": from_search(search(ae, tasks, d, fixed))}
+        )
+        results[f"dense-tanh:{depth}"] = entry(
+            f"dense-tanh:{depth}", lambda d=depth: {"tasks": from_batch(dense(tasks, d, "tanh", base_config))}
+        )
+        budgets = [_weights_of(swat["tasks"][t.name]["nonzero"], swat["tasks"][t.name]["active"]) for t in tasks]
+        results[f"darts-admm:{depth}"] = entry(
+            f"darts-admm:{depth}",
+            lambda d=depth, b=budgets: {"tasks": from_batch(darts_admm(tasks, d, b, base_config))},
+        )
+    report = _report(results, tasks, depths, search_config, base_config)
+    write_text_atomic(out / "README.md", report + "\n")
+    mse_vs_size(
+        {k: v["tasks"] for k, v in results.items()},
+        out / "mse_vs_nonzero.png",
+        "CORNN: test MSE vs non-zero parameters (one point per task)",
+    )
+    return report
+
+
+def _weights_of(nonzero: int, active: int) -> int:
+    """Non-zero weights of a SWAT network: its non-zero parameters less the biases (active neurons + output)."""
+    return max(1, nonzero - active - 1)
+
+
+def _report(results: dict, tasks, depths: list[int], search_config, base_config) -> str:
+    mean_pred = {t.name: (t.y_test - t.y_train.mean()).pow(2).mean().item() for t in tasks}
+    rows = [
+        [
+            "predict-the-mean",
+            "-",
+            _fmt(statistics.mean(mean_pred.values())),
+            _fmt(statistics.median(mean_pred.values())),
+            "-",
+            "0",
+            "1",
+        ]
+    ]
+
+    def row(label: str, depth, per_task: dict) -> list:
+        tests = [per_task[t]["test"] for t in mean_pred]
+        wins = sum(per_task[t]["test"] < mean_pred[t] for t in mean_pred)
+        return [
+            label,
+            str(depth),
+            _fmt(statistics.mean(tests)),
+            _fmt(statistics.median(tests)),
+            f"{wins}/{len(tests)}",
+            f"{statistics.mean(per_task[t]['active'] for t in mean_pred):.1f}",
+            f"{statistics.mean(per_task[t]['nonzero'] for t in mean_pred):.1f}",
+        ]
+
+    for method in METHODS:
+        for depth in depths:
+            rows.append(row(method, depth, results[f"{method}:{depth}"]["tasks"]))
+    best = {}
+    for t in mean_pred:
+        d = min(depths, key=lambda d: results[f"swat:{d}"]["tasks"][t]["train"])
+        best[t] = results[f"swat:{d}"]["tasks"][t]
+    rows.insert(1, row("swat (best depth by train MSE)", "best", best))
+    header = ["method", "depth", "mean test MSE", "median", "beats mean", "active neurons", "non-zero params"]
+    lines = [
+        f"{len(tasks)} CORNN tasks; search {search_config.steps} steps (anneal {search_config.anneal}); "
+        f"baselines {base_config.steps} Adam steps per phase. Reference (paper notes): predict-the-mean 0.124, "
+        "dense tanh 2-7-7-1 0.0144.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines += ["", "Per task (SWAT at its best depth; DARTS+ADMM and dense at that depth):", ""]
+    lines += [
+        "| task | mean pred. | SWAT depth | SWAT MSE | SWAT non-zero | DARTS+ADMM MSE | its non-zero "
+        "| dense tanh MSE |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for t in mean_pred:
+        d = min(depths, key=lambda d: results[f"swat:{d}"]["tasks"][t]["train"])
+        s, a, n = (results[f"{m}:{d}"]["tasks"][t] for m in ("swat", "darts-admm", "dense-tanh"))
+        lines.append(
+            f"| {t.removeprefix('cornn:')} | {_fmt(mean_pred[t])} | {d} | {_fmt(s['test'])} | {s['nonzero']} | "
+            f"{_fmt(a['test'])} | {a['nonzero']} | {_fmt(n['test'])} |"
+        )
+    return "\n".join(lines)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4f}" if x >= 1e-3 else f"{x:.1e}"

@@ -1,0 +1,145 @@
+"""Latent search: gradient descent on a latent point z through one frozen depth-L decoder, so a network's
+architecture (which neurons exist, which activation each uses, which weights are zero) and its weights change
+together; then hard extraction into a pruned `Net`.
+
+Everything the paper fixes is here: z ~ N(0, I); a learnable global threshold t (init 0, clamped to [0, 3]);
+Adam lr 0.1 for z and 1e-3 for t; soft weight pruning W * sigmoid(200 (|W| - t)); neuron gates
+sigmoid(200 (m - 0.5)) with m = sigmoid(logit); activations softmax(alpha / T), T = max(0.01, 1 - step / 3000);
+loss = MSE + 1e-4 sum_W [0.01 sigmoid(20 (|W~| - t)) + 0.1 |W~|] - 0.4 mean_l std_j m + 0.001 mean_l mean_j m;
+the iterate with the lowest total loss after step 3000 is kept. Several tasks are searched at once (one latent
+point each, independent losses, so batching changes nothing but speed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from pydantic import BaseModel, ConfigDict
+
+from weightspace.data import TaskData
+from weightspace.nets import Net
+from weightspace.swat.autoencoder import SwatAutoencoder
+from weightspace.swat.population import MLPBatch, SwatError, active_neurons, forward, nonzero_parameters, to_net
+from weightspace.swat.tokens import parse
+
+
+class SearchConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    steps: int = 8001
+    anneal: int = 3000  # temperature reaches its floor here; selection starts here
+    lr_z: float = 0.1
+    lr_t: float = 1e-3
+    sharpness: float = 200.0
+    seed: int = 0
+    fixed_activation: int | None = None  # force one activation (index into ACTS): the fixed-activation baseline
+
+
+@dataclass
+class Found:
+    """One task's result: the extracted network and its measurements."""
+
+    task: str
+    depth: int
+    net: Net
+    train_mse: float
+    test_mse: float
+    active_neurons: int
+    nonzero_parameters: int
+    best_step: int
+
+
+def relax(raw: MLPBatch, t: torch.Tensor, temperature: float, config: SearchConfig) -> tuple[MLPBatch, torch.Tensor]:
+    """The differentiable network of the search and the neurons' keep-probabilities m [T, L, 7]."""
+    k = config.sharpness
+    weights = [w * torch.sigmoid(k * (w.abs() - t.view(-1, 1, 1))) for w in raw.weights]
+    m = torch.sigmoid(raw.gate)
+    act = _fixed(raw.act, config) if config.fixed_activation is not None else (raw.act / temperature).softmax(-1)
+    return MLPBatch(weights, raw.biases, act, torch.sigmoid(k * (m - 0.5))), m
+
+
+def extract(raw: MLPBatch, t: torch.Tensor, config: SearchConfig) -> MLPBatch:
+    """Hard network: |W| < t zeroed, neurons with m < 0.5 off, each neuron's activation its argmax."""
+    weights = [w * (w.abs() >= t.view(-1, 1, 1)) for w in raw.weights]
+    gate = (torch.sigmoid(raw.gate) >= 0.5).float()
+    act = _fixed(raw.act, config) if config.fixed_activation is not None else F.one_hot(raw.act.argmax(-1), 3).float()
+    return MLPBatch(weights, raw.biases, act, gate)
+
+
+def _fixed(act: torch.Tensor, config: SearchConfig) -> torch.Tensor:
+    return F.one_hot(torch.full(act.shape[:-1], config.fixed_activation), act.shape[-1]).float()
+
+
+def objective(net: MLPBatch, m: torch.Tensor, t: torch.Tensor, x: torch.Tensor, y: torch.Tensor):
+    """Per task [T]: total loss and MSE."""
+    mse = (forward(net, x) - y).pow(2).mean(1)
+    tt = t.view(-1, 1, 1)
+    sparsity = sum((0.01 * torch.sigmoid(20 * (w.abs() - tt)) + 0.1 * w.abs()).sum((1, 2)) for w in net.weights)
+    compact = -0.4 * m.std(2, correction=0).mean(1) + 0.001 * m.mean((1, 2))
+    return mse + 1e-4 * sparsity + compact, mse
+
+
+def search(
+    ae: SwatAutoencoder,
+    tasks: list[TaskData],
+    depth: int,
+    config: SearchConfig | None = None,
+    on_step=None,
+) -> list[Found]:
+    """Search one depth-`depth` network per task (all tasks at once); `on_step(step, losses)` reports progress."""
+    config = config or SearchConfig()
+    if not tasks:
+        raise SwatError("no tasks to search")
+    if any(t.x_train.shape[1:] != (2,) or t.y_train.shape[1:] != (1,) for t in tasks):
+        raise SwatError("SWAT searches 2-input, 1-output regression tasks (inputs [N, 2], targets [N, 1])")
+    n = min(len(t.x_train) for t in tasks)
+    x = torch.stack([t.x_train[:n] for t in tasks])
+    y = torch.stack([t.y_train[:n, 0] for t in tasks])
+    ae.eval().requires_grad_(False)
+    gen = torch.Generator().manual_seed(config.seed)
+    z = torch.randn(len(tasks), 7, ae.config.d, generator=gen).requires_grad_()
+    t = torch.zeros(len(tasks), requires_grad=True)
+    opt = torch.optim.Adam([{"params": [z], "lr": config.lr_z}, {"params": [t], "lr": config.lr_t}])
+    best = torch.full((len(tasks),), float("inf"))
+    best_z, best_t, best_step = z.detach().clone(), t.detach().clone(), torch.zeros(len(tasks), dtype=torch.long)
+    for step in range(config.steps):
+        temperature = max(0.01, 1 - step / config.anneal)
+        raw = parse(ae.decode(z, depth), depth)
+        net, m = relax(raw, t, temperature, config)
+        loss, _ = objective(net, m, t, x, y)
+        if step >= config.anneal:  # the loss of the current iterate, before this step's update
+            better = loss.detach() < best
+            best = torch.where(better, loss.detach(), best)
+            best_z[better], best_t[better], best_step[better] = z.detach()[better], t.detach()[better], step
+        opt.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        opt.step()
+        with torch.no_grad():
+            t.clamp_(0, 3)
+        if on_step:
+            on_step(step, loss.detach())
+    if config.steps <= config.anneal:  # too short to select: keep the last iterate
+        best_z, best_t = z.detach(), t.detach()
+    with torch.no_grad():
+        hard = extract(parse(ae.decode(best_z, depth), depth), best_t, config)
+        train_mse = (forward(hard, x) - y).pow(2).mean(1)
+    results = []
+    for i, task in enumerate(tasks):
+        one = hard.index(slice(i, i + 1))
+        with torch.no_grad():
+            test_mse = (forward(one, task.x_test[None]) - task.y_test[None, :, 0]).pow(2).mean().item()
+        net = to_net(hard, i, task=task.name, method="swat", depth=depth)
+        results.append(
+            Found(
+                task.name,
+                depth,
+                net,
+                train_mse[i].item(),
+                test_mse,
+                int(active_neurons(one)[0]),
+                int(nonzero_parameters(one)[0]),
+                int(best_step[i]),
+            )
+        )
+    return results
