@@ -680,6 +680,7 @@ def swat_search(
 
     from weightspace.data import load
     from weightspace.swat.autoencoder import load_autoencoder
+    from weightspace.swat.bench import CEILING
     from weightspace.swat.search import SearchConfig, search
 
     data, model = load(task), load_autoencoder(ae)
@@ -699,7 +700,7 @@ def swat_search(
     console.print(
         f"{data.name} depth {depth}: test MSE {found.test_mse:.5f} (predict-the-mean {mean_mse:.5f}), "
         f"train MSE {found.train_mse:.5f}, {found.active_neurons} active neurons, "
-        f"{found.nonzero_parameters} non-zero parameters (ceiling {[29, 85, 141, 197][depth - 1]}); "
+        f"{found.nonzero_parameters} non-zero parameters (ceiling {CEILING[depth]}); "
         f"layers {[layer.kind for layer in found.net.spec.layers]}; saved {out}"
     )
 

@@ -2,7 +2,8 @@
 architecture (which neurons exist, which activation each uses, which weights are zero) and its weights change
 together; then hard extraction into a pruned `Net`.
 
-Everything the paper fixes is here: z ~ N(0, I); a learnable global threshold t (init 0, clamped to [0, 3]);
+Everything the paper fixes is here: z ~ N(0, I) (in standardised latent coordinates, see `latent_statistics`);
+a learnable global threshold t (init 0, clamped to [0, 3]);
 Adam lr 0.1 for z and 1e-3 for t; soft weight pruning W * sigmoid(200 (|W| - t)); neuron gates
 sigmoid(200 (m - 0.5)) with m = sigmoid(logit); activations softmax(alpha / T), T = max(0.01, 1 - step / 3000);
 loss = MSE + 1e-4 sum_W [0.01 sigmoid(20 (|W~| - t)) + 0.1 |W~|] - 0.4 mean_l std_j m + 0.001 mean_l mean_j m;
@@ -21,8 +22,16 @@ from pydantic import BaseModel, ConfigDict
 from weightspace.data import TaskData
 from weightspace.nets import Net
 from weightspace.swat.autoencoder import SwatAutoencoder
-from weightspace.swat.population import MLPBatch, SwatError, active_neurons, forward, nonzero_parameters, to_net
-from weightspace.swat.tokens import parse
+from weightspace.swat.population import (
+    MLPBatch,
+    SwatError,
+    active_neurons,
+    forward,
+    nonzero_parameters,
+    sample,
+    to_net,
+)
+from weightspace.swat.tokens import parse, tokenise
 
 
 class SearchConfig(BaseModel):
@@ -71,6 +80,20 @@ def _fixed(act: torch.Tensor, config: SearchConfig) -> torch.Tensor:
     return F.one_hot(torch.full(act.shape[:-1], config.fixed_activation), act.shape[-1]).float()
 
 
+@torch.no_grad()
+def latent_statistics(ae: SwatAutoencoder, count: int = 1024, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and std [7, d] of the latents of random population networks (all depths).
+
+    The paper draws z ~ N(0, I), which suits GPT-2's latents; our encoder's latents are not standardised, and
+    decoding N(0, I) switched nearly every neuron off (gate mean 0.02-0.09), where the sharp gates pass no
+    gradient and the search ends at a constant. Drawing N(0, I) in standardised latent coordinates,
+    z = mean + std * eps, starts the search from networks like the population's.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.cat([ae.encode(tokenise(sample(count // 4, depth, gen))) for depth in range(1, 5)])
+    return z.mean(0), z.std(0)
+
+
 def objective(net: MLPBatch, m: torch.Tensor, t: torch.Tensor, x: torch.Tensor, y: torch.Tensor):
     """Per task [T]: total loss and MSE."""
     mse = (forward(net, x) - y).pow(2).mean(1)
@@ -98,7 +121,8 @@ def search(
     y = torch.stack([t.y_train[:n, 0] for t in tasks])
     ae.eval().requires_grad_(False)
     gen = torch.Generator().manual_seed(config.seed)
-    z = torch.randn(len(tasks), 7, ae.config.d, generator=gen).requires_grad_()
+    mean, std = latent_statistics(ae)
+    z = (mean + std * torch.randn(len(tasks), 7, ae.config.d, generator=gen)).requires_grad_()
     t = torch.zeros(len(tasks), requires_grad=True)
     opt = torch.optim.Adam([{"params": [z], "lr": config.lr_z}, {"params": [t], "lr": config.lr_t}])
     best = torch.full((len(tasks),), float("inf"))
