@@ -21,7 +21,7 @@ def run(*args, check=True):
 
 def test_help_lists_every_command():
     out = run("--help").stdout
-    for command in ("info", "demo", "nets", "zoo", "grow"):
+    for command in ("info", "demo", "nets", "zoo", "grow", "encode", "hyper", "swat"):
         assert command in out
     assert "show" in run("nets", "--help").stdout
     assert all(c in run("grow", "--help").stdout for c in ("wider", "deeper", "experiment"))

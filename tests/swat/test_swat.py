@@ -12,8 +12,8 @@ from weightspace.swat.autoencoder import (
     save_autoencoder,
     train_autoencoder,
 )
-from weightspace.swat.baselines import BaselineConfig, darts_admm, dense, mse_on_test
-from weightspace.swat.population import SwatError
+from weightspace.swat.baselines import BaselineConfig, darts_admm, dense
+from weightspace.swat.population import SwatError, mse_on_test
 from weightspace.swat.search import SearchConfig, search
 from weightspace.swat.tokens import COLUMNS, mask
 

@@ -82,10 +82,6 @@ class SwatAutoencoder(nn.Module):
         """Raw token values [B, 7, 56] from the depth-`depth` decoder (activation and gate entries are logits)."""
         return self.decoders[depth - 1](z)
 
-    def networks(self, z: torch.Tensor) -> list[MLPBatch]:
-        """The soft network each decoder makes of z, depths 1..4."""
-        return [soften(parse(self.decode(z, depth), depth)) for depth in range(1, MAX_DEPTH + 1)]
-
 
 def functional_errors(
     ae: SwatAutoencoder, mlp: MLPBatch, probes: torch.Tensor

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
 
 from weightspace.data import TaskData
-from weightspace.swat.population import ACTS, INPUTS, WIDTH, MLPBatch, SwatError, forward
+from weightspace.swat.population import ACTS, INPUTS, WIDTH, MLPBatch, forward, stack_tasks
 
 
 class BaselineConfig(BaseModel):
@@ -23,13 +23,6 @@ class BaselineConfig(BaseModel):
     rho: float = 1e-2  # ADMM penalty
     admm_every: int = 50  # steps between ADMM projections
     seed: int = 0
-
-
-def stack_tasks(tasks: list[TaskData]) -> tuple[torch.Tensor, torch.Tensor]:
-    if any(t.x_train.shape[1:] != (INPUTS,) or t.y_train.shape[1:] != (1,) for t in tasks):
-        raise SwatError("the baselines fit 2-input, 1-output regression tasks (inputs [N, 2], targets [N, 1])")
-    n = min(len(t.x_train) for t in tasks)
-    return torch.stack([t.x_train[:n] for t in tasks]), torch.stack([t.y_train[:n, 0] for t in tasks])
 
 
 def init_weights(count: int, depth: int, gen: torch.Generator) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -51,14 +44,6 @@ def _train(params, make, x, y, steps: int, lr: float) -> None:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-
-
-def mse_on_test(net: MLPBatch, tasks: list[TaskData]) -> list[float]:
-    with torch.no_grad():
-        return [
-            (forward(net.index(slice(i, i + 1)), t.x_test[None]) - t.y_test[None, :, 0]).pow(2).mean().item()
-            for i, t in enumerate(tasks)
-        ]
 
 
 def dense(tasks: list[TaskData], depth: int, activation: str = "tanh", config: BaselineConfig | None = None):

@@ -20,8 +20,8 @@ from weightspace.data.cornn import NAMES, load_cornn
 from weightspace.fileio import write_text_atomic
 from weightspace.report.plots import mse_vs_size
 from weightspace.swat.autoencoder import load_autoencoder
-from weightspace.swat.baselines import BaselineConfig, darts_admm, dense, mse_on_test, stack_tasks
-from weightspace.swat.population import ACTS, active_neurons, forward, nonzero_parameters
+from weightspace.swat.baselines import BaselineConfig, darts_admm, dense
+from weightspace.swat.population import ACTS, active_neurons, forward, mse_on_test, nonzero_parameters, stack_tasks
 from weightspace.swat.search import SearchConfig, search
 
 CEILING = {1: 29, 2: 85, 3: 141, 4: 197}
@@ -135,10 +135,8 @@ def _report(results: dict, tasks, depths: list[int], search_config, base_config)
     for method in METHODS:
         for depth in depths:
             rows.append(row(method, depth, results[f"{method}:{depth}"]["tasks"]))
-    best = {}
-    for t in mean_pred:
-        d = min(depths, key=lambda d: results[f"swat:{d}"]["tasks"][t]["train"])
-        best[t] = results[f"swat:{d}"]["tasks"][t]
+    best_depth = {t: min(depths, key=lambda d: results[f"swat:{d}"]["tasks"][t]["train"]) for t in mean_pred}
+    best = {t: results[f"swat:{d}"]["tasks"][t] for t, d in best_depth.items()}
     rows.insert(1, row("swat (best depth by train MSE)", "best", best))
     header = ["method", "depth", "mean test MSE", "median", "beats mean", "active neurons", "non-zero params"]
     lines = [
@@ -156,8 +154,7 @@ def _report(results: dict, tasks, depths: list[int], search_config, base_config)
         "| dense tanh MSE |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for t in mean_pred:
-        d = min(depths, key=lambda d: results[f"swat:{d}"]["tasks"][t]["train"])
+    for t, d in best_depth.items():
         s, a, n = (results[f"{m}:{d}"]["tasks"][t] for m in ("swat", "darts-admm", "dense-tanh"))
         lines.append(
             f"| {t.removeprefix('cornn:')} | {_fmt(mean_pred[t])} | {d} | {_fmt(s['test'])} | {s['nonzero']} | "

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from weightspace.data import TaskData
 from weightspace.errors import WeightspaceError
 from weightspace.nets import Activation, ArchSpec, Linear, Net
 
@@ -132,3 +133,19 @@ def nonzero_parameters(mlp: MLPBatch) -> torch.Tensor:
         total += links.sum((1, 2)) + live_out.sum(1)
         live_in = live_out
     return total
+
+
+def stack_tasks(tasks: list[TaskData]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training inputs [T, N, 2] and targets [T, N] of several tasks (cut to the shortest), for batched runs."""
+    if any(t.x_train.shape[1:] != (INPUTS,) or t.y_train.shape[1:] != (1,) for t in tasks):
+        raise SwatError("SWAT's networks fit 2-input, 1-output regression tasks (inputs [N, 2], targets [N, 1])")
+    n = min(len(t.x_train) for t in tasks)
+    return torch.stack([t.x_train[:n] for t in tasks]), torch.stack([t.y_train[:n, 0] for t in tasks])
+
+
+def mse_on_test(net: MLPBatch, tasks: list[TaskData]) -> list[float]:
+    with torch.no_grad():
+        return [
+            (forward(net.index(slice(i, i + 1)), t.x_test[None]) - t.y_test[None, :, 0]).pow(2).mean().item()
+            for i, t in enumerate(tasks)
+        ]

@@ -27,8 +27,10 @@ from weightspace.swat.population import (
     SwatError,
     active_neurons,
     forward,
+    mse_on_test,
     nonzero_parameters,
     sample,
+    stack_tasks,
     to_net,
 )
 from weightspace.swat.tokens import parse, tokenise
@@ -85,7 +87,7 @@ def latent_statistics(ae: SwatAutoencoder, count: int = 1024, seed: int = 0) -> 
     """Mean and std [7, d] of the latents of random population networks (all depths).
 
     The paper draws z ~ N(0, I), which suits GPT-2's latents; our encoder's latents are not standardised, and
-    decoding N(0, I) switched nearly every neuron off (gate mean 0.02-0.09), where the sharp gates pass no
+    decoding N(0, I) switched nearly every neuron off, where the sharp gates pass no
     gradient and the search ends at a constant. Drawing N(0, I) in standardised latent coordinates,
     z = mean + std * eps, starts the search from networks like the population's.
     """
@@ -114,11 +116,7 @@ def search(
     config = config or SearchConfig()
     if not tasks:
         raise SwatError("no tasks to search")
-    if any(t.x_train.shape[1:] != (2,) or t.y_train.shape[1:] != (1,) for t in tasks):
-        raise SwatError("SWAT searches 2-input, 1-output regression tasks (inputs [N, 2], targets [N, 1])")
-    n = min(len(t.x_train) for t in tasks)
-    x = torch.stack([t.x_train[:n] for t in tasks])
-    y = torch.stack([t.y_train[:n, 0] for t in tasks])
+    x, y = stack_tasks(tasks)
     ae.eval().requires_grad_(False)
     gen = torch.Generator().manual_seed(config.seed)
     mean, std = latent_statistics(ae)
@@ -148,22 +146,17 @@ def search(
     with torch.no_grad():
         hard = extract(parse(ae.decode(best_z, depth), depth), best_t, config)
         train_mse = (forward(hard, x) - y).pow(2).mean(1)
-    results = []
-    for i, task in enumerate(tasks):
-        one = hard.index(slice(i, i + 1))
-        with torch.no_grad():
-            test_mse = (forward(one, task.x_test[None]) - task.y_test[None, :, 0]).pow(2).mean().item()
-        net = to_net(hard, i, task=task.name, method="swat", depth=depth)
-        results.append(
-            Found(
-                task.name,
-                depth,
-                net,
-                train_mse[i].item(),
-                test_mse,
-                int(active_neurons(one)[0]),
-                int(nonzero_parameters(one)[0]),
-                int(best_step[i]),
-            )
+    active, nonzero = active_neurons(hard).tolist(), nonzero_parameters(hard).tolist()
+    return [
+        Found(
+            task.name,
+            depth,
+            to_net(hard, i, task=task.name, method="swat", depth=depth),
+            train_mse[i].item(),
+            test_mse,
+            active[i],
+            nonzero[i],
+            int(best_step[i]),
         )
-    return results
+        for i, (task, test_mse) in enumerate(zip(tasks, mse_on_test(hard, tasks)))
+    ]
