@@ -639,6 +639,7 @@ def swat_train_ae(
     lr: float = typer.Option(1e-3),
     seed: int = typer.Option(0),
     out: Path = typer.Option(Path("runs/swat/ae"), help="model path; a checkpoint beside it resumes"),
+    device: str = typer.Option("cpu", help="cpu or cuda"),
 ) -> None:
     """Train the multi-scale autoencoder on freshly sampled random MLPs (resumable)."""
     from rich.progress import Progress
@@ -661,7 +662,7 @@ def swat_train_ae(
                 f"own-depth decoder {row['own_depth_decoder']:.2f}, {row['networks_per_s']:.0f} nets/s"
             )
 
-        ae, history = train_autoencoder(config, recipe, f"{out}.ckpt.safetensors", on_eval)
+        ae, history = train_autoencoder(config, recipe, f"{out}.ckpt.safetensors", on_eval, device)
     console.print(f"saved {save_autoencoder(ae, out, history)}")
 
 
@@ -674,6 +675,7 @@ def swat_search(
     anneal: int = typer.Option(3000, help="temperature floor and start of selection (the paper: 3,000)"),
     seed: int = typer.Option(0),
     out: Path = typer.Option(None, help="where to save the network (default runs/swat/TASK-depthL.safetensors)"),
+    device: str = typer.Option("cpu", help="cpu or cuda"),
 ) -> None:
     """Gradient descent in the latent space for one task: prints test MSE and size, saves the extracted Net."""
     from rich.progress import Progress
@@ -692,7 +694,7 @@ def swat_search(
             if step % 50 == 0 or step == steps - 1:
                 bar.update(job, completed=step + 1, description=f"loss {losses[0].item():.4f}")
 
-        found = search(model, [data], depth, config, on_step)[0]
+        found = search(model, [data], depth, config, on_step, device)[0]
     out = out or Path("runs/swat") / f"{data.name.replace(':', '-')}-depth{depth}.safetensors"
     out.parent.mkdir(parents=True, exist_ok=True)
     found.net.save(out)
@@ -712,12 +714,13 @@ def swat_bench(
     steps_scale: float = typer.Option(1.0, help="multiply every step count (search and baselines)"),
     tasks: str = typer.Option("all", help="comma-separated CORNN names, or all (54)"),
     out: Path = typer.Option(Path("benchmarks/results/swat"), help="results folder (resumable per entry)"),
+    device: str = typer.Option("cpu", help="cpu or cuda"),
 ) -> None:
     """SWAT and its baselines on the CORNN tasks: tables and a plot of test MSE vs non-zero parameters."""
     from weightspace.swat.bench import run_bench
 
     names = None if tasks == "all" else [t.strip() for t in tasks.split(",")]
-    report = run_bench(ae, [int(d) for d in depths.split(",")], steps_scale, names, out, console.print)
+    report = run_bench(ae, [int(d) for d in depths.split(",")], steps_scale, names, out, console.print, device)
     console.print(report, highlight=False, markup=False)
 
 

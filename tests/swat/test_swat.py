@@ -193,3 +193,18 @@ def test_cli_train_search_bench(tmp_path):
     assert "darts-admm" in out and (tmp_path / "bench" / "mse_vs_nonzero.png").is_file()
     bad = run("swat", "search", "--task", "cornn:nope", "--ae", str(ae), check=False)
     assert bad.returncode == 2 and "unknown CORNN task" in bad.stdout
+
+
+def test_comparable_mse_picks_the_smallest_darts_budget_that_gets_there():
+    from weightspace.swat.bench import _darts_match
+
+    def entry(test, nonzero):
+        return {"tasks": {"t": {"test": test, "nonzero": nonzero}}}
+
+    results = {"swat:2": entry(0.010, 20), "darts-admm:2": entry(0.05, 18), "darts-admm-x2:2": entry(0.0105, 35)}
+    results["darts-admm-x4:2"] = entry(0.001, 70)
+    assert _darts_match(results, "t", 2) == 35  # 1x misses, 2x is within 10 %
+    results["darts-admm-x2:2"] = entry(0.02, 35)
+    assert _darts_match(results, "t", 2) == 70
+    results["darts-admm-x4:2"] = entry(0.02, 70)
+    assert _darts_match(results, "t", 2) is None

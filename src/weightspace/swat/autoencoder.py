@@ -137,11 +137,12 @@ def evaluate(ae: SwatAutoencoder, recipe: Recipe, config: AEConfig) -> dict[str,
     by each network's output variance (median, networks with non-constant output), and how often the best
     decoder is the network's own depth."""
     ae.eval()
+    device = next(ae.parameters()).device
     gen = torch.Generator().manual_seed(10**9 + recipe.seed)
-    probes = torch.rand(1000, 2, generator=gen) * 2 - 1
+    probes = (torch.rand(1000, 2, generator=gen) * 2 - 1).to(device)
     best, scaled, rel, right = [], [], [], []
     for depth in range(1, MAX_DEPTH + 1):
-        mlp = sample(recipe.eval_networks, depth, gen, mixed_activations=config.mixed_activations)
+        mlp = sample(recipe.eval_networks, depth, gen, mixed_activations=config.mixed_activations).to(device)
         errors, target, _ = functional_errors(ae, mlp, probes)
         err, which = errors.min(1)
         var = target.var(1)
@@ -164,11 +165,13 @@ def train_autoencoder(
     recipe: Recipe,
     checkpoint: str | Path | None = None,
     on_eval: Callable[[dict], None] | None = None,
+    device: str = "cpu",
 ) -> tuple[SwatAutoencoder, list[dict]]:
     """Adam (warm-up, then cosine decay) on freshly sampled networks; with `checkpoint`, progress is saved at
-    every evaluation and a rerun resumes there, reproducing the uninterrupted run."""
+    every evaluation and a rerun resumes there, reproducing the uninterrupted run. Networks and probes are
+    drawn on the CPU whatever `device` computes, so the data does not depend on the device."""
     torch.manual_seed(recipe.seed)
-    ae = SwatAutoencoder(config)
+    ae = SwatAutoencoder(config).to(device)
     opt = torch.optim.Adam(ae.parameters(), lr=recipe.lr)
     history, step = [], 0
     if checkpoint and Path(checkpoint).is_file():
@@ -179,6 +182,7 @@ def train_autoencoder(
         for group in opt.param_groups:
             group["lr"] = recipe.lr * _schedule(step, recipe)
         mlp, probes = _batch(recipe, config, step)
+        mlp, probes = mlp.to(device), probes.to(device)
         loss = loss_of(*functional_errors(ae, mlp, probes), recipe.token_weight)
         if not torch.isfinite(loss):
             raise SwatError(f"the autoencoder loss became {loss.item()} at step {step}; lower the learning rate")
@@ -189,8 +193,9 @@ def train_autoencoder(
         running.append(loss.item())
         step, seen = step + 1, seen + recipe.batch
         if step % recipe.eval_every == 0 or step == recipe.steps:
+            rate = seen / (time.perf_counter() - start)  # training only, before the evaluation
             row = {"step": step, "train_loss": sum(running) / len(running)} | evaluate(ae, recipe, config)
-            row["networks_per_s"] = seen / (time.perf_counter() - start)
+            row["networks_per_s"] = rate
             history.append(row)
             running, start, seen = [], time.perf_counter(), 0
             if checkpoint:

@@ -25,14 +25,19 @@ class BaselineConfig(BaseModel):
     seed: int = 0
 
 
-def init_weights(count: int, depth: int, gen: torch.Generator) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """PyTorch's default Linear init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), for `count` networks."""
+def init_weights(
+    count: int, depth: int, gen: torch.Generator, device: str = "cpu"
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """PyTorch's default Linear init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), for `count` networks (drawn on the
+    CPU, so every device starts from the same weights)."""
     sizes = [INPUTS] + [WIDTH] * depth + [1]
     weights, biases = [], []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         bound = n_in**-0.5
-        weights.append(((torch.rand(count, n_in, n_out, generator=gen) * 2 - 1) * bound).requires_grad_())
-        biases.append(((torch.rand(count, n_out, generator=gen) * 2 - 1) * bound).requires_grad_())
+        w = (torch.rand(count, n_in, n_out, generator=gen) * 2 - 1) * bound
+        b = (torch.rand(count, n_out, generator=gen) * 2 - 1) * bound
+        weights.append(w.to(device).requires_grad_())
+        biases.append(b.to(device).requires_grad_())
     return weights, biases
 
 
@@ -46,28 +51,37 @@ def _train(params, make, x, y, steps: int, lr: float) -> None:
         opt.step()
 
 
-def dense(tasks: list[TaskData], depth: int, activation: str = "tanh", config: BaselineConfig | None = None):
-    """Dense MLPs with one activation everywhere; returns the trained networks as an MLPBatch."""
+def dense(
+    tasks: list[TaskData],
+    depth: int,
+    activation: str = "tanh",
+    config: BaselineConfig | None = None,
+    device: str = "cpu",
+) -> MLPBatch:
+    """Dense MLPs with one activation everywhere; returns the trained networks as an MLPBatch (on the CPU)."""
     config = config or BaselineConfig()
-    x, y = stack_tasks(tasks)
+    x, y = (a.to(device) for a in stack_tasks(tasks))
     gen = torch.Generator().manual_seed(config.seed)
-    weights, biases = init_weights(len(tasks), depth, gen)
-    act = F.one_hot(torch.full((len(tasks), depth, WIDTH), ACTS.index(activation)), len(ACTS)).float()
-    gate = torch.ones(len(tasks), depth, WIDTH)
+    weights, biases = init_weights(len(tasks), depth, gen, device)
+    code = torch.full((len(tasks), depth, WIDTH), ACTS.index(activation), device=device)
+    act = F.one_hot(code, len(ACTS)).float()
+    gate = torch.ones(len(tasks), depth, WIDTH, device=device)
     _train(weights + biases, lambda: MLPBatch(weights, biases, act, gate), x, y, config.steps, config.lr)
     return _frozen(MLPBatch(weights, biases, act, gate))
 
 
-def darts_admm(tasks: list[TaskData], depth: int, budgets: list[int], config: BaselineConfig | None = None):
+def darts_admm(
+    tasks: list[TaskData], depth: int, budgets: list[int], config: BaselineConfig | None = None, device: str = "cpu"
+) -> MLPBatch:
     """Relaxed activation search, then ADMM pruning to `budgets[i]` non-zero weights for task i, then retraining
     under the mask. Neurons left without any non-zero outgoing weight are switched off (they cannot reach the
-    output), so `nonzero_parameters` counts only what computes."""
+    output), so `nonzero_parameters` counts only what computes. Returns the networks on the CPU."""
     config = config or BaselineConfig()
-    x, y = stack_tasks(tasks)
+    x, y = (a.to(device) for a in stack_tasks(tasks))
     gen = torch.Generator().manual_seed(config.seed)
-    weights, biases = init_weights(len(tasks), depth, gen)
-    alpha = torch.zeros(len(tasks), depth, WIDTH, len(ACTS), requires_grad=True)
-    gate = torch.ones(len(tasks), depth, WIDTH)
+    weights, biases = init_weights(len(tasks), depth, gen, device)
+    alpha = torch.zeros(len(tasks), depth, WIDTH, len(ACTS), device=device, requires_grad=True)
+    gate = torch.ones(len(tasks), depth, WIDTH, device=device)
     # 1. weights and activation choice together (DARTS relaxation: softmax over the candidates)
     _train(
         weights + biases + [alpha],
@@ -79,7 +93,7 @@ def darts_admm(tasks: list[TaskData], depth: int, budgets: list[int], config: Ba
     )
     act = F.one_hot(alpha.detach().argmax(-1), len(ACTS)).float()
     # 2. ADMM: W stays near Z, the projection of W + U onto the top-`budget` magnitudes
-    budget = torch.tensor(budgets)
+    budget = torch.tensor(budgets, device=device)
     dual = [torch.zeros_like(w) for w in weights]
     target = _project(weights, dual, budget)
     opt = torch.optim.Adam(weights + biases, lr=config.lr)
@@ -118,7 +132,7 @@ def _project(weights, dual, budget: torch.Tensor) -> list[torch.Tensor]:
     flat = torch.cat([(w + u).detach().flatten(1) for w, u in zip(weights, dual)], 1)
     order = flat.abs().argsort(1, descending=True)
     keep = torch.zeros_like(flat, dtype=torch.bool)
-    rank = torch.arange(flat.shape[1]).expand_as(flat)
+    rank = torch.arange(flat.shape[1], device=flat.device).expand_as(flat)
     keep.scatter_(1, order, rank < budget[:, None])
     out, start = [], 0
     for w in weights:
@@ -131,4 +145,4 @@ def _project(weights, dual, budget: torch.Tensor) -> list[torch.Tensor]:
 def _frozen(net: MLPBatch) -> MLPBatch:
     return MLPBatch(
         [w.detach() for w in net.weights], [b.detach() for b in net.biases], net.act.detach(), net.gate.detach()
-    )
+    ).to("cpu")

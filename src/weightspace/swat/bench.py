@@ -3,7 +3,8 @@
 Each (method, depth) entry covers all tasks in one batched run and is saved as soon as it finishes, so an
 interrupted benchmark resumes. Methods: `swat`; `swat-tanh` (the same search with every activation fixed to tanh);
 `dense-tanh` (fully connected 2-7-..-1 MLPs at the ceiling sizes, Adam); `darts-admm` (relaxed activation choice,
-ADMM pruning to SWAT's non-zero weight count for the same task and depth, retraining).
+ADMM pruning to SWAT's non-zero weight count for the same task and depth, retraining), and the same with
+budgets of 2x and 4x that count (`darts-admm-x2`, `-x4`), to see how many weights it needs to match SWAT's MSE.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from weightspace.swat.search import SearchConfig, search
 
 CEILING = {1: 29, 2: 85, 3: 141, 4: 197}
 METHODS = ("swat", "swat-tanh", "dense-tanh", "darts-admm")
+SWEEP = (2, 4)  # DARTS+ADMM budgets as multiples of SWAT's non-zero weights
+COMPARABLE = 1.1  # "comparable MSE": within 10 % of SWAT's
 
 
 def run_bench(
@@ -35,6 +38,7 @@ def run_bench(
     names: list[str] | None = None,
     out: Path = Path("benchmarks/results/swat"),
     log: Callable[[str], None] = print,
+    device: str = "cpu",
 ) -> str:
     names = names or list(NAMES)
     tasks = [load_cornn(n) for n in names]
@@ -77,25 +81,31 @@ def run_bench(
     results = {}
     for depth in depths:
         swat = results[f"swat:{depth}"] = entry(
-            f"swat:{depth}", lambda d=depth: {"tasks": from_search(search(ae, tasks, d, search_config))}
+            f"swat:{depth}", lambda d=depth: {"tasks": from_search(search(ae, tasks, d, search_config, device=device))}
         )
         results[f"swat-tanh:{depth}"] = entry(
-            f"swat-tanh:{depth}", lambda d=depth: {"tasks": from_search(search(ae, tasks, d, fixed))}
+            f"swat-tanh:{depth}", lambda d=depth: {"tasks": from_search(search(ae, tasks, d, fixed, device=device))}
         )
         results[f"dense-tanh:{depth}"] = entry(
-            f"dense-tanh:{depth}", lambda d=depth: {"tasks": from_batch(dense(tasks, d, "tanh", base_config))}
+            f"dense-tanh:{depth}", lambda d=depth: {"tasks": from_batch(dense(tasks, d, "tanh", base_config, device))}
         )
         budgets = [_weights_of(swat["tasks"][t.name]["nonzero"], swat["tasks"][t.name]["active"]) for t in tasks]
-        results[f"darts-admm:{depth}"] = entry(
-            f"darts-admm:{depth}",
-            lambda d=depth, b=budgets: {"tasks": from_batch(darts_admm(tasks, d, b, base_config))},
-        )
-    report = _report(results, tasks, depths, search_config, base_config)
+        for times in (1, *SWEEP):
+            key = f"darts-admm:{depth}" if times == 1 else f"darts-admm-x{times}:{depth}"
+            results[key] = entry(
+                key,
+                lambda d=depth, b=[times * n for n in budgets]: {
+                    "tasks": from_batch(darts_admm(tasks, d, b, base_config, device))
+                },
+            )
+    best_depth = {t.name: min(depths, key=lambda d: results[f"swat:{d}"]["tasks"][t.name]["train"]) for t in tasks}
+    report = _report(results, tasks, depths, best_depth, search_config, base_config)
     write_text_atomic(out / "README.md", report + "\n")
+    methods = [*METHODS, *(f"darts-admm-x{m}" for m in SWEEP)]
     mse_vs_size(
-        {k: v["tasks"] for k, v in results.items()},
+        {m: {t: results[f"{m}:{d}"]["tasks"][t] for t, d in best_depth.items()} for m in methods},
         out / "mse_vs_nonzero.png",
-        "CORNN: test MSE vs non-zero parameters (one point per task)",
+        "CORNN: test MSE vs non-zero parameters (one point per task, at SWAT's best depth)",
     )
     return report
 
@@ -105,7 +115,7 @@ def _weights_of(nonzero: int, active: int) -> int:
     return max(1, nonzero - active - 1)
 
 
-def _report(results: dict, tasks, depths: list[int], search_config, base_config) -> str:
+def _report(results: dict, tasks, depths: list[int], best_depth: dict, search_config, base_config) -> str:
     mean_pred = {t.name: (t.y_test - t.y_train.mean()).pow(2).mean().item() for t in tasks}
     rows = [
         [
@@ -132,10 +142,9 @@ def _report(results: dict, tasks, depths: list[int], search_config, base_config)
             f"{statistics.mean(per_task[t]['nonzero'] for t in mean_pred):.1f}",
         ]
 
-    for method in METHODS:
+    for method in (*METHODS, *(f"darts-admm-x{m}" for m in SWEEP)):
         for depth in depths:
             rows.append(row(method, depth, results[f"{method}:{depth}"]["tasks"]))
-    best_depth = {t: min(depths, key=lambda d: results[f"swat:{d}"]["tasks"][t]["train"]) for t in mean_pred}
     best = {t: results[f"swat:{d}"]["tasks"][t] for t, d in best_depth.items()}
     rows.insert(1, row("swat (best depth by train MSE)", "best", best))
     header = ["method", "depth", "mean test MSE", "median", "beats mean", "active neurons", "non-zero params"]
@@ -148,19 +157,41 @@ def _report(results: dict, tasks, depths: list[int], search_config, base_config)
         "|" + "---|" * len(header),
     ]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
-    lines += ["", "Per task (SWAT at its best depth; DARTS+ADMM and dense at that depth):", ""]
+    match = {t: _darts_match(results, t, d) for t, d in best_depth.items()}
+    swat_size = {t: results[f"swat:{d}"]["tasks"][t]["nonzero"] for t, d in best_depth.items()}
+    fewer = sum(m is not None and m < swat_size[t] for t, m in match.items())
+    never = sum(m is None for m in match.values())
     lines += [
-        "| task | mean pred. | SWAT depth | SWAT MSE | SWAT non-zero | DARTS+ADMM MSE | its non-zero "
-        "| dense tanh MSE |",
-        "|---|---|---|---|---|---|---|---|",
+        "",
+        f"Comparable MSE (at each task's SWAT depth, DARTS+ADMM with budgets 1x, {', '.join(f'{m}x' for m in SWEEP)} "
+        f"SWAT's non-zero weights; the smallest whose test MSE is within {COMPARABLE:g}x SWAT's): DARTS+ADMM needs "
+        f"more non-zero parameters than SWAT on {len(match) - fewer - never} tasks, does not get there at "
+        f"{SWEEP[-1]}x on {never}, and needs fewer on {fewer} (of {len(match)}).",
+        "",
+        "Per task (SWAT at its best depth; DARTS+ADMM and dense at that depth):",
+        "",
+        "| task | mean pred. | SWAT depth | SWAT MSE | SWAT non-zero | DARTS+ADMM MSE (1x) | its non-zero "
+        "| DARTS+ADMM non-zero at comparable MSE | dense tanh MSE |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for t, d in best_depth.items():
         s, a, n = (results[f"{m}:{d}"]["tasks"][t] for m in ("swat", "darts-admm", "dense-tanh"))
         lines.append(
             f"| {t.removeprefix('cornn:')} | {_fmt(mean_pred[t])} | {d} | {_fmt(s['test'])} | {s['nonzero']} | "
-            f"{_fmt(a['test'])} | {a['nonzero']} | {_fmt(n['test'])} |"
+            f"{_fmt(a['test'])} | {a['nonzero']} | {match[t] if match[t] is not None else '-'} | "
+            f"{_fmt(n['test'])} |"
         )
     return "\n".join(lines)
+
+
+def _darts_match(results: dict, task: str, depth: int) -> int | None:
+    """Non-zero parameters of the smallest DARTS+ADMM budget whose test MSE is comparable to SWAT's (None: none)."""
+    target = COMPARABLE * results[f"swat:{depth}"]["tasks"][task]["test"]
+    for key in ["darts-admm", *(f"darts-admm-x{m}" for m in SWEEP)]:
+        r = results[f"{key}:{depth}"]["tasks"][task]
+        if r["test"] <= target:
+            return r["nonzero"]
+    return None
 
 
 def _fmt(x: float) -> str:

@@ -46,6 +46,14 @@ class MLPBatch:
     def index(self, idx) -> MLPBatch:
         return MLPBatch([w[idx] for w in self.weights], [b[idx] for b in self.biases], self.act[idx], self.gate[idx])
 
+    def to(self, device) -> MLPBatch:
+        return MLPBatch(
+            [w.to(device) for w in self.weights],
+            [b.to(device) for b in self.biases],
+            self.act.to(device),
+            self.gate.to(device),
+        )
+
 
 def activate(pre: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
     """sum_k act[..., k] * f_k(pre) for pre [B, P, 7] and act [B, 7, 3]."""

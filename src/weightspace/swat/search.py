@@ -79,7 +79,8 @@ def extract(raw: MLPBatch, t: torch.Tensor, config: SearchConfig) -> MLPBatch:
 
 
 def _fixed(act: torch.Tensor, config: SearchConfig) -> torch.Tensor:
-    return F.one_hot(torch.full(act.shape[:-1], config.fixed_activation), act.shape[-1]).float()
+    code = torch.full(act.shape[:-1], config.fixed_activation, device=act.device)
+    return F.one_hot(code, act.shape[-1]).float()
 
 
 @torch.no_grad()
@@ -92,7 +93,8 @@ def latent_statistics(ae: SwatAutoencoder, count: int = 1024, seed: int = 0) -> 
     z = mean + std * eps, starts the search from networks like the population's.
     """
     gen = torch.Generator().manual_seed(seed)
-    z = torch.cat([ae.encode(tokenise(sample(count // 4, depth, gen))) for depth in range(1, 5)])
+    device = next(ae.parameters()).device
+    z = torch.cat([ae.encode(tokenise(sample(count // 4, depth, gen).to(device))) for depth in range(1, 5)])
     return z.mean(0), z.std(0)
 
 
@@ -111,20 +113,24 @@ def search(
     depth: int,
     config: SearchConfig | None = None,
     on_step=None,
+    device: str = "cpu",
 ) -> list[Found]:
-    """Search one depth-`depth` network per task (all tasks at once); `on_step(step, losses)` reports progress."""
+    """Search one depth-`depth` network per task (all tasks at once) on `device`; `on_step(step, losses)`
+    reports progress. Random draws come from a CPU generator, so every device starts from the same points."""
     config = config or SearchConfig()
     if not tasks:
         raise SwatError("no tasks to search")
-    x, y = stack_tasks(tasks)
-    ae.eval().requires_grad_(False)
+    x, y = (a.to(device) for a in stack_tasks(tasks))
+    ae.eval().requires_grad_(False).to(device)
     gen = torch.Generator().manual_seed(config.seed)
     mean, std = latent_statistics(ae)
-    z = (mean + std * torch.randn(len(tasks), 7, ae.config.d, generator=gen)).requires_grad_()
-    t = torch.zeros(len(tasks), requires_grad=True)
+    eps = torch.randn(len(tasks), 7, ae.config.d, generator=gen).to(device)
+    z = (mean + std * eps).requires_grad_()
+    t = torch.zeros(len(tasks), device=device, requires_grad=True)
     opt = torch.optim.Adam([{"params": [z], "lr": config.lr_z}, {"params": [t], "lr": config.lr_t}])
-    best = torch.full((len(tasks),), float("inf"))
-    best_z, best_t, best_step = z.detach().clone(), t.detach().clone(), torch.zeros(len(tasks), dtype=torch.long)
+    best = torch.full((len(tasks),), float("inf"), device=device)
+    best_z, best_t = z.detach().clone(), t.detach().clone()
+    best_step = torch.zeros(len(tasks), dtype=torch.long, device=device)
     for step in range(config.steps):
         temperature = max(0.01, 1 - step / config.anneal)
         raw = parse(ae.decode(z, depth), depth)
@@ -133,7 +139,9 @@ def search(
         if step >= config.anneal:  # the loss of the current iterate, before this step's update
             better = loss.detach() < best
             best = torch.where(better, loss.detach(), best)
-            best_z[better], best_t[better], best_step[better] = z.detach()[better], t.detach()[better], step
+            best_z = torch.where(better[:, None, None], z.detach(), best_z)  # no host sync, unlike masking
+            best_t = torch.where(better, t.detach(), best_t)
+            best_step = torch.where(better, step, best_step)
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()
         opt.step()
@@ -145,7 +153,8 @@ def search(
         best_z, best_t = z.detach(), t.detach()
     with torch.no_grad():
         hard = extract(parse(ae.decode(best_z, depth), depth), best_t, config)
-        train_mse = (forward(hard, x) - y).pow(2).mean(1)
+        train_mse = (forward(hard, x) - y).pow(2).mean(1).cpu()
+        hard = hard.to("cpu")
     active, nonzero = active_neurons(hard).tolist(), nonzero_parameters(hard).tolist()
     return [
         Found(

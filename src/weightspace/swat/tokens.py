@@ -54,10 +54,10 @@ def mask(depth: int) -> torch.Tensor:
 def tokenise(mlp: MLPBatch) -> torch.Tensor:
     """[B, 7, 56, 2]: values and the real-entry mask."""
     fields = _fields(mlp)
-    values = torch.zeros(len(mlp), WIDTH, COLUMNS)
+    values = torch.zeros(len(mlp), WIDTH, COLUMNS, device=mlp.act.device)
     for b in layout(mlp.depth):
         values[:, : b.rows, b.col : b.col + b.cols] = fields[b.name]
-    return torch.stack([values, mask(mlp.depth).expand_as(values)], -1)
+    return torch.stack([values, mask(mlp.depth).to(values.device).expand_as(values)], -1)
 
 
 def parse(values: torch.Tensor, depth: int) -> MLPBatch:
