@@ -4,8 +4,7 @@ from weightspace.train import Recipe
 from weightspace.zoo import Arch, ZooConfig
 
 
-@pytest.fixture
-def tiny_config() -> ZooConfig:
+def make_tiny_config() -> ZooConfig:
     """9 small-CNN one-vs-rest networks on digits in 3 shards, two checkpoints each: a few seconds."""
     return ZooConfig(
         name="tiny",
@@ -18,3 +17,8 @@ def tiny_config() -> ZooConfig:
         init="glorot_uniform",
         shard_size=3,
     )
+
+
+@pytest.fixture
+def tiny_config() -> ZooConfig:
+    return make_tiny_config()

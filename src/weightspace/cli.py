@@ -600,6 +600,63 @@ def hyper_train_lstm(
     console.print(f"{kind}: valid {history[-1]['valid_bpc']:.3f} bpc, test {test:.3f} bpc; saved {path}")
 
 
+@hyper_train_app.command("generator")
+def hyper_train_generator(
+    zoo: Path = typer.Option(..., help="a one-vs-rest zoo (e.g. `zoo generate --preset digits-lenet5`)"),
+    steps: int = typer.Option(600),
+    components: int = typer.Option(256, help="principal components of the aligned zoo (at most its size - 1)"),
+    functional_weight: float = typer.Option(1.0, help="weight of the task loss on real data (0: weights only)"),
+    per_class: int = typer.Option(20, help="networks generated per task for the evaluation"),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(Path("runs/hyper-gen/generator"), help="model path; a checkpoint beside it resumes"),
+) -> None:
+    """A conditional generator of complete networks, trained on a zoo; evaluated against the zoo and random init."""
+    from rich.progress import Progress
+
+    from weightspace.hyper.generator import GeneratorConfig, evaluate_generator, save_generator, train_generator
+    from weightspace.zoo import Zoo
+
+    config = GeneratorConfig(steps=steps, components=components, functional_weight=functional_weight, seed=seed)
+    out = out.with_suffix("")
+    with Progress(console=console, transient=True) as bar:
+        job = bar.add_task("generator", total=steps)
+
+        def on_step(step, row):
+            bar.update(job, completed=step, description=f"mmd {row['mmd']:.3f} task {row.get('task_loss', 0):.3f}")
+
+        source = Zoo.open(zoo)
+        model, aligned, _ = train_generator(source, config, f"{out}.ckpt.safetensors", on_step)
+    report = evaluate_generator(model, source, aligned, per_class, seed)
+    path = save_generator(model, out, report)
+    table = Table("networks", "count", "accuracy", "recall", "AUC", "dist. within task", "dist. to nearest member",
+                  title=f"generator on {zoo} (test data; distances after alignment)")  # fmt: skip
+    for name, r in report.items():
+        if name != "per_task_generated":
+            cells = [f"{r[k]:.3f}" for k in ("accuracy", "recall", "auc")]
+            dists = [f"{r[k]:.2f}" for k in ("distance_within_task", "distance_to_nearest_train_member")]
+            table.add_row(name, str(r["networks"]), *cells, *dists)
+    console.print(table)
+    console.print(f"saved {path} (report in {path.with_suffix('.json')})")
+
+
+@hyper_app.command("generate")
+def hyper_generate(
+    model_path: Path = typer.Argument(..., help="a generator saved by `hyper train generator`"),
+    out: Path = typer.Option(..., help="directory for the generated zoo"),
+    per_class: int = typer.Option(20, help="networks per task"),
+    seed: int = typer.Option(0),
+) -> None:
+    """Write generated networks as a Zoo (with their test metrics), readable by `zoo classify` and `encode`."""
+    from weightspace.hyper.generator import load_generator, write_generated
+
+    generated = write_generated(load_generator(model_path), out, per_class, seed)
+    means = generated.table[["test_accuracy", "test_recall", "test_auc"]].mean()
+    console.print(
+        f"{generated!r}: mean test accuracy {means['test_accuracy']:.3f}, recall {means['test_recall']:.3f}, "
+        f"AUC {means['test_auc']:.3f}"
+    )
+
+
 @hyper_app.command("eval")
 def hyper_eval(
     model_path: Path = typer.Argument(..., help="a language model saved by `hyper train lstm`"),

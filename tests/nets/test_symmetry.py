@@ -48,3 +48,14 @@ def test_output_layer_cannot_be_permuted():
     net = Net.init(small_cnn(), 0)
     with pytest.raises(ValueError, match="not a hidden"):
         permute(net, {7: torch.arange(10)})
+
+
+def test_weight_matching_undoes_a_random_permutation():
+    from weightspace.nets import align, lenet5_seed, match_units
+    from weightspace.nets.init import init_net
+
+    net = init_net(lenet5_seed(), 0, "glorot_uniform")
+    shuffled = permute(net, random_permutation(net.spec, torch.Generator().manual_seed(3)))
+    assert not torch.equal(shuffled.flat(), net.flat())
+    assert torch.equal(align(shuffled, net).flat(), net.flat())
+    assert all(torch.equal(p, torch.arange(len(p))) for p in match_units(net, net).values())

@@ -21,11 +21,11 @@ from weightspace.encode.fit import (
     permutation_gap,
     predict,
     read_parts,
-    split_models,
 )
 from weightspace.encode.model import EncoderConfig, Predictor, Task
 from weightspace.fileio import atomic_path
 from weightspace.report.plots import plt, save_figure
+from weightspace.zoo.split import split_models
 from weightspace.zoo.store import Zoo
 
 

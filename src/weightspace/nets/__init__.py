@@ -15,7 +15,7 @@ from weightspace.nets.spec import (
     Linear,
     Pool2d,
 )
-from weightspace.nets.symmetry import Permutation, hidden_layers, permute, random_permutation
+from weightspace.nets.symmetry import Permutation, align, hidden_layers, match_units, permute, random_permutation
 
 __all__ = [
     "ACTIVATIONS",
@@ -33,11 +33,13 @@ __all__ = [
     "Permutation",
     "Pool2d",
     "Slot",
+    "align",
     "build",
     "check_params",
     "hidden_layers",
     "lenet5_classic",
     "lenet5_seed",
+    "match_units",
     "mlp",
     "permute",
     "preset",

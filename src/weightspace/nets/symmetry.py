@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from weightspace.errors import SpecError
 from weightspace.nets.net import Net
 from weightspace.nets.spec import PARAMETRIC, Activation, ArchSpec, BatchNorm, Flatten
 
@@ -73,3 +74,35 @@ def permute(net: Net, perm: Permutation) -> Net:
             hw = shapes[i][1] * shapes[i][2]  # channel c owns flat positions c*hw .. c*hw + hw - 1
             current = (current[:, None] * hw + torch.arange(hw)).reshape(-1)
     return net.replace(params=params)
+
+
+def match_units(net: Net, reference: Net) -> Permutation:
+    """The permutation that makes `net`'s hidden units line up with `reference`'s (weight matching).
+
+    Layer by layer from the input, each hidden layer's units are paired with the reference's by maximising the
+    summed products of their incoming weights and biases (Hungarian algorithm), once the layers below are matched;
+    units pair only with units of the same activation label. `permute(net, match_units(net, reference))` is the
+    aligned network.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    if net.spec.state_shapes() != reference.spec.state_shapes():
+        raise SpecError("weight matching needs two networks of the same architecture")
+    perm: Permutation = {}
+    current = net
+    for i, labels in hidden_layers(net.spec).items():
+        mine, theirs = current.params, reference.params
+        score = theirs[f"{i}.weight"].flatten(1) @ mine[f"{i}.weight"].flatten(1).T  # [reference unit, unit]
+        if f"{i}.bias" in mine:
+            score = score + torch.outer(theirs[f"{i}.bias"], mine[f"{i}.bias"])
+        same = torch.tensor([[a == b for b in labels] for a in labels])
+        score = torch.where(same, score, score.min() - 1 - score.abs().max() * len(labels))
+        _, cols = linear_sum_assignment(score.double().numpy(), maximize=True)
+        perm[i] = torch.as_tensor(cols, dtype=torch.long)
+        current = permute(current, {i: perm[i]})
+    return perm
+
+
+def align(net: Net, reference: Net) -> Net:
+    """`net` with its hidden units reordered to match `reference` (the same function)."""
+    return permute(net, match_units(net, reference))

@@ -1,0 +1,367 @@
+"""A generator trained on a zoo: (task, noise) -> a complete network for that task.
+
+1. Align: every zoo member's hidden units are matched to a template (weight matching, `nets.align`; the template
+   is the mean of the members aligned to the first one), so members of one task become comparable point by point.
+2. Span: the aligned train members' principal components; a member is mean + a @ basis with `a` of unit
+   variance per component.
+3. Generator: class embedding + noise -> MLP -> a -> the full parameter vector. Loss: maximum mean discrepancy
+   between generated and real coordinates of each task (a moment-matching generator, which keeps samples diverse
+   without a discriminator) + the generated networks' task loss on real task data (functional).
+Generated networks are plain `Net`s, written as a Zoo by `write_generated`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from pydantic import BaseModel, ConfigDict
+from safetensors.torch import save_file
+from torch import nn
+
+from weightspace.fileio import atomic_path, read_safetensors, write_text_atomic
+from weightspace.hyper.api import HyperError
+from weightspace.nets import ArchSpec, Layout, Net, align
+from weightspace.nets.init import init_net
+from weightspace.train.batched import StackedModel
+from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
+from weightspace.zoo import Zoo
+from weightspace.zoo.config import ZooConfig
+from weightspace.zoo.generate import task_data
+from weightspace.zoo.split import split_models
+from weightspace.zoo.store import write_zoo
+
+
+class GeneratorConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    components: int = 256  # principal components of the aligned zoo the generator writes in (at most N - 1)
+    noise: int = 16
+    hidden: int = 256
+    steps: int = 600
+    lr: float = 1e-3
+    per_class: int = 4  # generated networks per task per step
+    images: int = 64  # task images per step for the functional loss
+    functional_weight: float = 1.0  # 0: weight-space moments only
+    mmd_weight: float = 1.0
+    seed: int = 0
+    split_seed: int = 0
+    checkpoint_every: int = 100
+
+
+@dataclass
+class AlignedZoo:
+    """A one-vs-rest zoo's final networks, aligned to one template; flat [N, P] in the spec's layout."""
+
+    spec: ArchSpec
+    template: torch.Tensor  # [P]
+    flat: torch.Tensor  # [N, P]
+    label: torch.Tensor  # [N] index into `classes`
+    classes: list[int]  # the dataset class each task detects
+    split: np.ndarray  # "train" / "test" per network
+
+
+def final_rows(zoo: Zoo) -> np.ndarray:
+    """Row positions of each model's last checkpoint."""
+    table = zoo.table
+    if "epoch" not in table.columns:
+        return np.arange(len(table))
+    last = table.groupby("model_id")["epoch"].transform("max") == table["epoch"]
+    return np.flatnonzero(last.to_numpy())
+
+
+def align_zoo(zoo: Zoo, split_seed: int = 0, rounds: int = 2) -> AlignedZoo:
+    """Align a one-vs-rest zoo's final networks (one spec) to a template built from its train split."""
+    table = zoo.table
+    if "task_index" not in table.columns or (table["task_index"] < 0).any():
+        raise HyperError("the generator needs a one-vs-rest zoo (a task_index per network), e.g. preset digits-lenet5")
+    rows = final_rows(zoo)
+    if "spec" in table.columns and table["spec"].iloc[rows].nunique() > 1:
+        raise HyperError("the zoo mixes architectures; filter it to one spec first")
+    spec = zoo.spec_of_row(int(rows[0]))
+    nets = [zoo.net(int(r)) for r in rows]
+    split = split_models(table.iloc[rows], split_seed, (0.8, 0.0)).to_numpy()
+    train = [n for n, s in zip(nets, split) if s == "train"]
+    template = train[0]
+    for _ in range(rounds):  # align to the current template, then average into the next one
+        mean = torch.stack([align(n, template).flat() for n in train]).mean(0)
+        template = Net.from_flat(spec, mean)
+    flat = torch.stack([align(n, template).flat() for n in nets])
+    tasks = table["task_index"].to_numpy()[rows]
+    classes = sorted({int(t) for t in tasks})
+    label = torch.tensor([classes.index(int(t)) for t in tasks])
+    return AlignedZoo(spec, template.flat(), flat, label, classes, split)
+
+
+def principal_span(flat: torch.Tensor, components: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """mean [P], basis [K, P] scaled so that coordinates have unit variance, and the members' coordinates [N, K]."""
+    mean = flat.mean(0)
+    u, s, vt = torch.linalg.svd(flat - mean, full_matrices=False)
+    k = min(components, len(s) - 1)
+    scale = s[:k] / math.sqrt(len(flat) - 1)
+    return mean, scale[:, None] * vt[:k], u[:, :k] * math.sqrt(len(flat) - 1)
+
+
+class ZooGenerator(nn.Module):
+    def __init__(
+        self,
+        spec: ArchSpec,
+        classes: list[int],
+        config: GeneratorConfig,
+        zoo_config: dict,
+        mean: torch.Tensor,
+        basis: torch.Tensor,
+        template: torch.Tensor,
+        task_means: torch.Tensor | None = None,
+    ):
+        super().__init__()
+        self.spec, self.classes, self.config = spec, list(classes), config
+        self.zoo_config = zoo_config  # the zoo's recipe: which data its tasks come from
+        self.register_buffer("mean", mean)
+        self.register_buffer("basis", basis)
+        self.register_buffer("template", template)
+        # each task starts at its members' mean coordinates; the network learns the spread around it
+        self.task_mean = nn.Parameter(torch.zeros(len(classes), basis.shape[0]) if task_means is None else task_means)
+        self.embed = nn.Embedding(len(classes), 32)
+        self.body = nn.Sequential(
+            nn.Linear(32 + config.noise, config.hidden),
+            nn.ReLU(),
+            nn.Linear(config.hidden, config.hidden),
+            nn.ReLU(),
+            nn.Linear(config.hidden, basis.shape[0]),
+        )
+        nn.init.zeros_(self.body[-1].weight)  # start exactly at the task means: a perturbed mean may not work
+        nn.init.zeros_(self.body[-1].bias)
+
+    def coordinates(self, label: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        return self.task_mean[label] + self.body(torch.cat([self.embed(label), noise], 1))
+
+    def forward(self, label: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Flat parameter vectors [G, P] for task indices `label` [G]."""
+        return self.mean + self.coordinates(label, noise) @ self.basis
+
+    @torch.no_grad()
+    def sample(self, task: int, count: int, seed: int = 0) -> list[Net]:
+        """`count` networks detecting dataset class `task`."""
+        if task not in self.classes:
+            raise HyperError(f"this generator knows tasks {self.classes}, not {task}")
+        gen = torch.Generator().manual_seed(seed)
+        label = torch.full((count,), self.classes.index(task))
+        flat = self(label, torch.randn(count, self.config.noise, generator=gen))
+        return [Net.from_flat(self.spec, v, task_index=task, source="generator", sample=i) for i, v in enumerate(flat)]
+
+
+def unflatten(spec: ArchSpec, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+    """[G, P] -> stacked {name: [G, ...]} (differentiable)."""
+    return {s.name: flat[:, s.offset : s.offset + s.size].reshape(len(flat), *s.shape) for s in Layout.of(spec)}
+
+
+def mmd(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Unbiased squared maximum mean discrepancy between samples x [n, K] and y [m, K] (n, m >= 2), RBF
+    kernels at several widths relative to sqrt(K) (coordinates have unit variance)."""
+    k = x.shape[1]
+
+    def kernel(a, b):
+        d = (a[:, None] - b[None]).pow(2).sum(-1)  # cdist's gradient is undefined at a zero distance
+        return sum(torch.exp(-d / (2 * s * s * k)) for s in (0.5, 1.0, 2.0, 4.0))
+
+    def within(a):
+        n = len(a)
+        return (kernel(a, a).sum() - kernel(a, a).diagonal().sum()) / (n * (n - 1))
+
+    return within(x) + within(y) - 2 * kernel(x, y).mean()
+
+
+def zoo_data(zoo_config: dict):
+    """The task data a zoo was trained on, from its recorded config."""
+    return task_data(ZooConfig.model_validate(zoo_config))
+
+
+def train_generator(
+    zoo: Zoo,
+    config: GeneratorConfig,
+    checkpoint: str | Path | None = None,
+    on_step: Callable[[int, dict], None] | None = None,
+) -> tuple[ZooGenerator, AlignedZoo, list[dict]]:
+    """Align the zoo, fit the generator (Adam); with `checkpoint`, progress is saved and a rerun resumes."""
+    aligned = align_zoo(zoo, config.split_seed)
+    train = torch.from_numpy(aligned.split == "train")
+    mean, basis, coords = principal_span(aligned.flat[train], config.components)
+    labels = aligned.label[train]
+    torch.manual_seed(config.seed)
+    zoo_config = zoo.manifest["config"]
+    task_means = torch.stack([coords[labels == c].mean(0) for c in range(len(aligned.classes))])
+    gen_model = ZooGenerator(
+        aligned.spec, aligned.classes, config, zoo_config, mean, basis, aligned.template, task_means
+    )
+    opt = torch.optim.Adam(gen_model.parameters(), lr=config.lr)
+    history, step = [], 0
+    if checkpoint and Path(checkpoint).is_file():
+        progress = load_checkpoint(checkpoint, gen_model, opt)
+        history, step = progress["history"], progress["step"]
+    data = zoo_data(zoo_config)
+    engine = StackedModel(aligned.spec)
+    n_classes = len(aligned.classes)
+    task_of = torch.tensor(aligned.classes)
+    while step < config.steps:
+        g = torch.Generator().manual_seed(config.seed * 1_000_003 + step)  # a step's draws depend on (seed, step)
+        label = torch.arange(n_classes).repeat_interleave(config.per_class)
+        coord = gen_model.coordinates(label, torch.randn(len(label), config.noise, generator=g))
+        loss_mmd = torch.stack([mmd(coord[label == c], coords[labels == c]) for c in range(n_classes)]).mean()
+        loss = config.mmd_weight * loss_mmd
+        row = {"step": step + 1, "mmd": loss_mmd.item()}
+        if config.functional_weight:
+            idx = torch.randint(len(data.x_train), (config.images,), generator=g)
+            flat = gen_model.mean + coord @ gen_model.basis
+            logits = engine.forward(unflatten(aligned.spec, flat), data.x_train[idx], shared_input=True)[..., 0]
+            target = (data.y_train[idx][None] == task_of[label][:, None]).float()
+            functional = F.binary_cross_entropy_with_logits(logits, target)
+            loss = loss + config.functional_weight * functional
+            row["task_loss"] = functional.item()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        history.append(row)
+        if on_step:
+            on_step(step, row)
+        if checkpoint and (step % config.checkpoint_every == 0 or step == config.steps):
+            save_checkpoint(checkpoint, gen_model, opt, {"step": step, "history": history})
+    return gen_model.eval(), aligned, history
+
+
+# -- evaluation -------------------------------------------------------------------------------------------------------
+def task_metrics(spec: ArchSpec, flat: torch.Tensor, tasks: list[int], data) -> list[dict[str, float]]:
+    """Accuracy, recall, AUC, ... of networks [G, P] on the test data, network g detecting class tasks[g]."""
+    y = torch.stack([(data.y_test == t).long() for t in tasks])
+    return StackedModel(spec).evaluate(unflatten(spec, flat), data.x_test, y)
+
+
+def evaluate_generator(model: ZooGenerator, zoo: Zoo, aligned: AlignedZoo, per_class: int = 20, seed: int = 0) -> dict:
+    """Generated networks vs held-out zoo members, the task's aligned mean, and random initialisations: task
+    metrics on the real test data, and distances (after alignment) within each group and to the nearest train
+    member of the same task."""
+    data = zoo_data(model.zoo_config)
+    spec, train = aligned.spec, aligned.split == "train"
+    groups: dict[str, tuple[torch.Tensor, list[int]]] = {}
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        label = torch.arange(len(aligned.classes)).repeat_interleave(per_class)
+        generated = model(label, torch.randn(len(label), model.config.noise, generator=gen))
+    groups["generated"] = (generated, [aligned.classes[i] for i in label])
+    held = ~train
+    groups["zoo members (held out)"] = (aligned.flat[held], [aligned.classes[i] for i in aligned.label[held]])
+    of_task = [train & (aligned.label == c).numpy() for c in range(len(aligned.classes))]
+    means = torch.stack([aligned.flat[rows].mean(0) for rows in of_task])
+    groups["task mean of aligned members"] = (means, list(aligned.classes))
+    init = ZooConfig.model_validate(model.zoo_config).init
+    random = torch.stack([init_net(spec, 10_000 + i, init).flat() for i in range(len(label))])
+    groups["random init"] = (random, [aligned.classes[i] for i in label])
+    report = {}
+    for name, (flat, tasks) in groups.items():
+        rows = task_metrics(spec, flat, tasks, data)
+        report[name] = {
+            "networks": len(rows),
+            **{k: float(np.mean([r[k] for r in rows])) for k in ("accuracy", "recall", "auc")},
+            **diversity(flat, tasks, aligned),
+        }
+    report["per_task_generated"] = _per_task(task_metrics(spec, *groups["generated"], data), groups["generated"][1])
+    return report
+
+
+def diversity(flat: torch.Tensor, tasks: list[int], aligned: AlignedZoo) -> dict[str, float]:
+    """Mean distance between networks of the same task in the group, and to the nearest train member of it."""
+    train = torch.from_numpy(aligned.split == "train")
+    within, nearest = [], []
+    tasks_t = torch.tensor(tasks)
+    for c, task in enumerate(aligned.classes):
+        mine = flat[tasks_t == task]
+        members = aligned.flat[train & (aligned.label == c)]
+        if len(mine) > 1:
+            d = torch.cdist(mine, mine)
+            within.append(d.sum() / (len(mine) * (len(mine) - 1)))
+        if len(mine):
+            nearest.append(torch.cdist(mine, members).min(1).values.mean())
+    return {
+        "distance_within_task": float(torch.stack(within).mean()) if within else float("nan"),
+        "distance_to_nearest_train_member": float(torch.stack(nearest).mean()),
+    }
+
+
+def _per_task(rows: list[dict], tasks: list[int]) -> dict[str, dict[str, float]]:
+    out = {}
+    for task in sorted(set(tasks)):
+        mine = [r for r, t in zip(rows, tasks) if t == task]
+        out[str(task)] = {k: float(np.mean([r[k] for r in mine])) for k in ("accuracy", "recall", "auc")}
+    return out
+
+
+# -- files ------------------------------------------------------------------------------------------------------------
+def save_generator(model: ZooGenerator, path: str | Path, report: dict | None = None) -> Path:
+    """NAME.safetensors (weights, span; spec, tasks and config in the header) + NAME.json (config, report)."""
+    path = Path(path).with_suffix(".safetensors")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = {
+        "weightspace.zoo_generator": model.config.model_dump_json(),
+        "spec": model.spec.model_dump_json(),
+        "classes": json.dumps(model.classes),
+        "zoo_config": json.dumps(model.zoo_config),
+    }
+    with atomic_path(path) as tmp:
+        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, tmp, metadata=header)
+    record = {"config": model.config.model_dump(), "classes": model.classes, "report": report or {}}
+    write_text_atomic(path.with_suffix(".json"), json.dumps(record, indent=1))
+    return path
+
+
+def load_generator(path: str | Path) -> ZooGenerator:
+    path = Path(path).with_suffix(".safetensors")
+    if not path.is_file():
+        raise HyperError(f"no trained generator at {path}; train one with `weightspace hyper train generator`")
+    tensors, header = read_safetensors(path)
+    if "weightspace.zoo_generator" not in header:
+        raise HyperError(f"{path} is not a zoo generator (no config in its header)")
+    model = ZooGenerator(
+        ArchSpec.model_validate_json(header["spec"]),
+        json.loads(header["classes"]),
+        GeneratorConfig.model_validate_json(header["weightspace.zoo_generator"]),
+        json.loads(header["zoo_config"]),
+        tensors["mean"],
+        tensors["basis"],
+        tensors["template"],
+    )
+    model.load_state_dict(tensors)
+    return model.eval()
+
+
+def write_generated(model: ZooGenerator, out: str | Path, per_class: int = 20, seed: int = 0) -> Zoo:
+    """Generate `per_class` networks per task, measure them on the task's test data, and write them as a Zoo."""
+    start = time.perf_counter()
+    nets = [n for task in model.classes for n in model.sample(task, per_class, seed + task)]
+    flat = torch.stack([n.flat() for n in nets])
+    tasks = [n.meta["task_index"] for n in nets]
+    data = zoo_data(model.zoo_config)
+    metrics = task_metrics(model.spec, flat, tasks, data)
+    rows = [
+        {
+            "model_id": i,
+            "task": data.classes[t],
+            "task_index": t,
+            "seed": seed + t,
+            "sample": n.meta["sample"],
+            "source": "generator",
+        }
+        | {f"test_{k}": v for k, v in m.items()}
+        for i, (n, t, m) in enumerate(zip(nets, tasks, metrics))
+    ]
+    stacked = unflatten(model.spec, flat)
+    name = f"generated-{model.zoo_config.get('name', 'zoo')}"
+    source = {"generator": model.config.model_dump(), "zoo_config": model.zoo_config}
+    zoo = write_zoo(out, name, model.spec, stacked, rows, source=source | {"seconds": time.perf_counter() - start})
+    return zoo
