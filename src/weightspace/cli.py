@@ -626,7 +626,7 @@ def hyper_train_generator(
 
         source = Zoo.open(zoo)
         model, aligned, _ = train_generator(source, config, f"{out}.ckpt.safetensors", on_step)
-    report = evaluate_generator(model, source, aligned, per_class, seed)
+    report = evaluate_generator(model, aligned, per_class, seed)
     path = save_generator(model, out, report)
     table = Table("networks", "count", "accuracy", "recall", "AUC", "dist. within task", "dist. to nearest member",
                   title=f"generator on {zoo} (test data; distances after alignment)")  # fmt: skip

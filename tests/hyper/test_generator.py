@@ -51,7 +51,7 @@ def test_training_moves_the_generator_and_resumes_exactly(zoo, tmp_path):
     resumed, _, _ = train_generator(zoo, CONFIG, tmp_path / "ck.safetensors")
     for k, v in model.state_dict().items():
         assert torch.allclose(v, resumed.state_dict()[k], atol=1e-6), k
-    report = evaluate_generator(model, zoo, aligned, per_class=3)
+    report = evaluate_generator(model, aligned, per_class=3)
     assert report["generated"]["networks"] == 9 and 0 <= report["generated"]["auc"] <= 1
     assert report["random init"]["distance_to_nearest_train_member"] > 0
 

@@ -243,7 +243,7 @@ def task_metrics(spec: ArchSpec, flat: torch.Tensor, tasks: list[int], data) -> 
     return StackedModel(spec).evaluate(unflatten(spec, flat), data.x_test, y)
 
 
-def evaluate_generator(model: ZooGenerator, zoo: Zoo, aligned: AlignedZoo, per_class: int = 20, seed: int = 0) -> dict:
+def evaluate_generator(model: ZooGenerator, aligned: AlignedZoo, per_class: int = 20, seed: int = 0) -> dict:
     """Generated networks vs held-out zoo members, the task's aligned mean, and random initialisations: task
     metrics on the real test data, and distances (after alignment) within each group and to the nearest train
     member of the same task."""
@@ -363,5 +363,4 @@ def write_generated(model: ZooGenerator, out: str | Path, per_class: int = 20, s
     stacked = unflatten(model.spec, flat)
     name = f"generated-{model.zoo_config.get('name', 'zoo')}"
     source = {"generator": model.config.model_dump(), "zoo_config": model.zoo_config}
-    zoo = write_zoo(out, name, model.spec, stacked, rows, source=source | {"seconds": time.perf_counter() - start})
-    return zoo
+    return write_zoo(out, name, model.spec, stacked, rows, source=source | {"seconds": time.perf_counter() - start})
