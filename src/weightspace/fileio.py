@@ -1,9 +1,11 @@
-"""File I/O every area shares: atomic writes (a file is whole or absent), hashes, safetensors reads."""
+"""File I/O every area shares: atomic writes (a file is whole or absent), hashes, safetensors reads, and the
+saved-model pair NAME.safetensors + NAME.json."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -54,3 +56,27 @@ def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str,
         return load_file(path), header
     except (SafetensorError, OSError) as err:
         raise WeightspaceError(f"{path} is not a readable safetensors file: {err}") from None
+
+
+def save_model(path: str | os.PathLike, module, record: dict, header: dict[str, str] | None = None) -> Path:
+    """NAME.safetensors (the module's state, `header` as its metadata) + NAME.json (`record`), each atomic."""
+    from safetensors.torch import save_file
+
+    path = Path(path).with_suffix(".safetensors")
+    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    with atomic_path(path) as tmp:
+        save_file(state, tmp, metadata=header)
+    write_text_atomic(path.with_suffix(".json"), json.dumps(record, indent=1))
+    return path
+
+
+def read_model(path: str | os.PathLike, key: str, kind: str, hint: str, error: type[Exception]):
+    """(tensors, header) of a file `save_model` wrote with `key` in its header; otherwise `error` says that no
+    trained `kind` is there (train one with `hint`) or that the file holds none."""
+    path = Path(path).with_suffix(".safetensors")
+    if not path.is_file():
+        raise error(f"no trained {kind} at {path}; train one with `{hint}`")
+    tensors, header = read_safetensors(path)
+    if key not in header:
+        raise error(f"{path} holds no {kind} (no config in its header)")
+    return tensors, header

@@ -87,6 +87,8 @@ def test_autoencoder_learns_resumes_and_round_trips(tmp_path):
     torch.testing.assert_close(again.encode(tokens), resumed.encode(tokens))
     with pytest.raises(SwatError, match="no trained autoencoder"):
         load_autoencoder(tmp_path / "missing")
+    with pytest.raises(SwatError, match="holds no autoencoder"):
+        load_autoencoder(tmp_path / "ae.ckpt.safetensors")  # a training checkpoint, not a saved autoencoder
 
 
 def test_the_functional_loss_reaches_every_decoder():

@@ -8,13 +8,13 @@ from typing import Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
 from weightspace.encode.baselines import NFN, DeepSets, FlatMLP, StatNN
 from weightspace.encode.sne import SNE
 from weightspace.encode.weights import EncodeError, WeightBatch
-from weightspace.fileio import atomic_path, write_text_atomic
+from weightspace.fileio import save_model
 
 ENCODERS = ("sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp")
 Task = Literal["regression", "probability", "classes"]
@@ -126,12 +126,7 @@ class Predictor(nn.Module):
 
     # -- files: NAME.safetensors (weights) + NAME.json (config) --------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        path = Path(path).with_suffix(".safetensors")
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        with atomic_path(path) as tmp:
-            save_file(state, tmp)
-        write_text_atomic(path.with_suffix(".json"), self.config.model_dump_json(indent=2))
-        return path
+        return save_model(path, self, self.config.model_dump(mode="json"))
 
     @classmethod
     def load(cls, path: str | Path) -> Predictor:

@@ -23,10 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
-from safetensors.torch import save_file
 from torch import nn
 
-from weightspace.fileio import atomic_path, read_safetensors, write_text_atomic
+from weightspace.fileio import read_model, save_model
 from weightspace.hyper.api import HyperError
 from weightspace.nets import ArchSpec, Layout, Net, align
 from weightspace.nets.init import init_net
@@ -263,15 +262,15 @@ def evaluate_generator(model: ZooGenerator, aligned: AlignedZoo, per_class: int 
     init = ZooConfig.model_validate(model.zoo_config).init
     random = torch.stack([init_net(spec, 10_000 + i, init).flat() for i in range(len(label))])
     groups["random init"] = (random, [aligned.classes[i] for i in label])
-    report = {}
+    report, metrics = {}, {}
     for name, (flat, tasks) in groups.items():
-        rows = task_metrics(spec, flat, tasks, data)
+        rows = metrics[name] = task_metrics(spec, flat, tasks, data)
         report[name] = {
             "networks": len(rows),
             **{k: float(np.mean([r[k] for r in rows])) for k in ("accuracy", "recall", "auc")},
             **diversity(flat, tasks, aligned),
         }
-    report["per_task_generated"] = _per_task(task_metrics(spec, *groups["generated"], data), groups["generated"][1])
+    report["per_task_generated"] = _per_task(metrics["generated"], groups["generated"][1])
     return report
 
 
@@ -305,28 +304,19 @@ def _per_task(rows: list[dict], tasks: list[int]) -> dict[str, dict[str, float]]
 # -- files ------------------------------------------------------------------------------------------------------------
 def save_generator(model: ZooGenerator, path: str | Path, report: dict | None = None) -> Path:
     """NAME.safetensors (weights, span; spec, tasks and config in the header) + NAME.json (config, report)."""
-    path = Path(path).with_suffix(".safetensors")
-    path.parent.mkdir(parents=True, exist_ok=True)
     header = {
         "weightspace.zoo_generator": model.config.model_dump_json(),
         "spec": model.spec.model_dump_json(),
         "classes": json.dumps(model.classes),
         "zoo_config": json.dumps(model.zoo_config),
     }
-    with atomic_path(path) as tmp:
-        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, tmp, metadata=header)
     record = {"config": model.config.model_dump(), "classes": model.classes, "report": report or {}}
-    write_text_atomic(path.with_suffix(".json"), json.dumps(record, indent=1))
-    return path
+    return save_model(path, model, record, header)
 
 
 def load_generator(path: str | Path) -> ZooGenerator:
-    path = Path(path).with_suffix(".safetensors")
-    if not path.is_file():
-        raise HyperError(f"no trained generator at {path}; train one with `weightspace hyper train generator`")
-    tensors, header = read_safetensors(path)
-    if "weightspace.zoo_generator" not in header:
-        raise HyperError(f"{path} is not a zoo generator (no config in its header)")
+    hint = "weightspace hyper train generator"
+    tensors, header = read_model(path, "weightspace.zoo_generator", "zoo generator", hint, HyperError)
     model = ZooGenerator(
         ArchSpec.model_validate_json(header["spec"]),
         json.loads(header["classes"]),

@@ -15,10 +15,10 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
-from weightspace.fileio import atomic_path, write_text_atomic
+from weightspace.fileio import save_model
 from weightspace.hyper.api import HyperError
 from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
 
@@ -265,13 +265,7 @@ def train_lm(
 
 def save_lm(model: CharLM, path, history: list[dict] | None = None):
     """NAME.safetensors (weights) + NAME.json (config and training history)."""
-    path = Path(path).with_suffix(".safetensors")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, tmp)
-    record = {"config": model.config.model_dump(), "history": history or []}
-    write_text_atomic(path.with_suffix(".json"), json.dumps(record, indent=1))
-    return path
+    return save_model(path, model, {"config": model.config.model_dump(), "history": history or []})
 
 
 def load_lm(path) -> CharLM:

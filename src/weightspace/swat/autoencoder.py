@@ -8,7 +8,6 @@ so the transformers are small and trained from scratch (sizes in `AEConfig`, mea
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
@@ -17,10 +16,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
-from safetensors.torch import save_file
 from torch import nn
 
-from weightspace.fileio import atomic_path, read_safetensors, write_text_atomic
+from weightspace.fileio import read_model, save_model
 from weightspace.swat.population import MAX_DEPTH, WIDTH, MLPBatch, SwatError, forward, sample
 from weightspace.swat.tokens import COLUMNS, parse, soften, tokenise
 from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
@@ -214,23 +212,12 @@ def _schedule(step: int, recipe: Recipe) -> float:
 
 def save_autoencoder(ae: SwatAutoencoder, path: str | Path, history: list[dict] | None = None) -> Path:
     """NAME.safetensors (weights, config in the header) + NAME.json (config and training history)."""
-    path = Path(path).with_suffix(".safetensors")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = {"weightspace.swat_ae": ae.config.model_dump_json()}
-    with atomic_path(path) as tmp:
-        save_file({k: v.detach().contiguous() for k, v in ae.state_dict().items()}, tmp, metadata=header)
     record = {"config": ae.config.model_dump(), "history": history or []}
-    write_text_atomic(path.with_suffix(".json"), json.dumps(record, indent=1))
-    return path
+    return save_model(path, ae, record, {"weightspace.swat_ae": ae.config.model_dump_json()})
 
 
 def load_autoencoder(path: str | Path) -> SwatAutoencoder:
-    path = Path(path).with_suffix(".safetensors")
-    if not path.is_file():
-        raise SwatError(f"no trained autoencoder at {path}; train one with `weightspace swat train-ae`")
-    tensors, header = read_safetensors(path)
-    if "weightspace.swat_ae" not in header:
-        raise SwatError(f"{path} is not a SWAT autoencoder (no config in its header)")
+    tensors, header = read_model(path, "weightspace.swat_ae", "autoencoder", "weightspace swat train-ae", SwatError)
     ae = SwatAutoencoder(AEConfig.model_validate_json(header["weightspace.swat_ae"]))
     ae.load_state_dict(tensors)
     return ae.eval()
