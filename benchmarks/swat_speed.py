@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--tasks", type=int, default=8)
     parser.add_argument("--depth", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--ae-steps", type=int, default=30)
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args()
