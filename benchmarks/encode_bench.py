@@ -30,17 +30,22 @@ ALL = ("sne", "deepsets", "statnn", "mlp", "nfn-np", "nfn-hnp")
 
 
 class Store:
-    """Results of one benchmark, keyed by entry name, saved after every entry."""
+    """Results of one benchmark, keyed by entry name, saved after every entry.
+
+    Every read goes to the file, so runs over different encoders can share one store at the same time.
+    """
 
     def __init__(self, name: str):
         self.path = RESULTS / f"encode_{name}.json"
-        self.data = json.loads(self.path.read_text()) if self.path.is_file() else {}
+
+    def read(self) -> dict:
+        return json.loads(self.path.read_text()) if self.path.is_file() else {}
 
     def get(self, key, make):
-        if key not in self.data:
-            self.data[key] = make()
-            write_text_atomic(self.path, json.dumps(self.data, indent=1))
-        return self.data[key]
+        if key not in self.read():
+            value = make()
+            write_text_atomic(self.path, json.dumps(self.read() | {key: value}, indent=1))
+        return self.read()[key]
 
 
 def train(zoo_dir: Path, kind: str, target: str, name: str, epochs_scale: float = 1.0, **extra) -> dict:
@@ -72,12 +77,14 @@ def fmt(x: float | None, digits: int = 3) -> str:
 
 
 # -- 1. sine-INR frequency -------------------------------------------------------------------------------------------
-def bench_inr(zoos: Path, scale: float) -> str:
+def bench_inr(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
     store = Store("inr")
-    runs = [(k, k, {}) for k in ALL] + [
-        ("sne (no logit invariance)", "sne", {"li_weight": 0.0}),
-        ("sne (no positional encodings)", "sne", {"config": {"positional": False}}),
-    ]
+    runs = [(k, k, {}) for k in kinds]
+    if "sne" in kinds:
+        runs += [
+            ("sne (no logit invariance)", "sne", {"li_weight": 0.0}),
+            ("sne (no positional encodings)", "sne", {"config": {"positional": False}}),
+        ]
     rows = []
     for label, kind, extra in runs:
         r = store.get(
@@ -94,10 +101,10 @@ def bench_inr(zoos: Path, scale: float) -> str:
 DATASETS = ("digits", "mnist5k", "fashion")
 
 
-def bench_accuracy(zoos: Path, scale: float) -> str:
+def bench_accuracy(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
     store = Store("accuracy")
     rows = []
-    for kind in ALL:
+    for kind in kinds:
         for src in DATASETS:
             name = f"acc-{kind}-{src}"
             train(zoos / f"{src}-smallcnn", kind, "test_accuracy", name, scale)
@@ -114,10 +121,10 @@ def bench_accuracy(zoos: Path, scale: float) -> str:
 
 
 # -- 3. cross-architecture -----------------------------------------------------------------------------------------
-def bench_cross_arch(zoos: Path, scale: float) -> str:
+def bench_cross_arch(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
     store = Store("cross_arch")
     rows = []
-    for kind in ALL:
+    for kind in kinds:
         name = f"acc-{kind}-mnist5k"
         train(zoos / "mnist5k-smallcnn", kind, "test_accuracy", name, scale)
         model = Predictor.load(MODELS / f"{name}.safetensors")
@@ -139,13 +146,13 @@ def bench_cross_arch(zoos: Path, scale: float) -> str:
 
 
 # -- 4. the seed's task: which class a one-vs-rest LeNet-5 detects -------------------------------------------------
-def bench_seed_task(zoos: Path, scale: float) -> str:
+def bench_seed_task(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
     from weightspace.zoo.classify import classify
 
     store = Store("seed_task")
     zoo_dir = zoos / "digits-lenet5"
     rows = []
-    for kind in ALL:
+    for kind in kinds:
 
         def run(kind=kind):
             try:
@@ -171,13 +178,13 @@ def _classify(classify, zoo: Zoo, features: str) -> dict:
 
 
 # -- speed: SNE vs NFN on one zoo ----------------------------------------------------------------------------------
-def bench_speed(zoos: Path, scale: float) -> str:
+def bench_speed(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
     torch.manual_seed(0)
     zoo = Zoo.open(zoos / "mnist5k-smallcnn")
     part = read_parts(zoo, "test_accuracy")[0]
     batch = part.batch.index(slice(0, 256))
     rows = []
-    for kind in ("sne", "deepsets", "statnn", "nfn-np", "nfn-hnp"):
+    for kind in [k for k in kinds if k != "mlp"]:
         config = EncoderConfig(kind=kind, **(SNE if kind == "sne" else {})).with_example(batch)
         model = Predictor(config).eval()
         with torch.no_grad():
@@ -216,7 +223,11 @@ if __name__ == "__main__":
     parser.add_argument("bench", choices=[*BENCHES, "all"])
     parser.add_argument("--zoos", type=Path, default=Path("runs/encode-zoos"))
     parser.add_argument("--epochs-scale", type=float, default=1.0, help="multiply every encoder's epochs")
+    parser.add_argument("--encoders", default=",".join(ALL), help=f"comma-separated subset of {','.join(ALL)}")
     args = parser.parse_args()
+    kinds = tuple(args.encoders.split(","))
+    if unknown := set(kinds) - set(ALL):
+        parser.error(f"unknown encoders {sorted(unknown)}; choose from {', '.join(ALL)}")
     for name in BENCHES if args.bench == "all" else [args.bench]:
         print(f"## {name}  (SNE {SNE}; epochs {EPOCHS} x {args.epochs_scale})", flush=True)
-        print(BENCHES[name](args.zoos, args.epochs_scale), flush=True)
+        print(BENCHES[name](args.zoos, args.epochs_scale, kinds), flush=True)

@@ -135,6 +135,31 @@ def test_sne_sees_permuted_twins_differently_when_chunks_straddle_units():
         assert (model(batch) - model(twin)).abs().max() > 1e-4
 
 
+def test_sne_gives_every_chunk_type_and_level_its_own_position():
+    model = SNE(width=16)
+    kinds, levels = torch.meshgrid(torch.tensor([LINEAR, CONV, BIAS]), torch.arange(6), indexing="ij")
+    pos = model.encode_chunk_position(kinds.flatten(), levels.flatten())
+    distances = torch.cdist(pos, pos) + torch.eye(len(pos)) * 1e3
+    assert distances.min() > 0.1  # (linear, level 1) and (conv, level 0) used to coincide
+
+
+def test_sne_reads_weights_in_units_of_the_training_zoo(tmp_path):
+    zoo = scale_zoo(tmp_path / "zoo", n=24)
+    model, _ = train_on_zoo(zoo, EncoderConfig(kind="sne", target="scale", width=8, dim=4, depth=1), FitConfig(epochs=1))
+    weights = zoo.stacked(list(range(16)))  # the train split's networks are among these
+    rms = torch.cat([w.flatten() for w in weights.values()]).pow(2).mean().sqrt().item()
+    assert model.config.weight_scale == pytest.approx(rms, rel=0.3)
+    batch = batch_of(mlp(4, [8], 1), n=2)
+    scaled = WeightBatch(
+        tuple(w * 3 for w in batch.weights), tuple(b * 3 for b in batch.biases), batch.spread, batch.labels
+    )
+    torch.manual_seed(0)
+    plain = SNE(dim=4, width=8, depth=1).eval()
+    torch.manual_seed(0)
+    in_units = SNE(dim=4, width=8, depth=1, weight_scale=3.0).eval()
+    assert torch.allclose(plain(batch), in_units(scaled), atol=1e-5)
+
+
 def test_sne_encodes_architectures_it_never_saw():
     torch.manual_seed(0)
     model = SNE(dim=8, width=16, depth=1).eval()

@@ -36,8 +36,17 @@ def split_rows(zoo: Zoo, split: str, seed: int = 0) -> np.ndarray:
     return np.flatnonzero((split_models(zoo.table, seed) == split).to_numpy())
 
 
+def rms_weight(parts: list[Part]) -> float:
+    """Root mean square of every weight and bias of the networks in `parts`."""
+    total, count = 0.0, 0
+    for p in parts:
+        for t in (*p.batch.weights, *(b for b in p.batch.biases if b is not None)):
+            total, count = total + t.double().pow(2).sum().item(), count + t.numel()
+    return (total / count) ** 0.5 if total > 0 else 1.0
+
+
 def prepare(config: EncoderConfig, train: list[Part], task: Task | None, table_column) -> EncoderConfig:
-    """Fill in what the training data decides: task, classes, target scaling, training architecture."""
+    """Fill in what the training data decides: task, classes, target and weight scaling, training architecture."""
     task = task or infer_task(table_column)
     update: dict = {"task": task}
     raw = np.concatenate([p.target for p in train])
@@ -45,6 +54,7 @@ def prepare(config: EncoderConfig, train: list[Part], task: Task | None, table_c
         update["classes"] = sorted({v.item() if hasattr(v, "item") else v for v in raw})
     if task == "regression":
         update["target_mean"], update["target_std"] = float(raw.mean()), float(raw.std() or 1.0)
+    update["weight_scale"] = rms_weight(train)
     return config.model_copy(update=update).with_example(train[0].batch)
 
 

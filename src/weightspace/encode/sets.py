@@ -51,11 +51,16 @@ class SetToSet(nn.Module):
 
 
 class PMA(nn.Module):
-    """Set-to-vector: one learned seed attends over rFF(X) (pooling by multihead attention, PMA_1)."""
+    """Set-to-vector: one learned seed attends over rFF(X) (pooling by multihead attention, PMA_1).
+
+    The seed starts at zero, so pooling starts as the masked mean of the values: a random seed is a constant
+    that the residual adds to every pooled vector, and it drowned the differences between networks (measured:
+    their spread at the encoder's output fell 5x).
+    """
 
     def __init__(self, width: int, heads: int):
         super().__init__()
-        self.seed = nn.Parameter(torch.randn(1, 1, width) / math.sqrt(width))
+        self.seed = nn.Parameter(torch.zeros(1, 1, width))
         self.ff = nn.Sequential(nn.Linear(width, width), nn.ReLU())
         self.mab = MAB(width, heads)
 

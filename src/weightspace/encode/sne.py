@@ -6,6 +6,8 @@ chunk -> layer -> network, each stage a set function (Set Transformer blocks):
            then merged into one vector per layer)
   network: layer vectors + level encoding -> set-to-set; set-to-vector -> z
 The type/level encodings are sinusoids, defined for any layer count, so unseen architectures encode too.
+Weights are read in units of the training zoo's RMS weight (`weight_scale`): trained weights are ~0.05, and
+at that size the lift's bias, not the weights, decided the chunk features.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ class SNE(nn.Module):
         chunk_size: int = 16,
         kernel_max: int = 5,
         positional: bool = True,
+        weight_scale: float = 1.0,
     ):
         super().__init__()
         self.dim, self.width, self.chunk_size, self.kernel_max = dim, width, chunk_size, kernel_max
-        self.positional = positional
+        self.positional, self.weight_scale = positional, weight_scale
         self.lift = nn.Linear(kernel_max**2, width)
         self.chunk_phi1 = SetToSet(width, heads, depth)
         self.chunk_phi2 = SetToSet(width, heads, depth)
@@ -46,14 +49,19 @@ class SNE(nn.Module):
     def encode_position(self, positions: torch.Tensor) -> torch.Tensor | float:
         return sinusoid(positions, self.width) if self.positional else 0.0
 
+    def encode_chunk_position(self, kind: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+        """[n, width]: type and level in separate halves (a sum of sinusoids of the two would collide)."""
+        half = self.width // 2
+        return torch.cat([sinusoid(kind, half), sinusoid(level, self.width - half)], -1)
+
     def forward(self, batch: WeightBatch) -> torch.Tensor:
         c = chunk_batch(batch, self.chunk_size, self.kernel_max)
         b, n, size, e = c.values.shape
-        x = self.lift(c.values.reshape(b * n, size, e))
+        x = self.lift(c.values.reshape(b * n, size, e) / self.weight_scale)
         mask = c.mask.reshape(b * n, size)
         x = self.chunk_phi1(x, mask)
-        pos = self.encode_position(c.kind) + self.encode_position(c.level)  # [n, width] or 0
-        x = x + (pos.repeat(b, 1)[:, None] if torch.is_tensor(pos) else pos)
+        if self.positional:
+            x = x + self.encode_chunk_position(c.kind, c.level).repeat(b, 1)[:, None]
         x = self.chunk_pool(self.chunk_phi2(x, mask), mask).reshape(b, n, self.width)
 
         # one vector per (layer, weights|biases); biases missing from a layer leave zeros
