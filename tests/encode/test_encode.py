@@ -162,6 +162,20 @@ def test_sne_reads_weights_in_units_of_the_training_zoo(tmp_path):
     assert torch.allclose(plain(batch), in_units(scaled), atol=1e-5)
 
 
+MIXED = mlp(4, [5], 1, activation=[["relu", "tanh"] * 2 + ["relu"]])  # units may trade only within a label
+
+
+@pytest.mark.parametrize("spec", [mlp(3, [6, 6], 1), preset("small-cnn", input_shape=(1, 8, 8), padding=1), MIXED])
+def test_canonical_order_makes_sne_exactly_invariant(spec):
+    torch.manual_seed(0)
+    batch = batch_of(spec, n=4)
+    twin = batch.permute(batch.random_permutation(torch.Generator().manual_seed(5)))
+    assert torch.equal(batch.canonical().weights[0], twin.canonical().weights[0])
+    model = SNE(dim=8, width=16, depth=1, chunk_size=4, canonical=True).eval()
+    with torch.no_grad():
+        assert (model(batch) - model(twin)).abs().max() < 1e-5
+
+
 def test_sne_encodes_architectures_it_never_saw():
     torch.manual_seed(0)
     model = SNE(dim=8, width=16, depth=1).eval()

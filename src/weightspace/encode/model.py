@@ -33,6 +33,7 @@ class EncoderConfig(BaseModel):
     kernel_max: int = 5
     positional: bool = True  # SNE's type/level encodings (off: the no-PE ablation)
     weight_scale: float = 1.0  # SNE reads weights / this: the training zoo's RMS weight (set by training)
+    canonical: bool = False  # SNE sorts hidden units into one order first: exactly permutation invariant
     hidden: int = 256  # flat MLP / StatNN hidden width
     head_width: int = 512
     target: str = "test_accuracy"
@@ -79,6 +80,7 @@ def build_encoder(config: EncoderConfig) -> nn.Module:
             config.kernel_max,
             config.positional,
             config.weight_scale,
+            config.canonical,
         )
     if kind == "deepsets":
         return DeepSets(config.dim, 2 * config.width, config.chunk_size, config.kernel_max)

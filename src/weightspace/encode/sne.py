@@ -8,6 +8,9 @@ chunk -> layer -> network, each stage a set function (Set Transformer blocks):
 The type/level encodings are sinusoids, defined for any layer count, so unseen architectures encode too.
 Weights are read in units of the training zoo's RMS weight (`weight_scale`): trained weights are ~0.05, and
 at that size the lift's bias, not the weights, decided the chunk features.
+Pad-chunking breaks the hidden-unit symmetry (a chunk holds parts of units); the paper's logit-invariance loss
+only shrinks the resulting output gap. `canonical=True` sorts every network's hidden units into one order first,
+which makes SNE exactly invariant (this library's option, not the paper's).
 """
 
 from __future__ import annotations
@@ -31,10 +34,11 @@ class SNE(nn.Module):
         kernel_max: int = 5,
         positional: bool = True,
         weight_scale: float = 1.0,
+        canonical: bool = False,
     ):
         super().__init__()
         self.dim, self.width, self.chunk_size, self.kernel_max = dim, width, chunk_size, kernel_max
-        self.positional, self.weight_scale = positional, weight_scale
+        self.positional, self.weight_scale, self.canonical = positional, weight_scale, canonical
         self.lift = nn.Linear(kernel_max**2, width)
         self.chunk_phi1 = SetToSet(width, heads, depth)
         self.chunk_phi2 = SetToSet(width, heads, depth)
@@ -55,6 +59,8 @@ class SNE(nn.Module):
         return torch.cat([sinusoid(kind, half), sinusoid(level, self.width - half)], -1)
 
     def forward(self, batch: WeightBatch) -> torch.Tensor:
+        if self.canonical:
+            batch = batch.canonical()
         c = chunk_batch(batch, self.chunk_size, self.kernel_max)
         b, n, size, e = c.values.shape
         x = self.lift(c.values.reshape(b * n, size, e) / self.weight_scale)

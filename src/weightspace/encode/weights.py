@@ -114,23 +114,40 @@ class WeightBatch:
     # -- symmetry -----------------------------------------------------------------------------------------------
     def random_permutation(self, generator: torch.Generator | None = None) -> list[torch.Tensor]:
         """One uniformly random hidden-unit permutation per network: [B, width] per hidden layer."""
+        keys = [torch.rand(len(self), self.weights[layer].shape[1], generator=generator) for layer in self._hidden()]
+        return [self._sorting(layer, key.to(self.weights[layer].device)) for layer, key in zip(self._hidden(), keys)]
+
+    def canonical_permutation(self) -> list[torch.Tensor]:
+        """The permutation that sorts every hidden layer's units by their incoming weights' sum plus bias.
+
+        The key does not change when other layers are permuted, so all permuted twins of a network sort into
+        one order (exact ties aside): encoding the sorted network is exactly invariant.
+        """
         perms = []
-        for layer in range(self.num_layers - 1):
-            n, width = len(self), self.weights[layer].shape[1]
-            device = self.weights[layer].device
-            key = torch.rand(n, width, generator=generator).to(device)
-            labels = self.labels[layer]
-            if labels is None:
-                perms.append(key.argsort(1))
-                continue
-            labels = labels.to(device)
-            # sort by (label, random key): old units grouped by label; put them in the slots of their label
-            order = (labels + key * 0.5).argsort(1)
-            slots = labels.argsort(stable=True)
-            perm = torch.empty_like(order)
-            perm[:, slots] = order
-            perms.append(perm)
+        for layer in self._hidden():
+            w, b = self.weights[layer], self.biases[layer]
+            key = w.flatten(2).sum(2) + (0 if b is None else b)
+            perms.append(self._sorting(layer, key))
         return perms
+
+    def canonical(self) -> WeightBatch:
+        return self.permute(self.canonical_permutation())
+
+    def _hidden(self) -> range:
+        return range(self.num_layers - 1)
+
+    def _sorting(self, layer: int, key: torch.Tensor) -> torch.Tensor:
+        """[B, width]: units in ascending `key` order, each staying among the slots of its activation label."""
+        labels = self.labels[layer]
+        if labels is None:
+            return key.argsort(1)
+        labels = labels.to(key.device)
+        rank = key.argsort(1).argsort(1).float() / (2 * key.shape[1])  # in [0, 0.5): keeps labels apart
+        order = (labels + rank).argsort(1)  # old units grouped by label, ascending key within a label
+        slots = labels.argsort(stable=True)
+        perm = torch.empty_like(order)
+        perm[:, slots] = order
+        return perm
 
     def permute(self, perms: list[torch.Tensor]) -> WeightBatch:
         """The same functions with hidden units reordered: new unit j of layer l is old unit perms[l][:, j]."""
