@@ -154,20 +154,17 @@ def bench_seed_task(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> s
     store = Store("seed_task")
     zoo_dir = zoos / "digits-lenet5"
     rows = []
-    runs = [(k, k, {"li_weight": 0.0}) for k in kinds]
-    if "sne" in kinds:
-        runs.append(("sne (canonical unit order)", "sne", CANONICAL))
-    for label, kind, extra in runs:
+    for kind in kinds:
 
-        def run(label=label, kind=kind, extra=extra):
+        def run(kind=kind):
             try:
-                r = train(zoo_dir, kind, "task", f"seed-{label}", scale, task="classes", **extra)
+                r = train(zoo_dir, kind, "task", f"seed-{kind}", scale, task="classes", li_weight=0.0)
                 return {"accuracy": r["test"]["accuracy"], "seconds": r["train_seconds"]}
             except EncodeError as err:
                 return {"error": str(err)}
 
-        r = store.get(label, run)
-        rows.append([label, fmt(r.get("accuracy")) if "accuracy" in r else "cannot read (flatten)"])
+        r = store.get(kind, run)
+        rows.append([kind, fmt(r.get("accuracy")) if "accuracy" in r else "cannot read (flatten)"])
     for feats in ("stats", "flat"):
         r = store.get(f"zoo classify {feats}", lambda f=feats: _classify(classify, Zoo.open(zoo_dir), f))
         rows.append([f"`zoo classify` ({r['model']} on {feats})", fmt(r["accuracy"])])
