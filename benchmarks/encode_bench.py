@@ -1,11 +1,16 @@
-"""The encode benchmarks: four quality tables and the SNE-vs-NFN speed table.
+"""The encode benchmarks: four quality tables, their summary, and the SNE-vs-NFN speed table.
 
-    bash benchmarks/encode_zoos.sh                        # the zoos (runs/encode-zoos)
-    python benchmarks/encode_bench.py inr|accuracy|cross-arch|seed-task|speed [--zoos DIR] [--quick]
+    bash benchmarks/encode_zoos.sh                              # the zoos (runs/encode-zoos)
+    python benchmarks/encode_bench.py seed-task                  # the committed tables: these six commands
+    python benchmarks/encode_bench.py inr
+    python benchmarks/encode_bench.py accuracy --epochs-scale 0.5
+    python benchmarks/encode_bench.py cross-arch --epochs-scale 0.5
+    python benchmarks/encode_bench.py speed
+    python benchmarks/encode_bench.py summary                    # SNE vs the best baseline, from the results
 
 Each run appends finished entries to benchmarks/results/encode_<name>.json and skips entries already there, so an
-interrupted run resumes. Trained encoders go to runs/encode-bench/. Budgets (epochs, width) are sized for 2 CPU
-cores and printed with every table.
+interrupted run resumes; the table goes to encode_<name>.md. Trained encoders go to runs/encode-bench/ (reused when
+there). Budgets (epochs, width) are sized for 2 CPU cores and printed with every table; `--encoders` runs a subset.
 """
 
 from __future__ import annotations
@@ -207,9 +212,41 @@ def bench_speed(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
         rows.append([kind, f"{per_s:.0f}", f"{epoch_s:.1f}", sum(p.numel() for p in model.encoder.parameters())])
     base = float(rows[[r[0] for r in rows].index("nfn-np")][1])
     rows = [r[:2] + [f"{float(r[1]) / base:.2f}x"] + r[2:] for r in rows]
-    table_md = table(rows, ["encoder", "networks/s (inference)", "vs nfn-np", "s/epoch (train, no LI)", "params"])
-    write_text_atomic(RESULTS / "encode_speed.md", table_md + "\n")
-    return table_md
+    return table(rows, ["encoder", "networks/s (inference)", "vs nfn-np", "s/epoch (train, no LI)", "params"])
+
+
+# -- summary: SNE against the best baseline of each benchmark ---------------------------------------------------
+def bench_summary(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
+    """Per benchmark, each encoder's score from the stored results; SNE's ratio to the best baseline (> 1: better)."""
+    acc, cross = Store("accuracy").read(), Store("cross_arch").read()
+    inr, seed = Store("inr").read(), Store("seed_task").read()
+
+    def mean(values: list) -> float | None:
+        return sum(values) / len(values) if values else None
+
+    scores = {  # benchmark -> (higher is better, {encoder: score})
+        "sine-INR frequency (test MSE)": (False, {k: inr[k]["test"]["mse"] for k in ALL if k in inr}),
+        "accuracy prediction (mean tau, 3x3 dataset pairs)": (
+            True,
+            {k: mean([v["tau"] for key, v in acc.items() if key.startswith(f"{k}:")]) for k in ALL},
+        ),
+        "cross-architecture (mean tau, 2 unseen architectures)": (
+            True,
+            {k: mean([v["tau"] for key, v in cross.items() if key.startswith(f"{k}:") and "tau" in v]) for k in ALL},
+        ),
+        "seed task (test accuracy)": (True, {k: seed[k].get("accuracy") for k in ALL if k in seed}),
+    }
+    rows, ratios = [], []
+    for name, (higher, by_kind) in scores.items():
+        base = {k: v for k, v in by_kind.items() if k != "sne" and v is not None}
+        best = (max if higher else min)(base, key=base.get)
+        sne = by_kind.get("sne")
+        ratio = None if sne is None else (sne / base[best] if higher else base[best] / sne)
+        ratios.append(ratio)
+        rows.append([name, fmt(sne), f"{best} {fmt(base[best])}", fmt(ratio, 2)])
+    if None not in ratios:
+        rows.append(["**mean ratio**", "", "", f"**{sum(ratios) / len(ratios):.2f}**"])
+    return table(rows, ["benchmark", "SNE", "best baseline", "SNE vs best (> 1: SNE better)"])
 
 
 BENCHES = {
@@ -218,6 +255,7 @@ BENCHES = {
     "cross-arch": bench_cross_arch,
     "seed-task": bench_seed_task,
     "speed": bench_speed,
+    "summary": bench_summary,
 }
 
 if __name__ == "__main__":
@@ -232,4 +270,6 @@ if __name__ == "__main__":
         parser.error(f"unknown encoders {sorted(unknown)}; choose from {', '.join(ALL)}")
     for name in BENCHES if args.bench == "all" else [args.bench]:
         print(f"## {name}  (SNE {SNE}; epochs {EPOCHS} x {args.epochs_scale})", flush=True)
-        print(BENCHES[name](args.zoos, args.epochs_scale, kinds), flush=True)
+        result = BENCHES[name](args.zoos, args.epochs_scale, kinds)
+        write_text_atomic(RESULTS / f"encode_{name.replace('-', '_')}.md", result + "\n")
+        print(result, flush=True)
