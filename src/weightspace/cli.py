@@ -437,6 +437,7 @@ def encode_train(
     lr: float = typer.Option(1e-3),
     li_weight: float = typer.Option(1.0, help="logit-invariance weight (0: off)"),
     positional: bool = typer.Option(True, help="SNE's type/level encodings"),
+    canonical: bool = typer.Option(False, help="SNE sorts hidden units first: exactly permutation invariant"),
     width: int = typer.Option(32, help="set-function width"),
     depth: int = typer.Option(2, help="SABs per set-to-set"),
     dim: int = typer.Option(32, help="embedding size"),
@@ -452,7 +453,9 @@ def encode_train(
     from weightspace.zoo import Zoo
 
     zoo = Zoo.open(zoo_dir)
-    config = EncoderConfig(kind=encoder, target=target, positional=positional, width=width, depth=depth, dim=dim)
+    config = EncoderConfig(
+        kind=encoder, target=target, positional=positional, canonical=canonical, width=width, depth=depth, dim=dim
+    )
     fit_config = FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, li_weight=li_weight, seed=seed, device=device)
     with Progress(console=console, transient=True) as bar:
         job = bar.add_task(f"training {encoder}", total=epochs)

@@ -121,7 +121,7 @@ class WeightBatch:
         """The permutation that sorts every hidden layer's units by their incoming weights' sum plus bias.
 
         The key does not change when other layers are permuted, so all permuted twins of a network sort into
-        one order (exact ties aside): encoding the sorted network is exactly invariant.
+        one order (ties within float rounding aside): encoding the sorted network is exactly invariant.
         """
         perms = []
         for layer in self._hidden():
