@@ -124,7 +124,28 @@ def bench_accuracy(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> st
                 )
                 cells.append(r["tau"])
             rows.append([kind, src, *(fmt(c) for c in cells), fmt(sum(cells) / len(cells))])
+    plot_accuracy(rows, RESULTS / "encode_accuracy.png")
     return table(rows, ["encoder", "train on", *(f"tau on {d}" for d in DATASETS), "mean"])
+
+
+def plot_accuracy(rows: list[list], path: Path) -> Path:
+    """One heatmap per encoder: Kendall tau (0 dark .. 0.8 bright) for every (train zoo, test zoo) pair."""
+    from weightspace.report.plots import plt, save_figure
+
+    kinds = list(dict.fromkeys(r[0] for r in rows))
+    fig, axes = plt.subplots(1, len(kinds), figsize=(2.4 * len(kinds), 3.1), squeeze=False)
+    for ax, kind in zip(axes[0], kinds):
+        grid = [[float(c) for c in r[2:5]] for r in rows if r[0] == kind]
+        ax.imshow(grid, vmin=0, vmax=0.8, cmap="viridis")
+        for i, line in enumerate(grid):
+            for j, tau in enumerate(line):
+                ax.text(j, i, f"{tau:.2f}", ha="center", va="center", color="w" if tau < 0.5 else "k", fontsize=8)
+        ax.set_title(f"{kind} (mean {sum(map(sum, grid)) / 9:.2f})", fontsize=9)
+        ax.set_xticks(range(len(DATASETS)), DATASETS, rotation=45, fontsize=7)
+        ax.set_yticks(range(len(DATASETS)), DATASETS if ax is axes[0][0] else [], fontsize=7)
+        ax.set_xlabel("test zoo", fontsize=7)
+    axes[0][0].set_ylabel("train zoo", fontsize=7)
+    return save_figure(fig, path)
 
 
 # -- 3. cross-architecture -----------------------------------------------------------------------------------------
