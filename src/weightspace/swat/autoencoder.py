@@ -131,23 +131,24 @@ def _batch(recipe: Recipe, config: AEConfig, step: int, seed_offset: int = 0) ->
 @torch.no_grad()
 def evaluate(ae: SwatAutoencoder, recipe: Recipe, config: AEConfig) -> dict[str, float]:
     """Held-out random networks (a seed training never draws), 1,000 probes: the training loss ("scaled"), mean
-    MSE of the best decoder, the same normalised
-    by each network's output variance (median, networks with non-constant output), and how often the best
-    decoder is the network's own depth."""
+    MSE of the best decoder, the same normalised by each network's output variance (median, networks with
+    non-constant output), how often the best decoder is the network's own depth, and the own-depth decoder's
+    token error."""
     ae.eval()
     device = next(ae.parameters()).device
     gen = torch.Generator().manual_seed(10**9 + recipe.seed)
     probes = (torch.rand(1000, 2, generator=gen) * 2 - 1).to(device)
-    best, scaled, rel, right = [], [], [], []
+    best, scaled, rel, right, tokens = [], [], [], [], []
     for depth in range(1, MAX_DEPTH + 1):
         mlp = sample(recipe.eval_networks, depth, gen, mixed_activations=config.mixed_activations).to(device)
-        errors, target, _ = functional_errors(ae, mlp, probes)
+        errors, target, token_errors = functional_errors(ae, mlp, probes)
         err, which = errors.min(1)
         var = target.var(1)
         best.append(err)
         scaled.append((errors / (1 + target.var(1, keepdim=True))).min(1).values)
         rel.append(err[var > 1e-6] / var[var > 1e-6])
         right.append((which == depth - 1).float())
+        tokens.append(token_errors)
     ae.train()
     return {
         "scaled": torch.cat(scaled).mean().item(),
@@ -155,6 +156,7 @@ def evaluate(ae: SwatAutoencoder, recipe: Recipe, config: AEConfig) -> dict[str,
         "mse_median": torch.cat(best).median().item(),
         "normalised_median": torch.cat(rel).median().item(),
         "own_depth_decoder": torch.cat(right).mean().item(),
+        "token_error": torch.cat(tokens).mean().item(),
     }
 
 
