@@ -140,7 +140,7 @@ def plot_accuracy(rows: list[list], path: Path) -> Path:
         for i, line in enumerate(grid):
             for j, tau in enumerate(line):
                 ax.text(j, i, f"{tau:.2f}", ha="center", va="center", color="w" if tau < 0.5 else "k", fontsize=8)
-        ax.set_title(f"{kind} (mean {sum(map(sum, grid)) / 9:.2f})", fontsize=9)
+        ax.set_title(f"{kind} (mean {sum(map(sum, grid)) / len(DATASETS) ** 2:.2f})", fontsize=9)
         ax.set_xticks(range(len(DATASETS)), DATASETS, rotation=45, fontsize=7)
         ax.set_yticks(range(len(DATASETS)), DATASETS if ax is axes[0][0] else [], fontsize=7)
         ax.set_xlabel("test zoo", fontsize=7)
