@@ -64,7 +64,7 @@ def train(zoo_dir: Path, kind: str, target: str, name: str, epochs_scale: float 
     fit = FitConfig(epochs=epochs, li_weight=extra.pop("li_weight", 1.0 if kind == "sne" else 0.0))
     start = time.perf_counter()
     model, report = train_on_zoo(Zoo.open(zoo_dir), config, fit, **extra)
-    report = {k: v for k, v in report.items() if k != "history"} | {"epochs": epochs}
+    report = {k: v for k, v in report.items() if k not in ("history", "test_predictions")} | {"epochs": epochs}
     report["train_seconds"] = time.perf_counter() - start
     model.save(path)
     write_text_atomic(path.with_suffix(".report.json"), json.dumps(report, indent=1))
@@ -180,17 +180,20 @@ def bench_seed_task(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> s
     store = Store("seed_task")
     zoo_dir = zoos / "digits-lenet5"
     rows = []
-    for kind in kinds:
+    runs = [(k, k, {"li_weight": 0.0}) for k in kinds]
+    if "sne" in kinds:
+        runs.append(("sne (canonical unit order)", "sne", CANONICAL))
+    for label, kind, extra in runs:
 
-        def run(kind=kind):
+        def run(label=label, kind=kind, extra=extra):
             try:
-                r = train(zoo_dir, kind, "task", f"seed-{kind}", scale, task="classes", li_weight=0.0)
+                r = train(zoo_dir, kind, "task", f"seed-{label}", scale, task="classes", **extra)
                 return {"accuracy": r["test"]["accuracy"], "seconds": r["train_seconds"]}
             except EncodeError as err:
                 return {"error": str(err)}
 
-        r = store.get(kind, run)
-        rows.append([kind, fmt(r.get("accuracy")) if "accuracy" in r else "cannot read (flatten)"])
+        r = store.get(label, run)
+        rows.append([label, fmt(r.get("accuracy")) if "accuracy" in r else "cannot read (flatten)"])
     for feats in ("stats", "flat"):
         r = store.get(f"zoo classify {feats}", lambda f=feats: _classify(classify, Zoo.open(zoo_dir), f))
         rows.append([f"`zoo classify` ({r['model']} on {feats})", fmt(r["accuracy"])])

@@ -447,6 +447,7 @@ def encode_train(
     """Train an encoder + predictor head on a zoo; save it; print test metrics and a predicted-vs-true plot."""
     import json
 
+    import numpy as np
     from rich.progress import Progress
 
     from weightspace.encode import EncoderConfig, FitConfig, plot_predictions, train_on_zoo
@@ -467,9 +468,7 @@ def encode_train(
     out = out or zoo.root / "encoders" / f"{encoder}-{target}"
     path = model.save(out)
     _write_json(path.with_name(path.stem + ".report.json"), report)
-    from weightspace.encode import evaluate_on_zoo
-
-    _, pred, true = evaluate_on_zoo(model, zoo, "test", seed)
+    pred, true = (np.asarray(v) for v in report["test_predictions"].values())
     plot = plot_predictions(pred, true, model.config.task, path.with_suffix(".png"), f"{encoder} on {zoo.root.name}")
     shown = {k: round(v, 4) for k, v in report["test"].items()}
     console.print(

@@ -289,9 +289,11 @@ def test_cli_trains_a_canonical_sne_that_permutations_cannot_move(tmp_path):
     scale_zoo(tmp_path / "zoo", n=24)
     res = CliRunner().invoke(
         app,
-        ["encode", "train", "--zoo", str(tmp_path / "zoo"), "--target", "scale", "--encoder", "sne", "--canonical",
+        ["encode", "train", "--zoo", str(tmp_path / "zoo"), "--target", "kind", "--encoder", "sne", "--canonical",
          "--epochs", "1", "--width", "8", "--depth", "1", "--dim", "4", "--out", str(tmp_path / "enc")],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert Predictor.load(tmp_path / "enc.safetensors").config.canonical
-    assert json.loads((tmp_path / "enc.report.json").read_text())["permutation_gap"] < 1e-5
+    report = json.loads((tmp_path / "enc.report.json").read_text())
+    assert report["permutation_gap"] < 1e-5 and set(report["test_predictions"]["true"]) <= {"a", "b"}
+    assert (tmp_path / "enc.png").is_file()  # the confusion matrix, drawn from the report's predictions

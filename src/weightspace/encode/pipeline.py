@@ -66,7 +66,8 @@ def train_on_zoo(
     split_seed: int = 0,
     on_epoch: Callable[[int, float, float | None], None] | None = None,
 ) -> tuple[Predictor, dict]:
-    """Train on the zoo's train split (best val epoch kept); report test metrics, the symmetry gap, timings."""
+    """Train on the zoo's train split (best val epoch kept); report test metrics and predictions, the symmetry gap,
+    timings."""
     raw = {s: read_parts(zoo, config.target, split_rows(zoo, s, split_seed)) for s in ("train", "val", "test")}
     config = prepare(config, raw["train"], task, zoo.table[config.target])
     parts = {s: encode_targets(p, config) for s, p in raw.items()}
@@ -76,12 +77,14 @@ def train_on_zoo(
     history = fit(model, parts["train"], parts["val"], fit_config, on_epoch)
     seconds = time.perf_counter() - start
     model.cpu().eval()
+    scores, pred, true = evaluate_parts(model, raw["test"])
     report = {
         "encoder": config.kind,
         "target": config.target,
         "task": config.task,
         "train_networks": sum(len(p) for p in parts["train"]),
-        "test": evaluate_parts(model, raw["test"])[0],
+        "test": scores,
+        "test_predictions": {"predicted": pred.tolist(), "true": true.tolist()},  # in the test parts' order
         "permutation_gap": permutation_gap(model, parts["test"]),
         "seconds_per_epoch": seconds / max(len(history), 1),
         "encoder_parameters": sum(p.numel() for p in model.encoder.parameters()),
