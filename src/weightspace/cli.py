@@ -468,7 +468,7 @@ def encode_train(
     out = out or zoo.root / "encoders" / f"{encoder}-{target}"
     path = model.save(out)
     _write_json(path.with_name(path.stem + ".report.json"), report)
-    pred, true = (np.asarray(v) for v in report["test_predictions"].values())
+    pred, true = (np.asarray(report["test_predictions"][k]) for k in ("predicted", "true"))
     plot = plot_predictions(pred, true, model.config.task, path.with_suffix(".png"), f"{encoder} on {zoo.root.name}")
     shown = {k: round(v, 4) for k, v in report["test"].items()}
     console.print(

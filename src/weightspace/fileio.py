@@ -70,6 +70,15 @@ def save_model(path: str | os.PathLike, module, record: dict, header: dict[str, 
     return path
 
 
+def read_model_record(path: str | os.PathLike, kind: str, hint: str, error: type[Exception]):
+    """(tensors, record) of a pair `save_model` wrote whose config lives in the JSON `record`; otherwise `error`
+    says that no `kind` is there and to train one with `hint`."""
+    path = Path(path).with_suffix(".safetensors")
+    if not path.is_file() or not path.with_suffix(".json").is_file():
+        raise error(f"no {kind} at {path} (+ .json); train one with `{hint}`")
+    return read_safetensors(path)[0], json.loads(path.with_suffix(".json").read_text())
+
+
 def read_model(path: str | os.PathLike, key: str, kind: str, hint: str, error: type[Exception]):
     """(tensors, header) of a file `save_model` wrote with `key` in its header; otherwise `error` says that no
     trained `kind` is there (train one with `hint`) or that the file holds none."""

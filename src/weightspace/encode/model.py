@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict
-from safetensors.torch import load_file
 from torch import nn
 
 from weightspace.encode.baselines import NFN, DeepSets, FlatMLP, StatNN
 from weightspace.encode.sne import SNE
 from weightspace.encode.weights import EncodeError, WeightBatch
-from weightspace.fileio import save_model
+from weightspace.fileio import read_model_record, save_model
 
 ENCODERS = ("sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp")
 Task = Literal["regression", "probability", "classes"]
@@ -134,10 +132,7 @@ class Predictor(nn.Module):
 
     @classmethod
     def load(cls, path: str | Path) -> Predictor:
-        path = Path(path).with_suffix(".safetensors")
-        if not path.is_file() or not path.with_suffix(".json").is_file():
-            raise EncodeError(f"no trained encoder at {path} (+ .json); train one with `weightspace encode train`")
-        config = EncoderConfig.model_validate(json.loads(path.with_suffix(".json").read_text()))
-        model = cls(config)
-        model.load_state_dict(load_file(path))
+        tensors, record = read_model_record(path, "trained encoder", "weightspace encode train", EncodeError)
+        model = cls(EncoderConfig.model_validate(record))
+        model.load_state_dict(tensors)
         return model.eval()

@@ -156,11 +156,6 @@ class ZooGenerator(nn.Module):
         return [Net.from_flat(self.spec, v, task_index=task, source="generator", sample=i) for i, v in enumerate(flat)]
 
 
-def unflatten(spec: ArchSpec, flat: torch.Tensor) -> dict[str, torch.Tensor]:
-    """[G, P] -> stacked {name: [G, ...]} (differentiable)."""
-    return {s.name: flat[:, s.offset : s.offset + s.size].reshape(len(flat), *s.shape) for s in Layout.of(spec)}
-
-
 def mmd(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Unbiased squared maximum mean discrepancy between samples x [n, K] and y [m, K] (n, m >= 2), RBF
     kernels at several widths relative to sqrt(K) (coordinates have unit variance)."""
@@ -171,8 +166,8 @@ def mmd(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return sum(torch.exp(-d / (2 * s * s * k)) for s in (0.5, 1.0, 2.0, 4.0))
 
     def within(a):
-        n = len(a)
-        return (kernel(a, a).sum() - kernel(a, a).diagonal().sum()) / (n * (n - 1))
+        n, same = len(a), kernel(a, a)
+        return (same.sum() - same.diagonal().sum()) / (n * (n - 1))
 
     return within(x) + within(y) - 2 * kernel(x, y).mean()
 
@@ -205,7 +200,7 @@ def train_generator(
         progress = load_checkpoint(checkpoint, gen_model, opt)
         history, step = progress["history"], progress["step"]
     data = zoo_data(zoo_config)
-    engine = StackedModel(aligned.spec)
+    engine, layout = StackedModel(aligned.spec), Layout.of(aligned.spec)
     n_classes = len(aligned.classes)
     task_of = torch.tensor(aligned.classes)
     while step < config.steps:
@@ -218,7 +213,7 @@ def train_generator(
         if config.functional_weight:
             idx = torch.randint(len(data.x_train), (config.images,), generator=g)
             flat = gen_model.mean + coord @ gen_model.basis
-            logits = engine.forward(unflatten(aligned.spec, flat), data.x_train[idx], shared_input=True)[..., 0]
+            logits = engine.forward(layout.split(flat), data.x_train[idx], shared_input=True)[..., 0]
             target = (data.y_train[idx][None] == task_of[label][:, None]).float()
             functional = F.binary_cross_entropy_with_logits(logits, target)
             loss = loss + config.functional_weight * functional
@@ -239,7 +234,7 @@ def train_generator(
 def task_metrics(spec: ArchSpec, flat: torch.Tensor, tasks: list[int], data) -> list[dict[str, float]]:
     """Accuracy, recall, AUC, ... of networks [G, P] on the test data, network g detecting class tasks[g]."""
     y = torch.stack([(data.y_test == t).long() for t in tasks])
-    return StackedModel(spec).evaluate(unflatten(spec, flat), data.x_test, y)
+    return StackedModel(spec).evaluate(Layout.of(spec).split(flat), data.x_test, y)
 
 
 def evaluate_generator(model: ZooGenerator, aligned: AlignedZoo, per_class: int = 20, seed: int = 0) -> dict:
@@ -267,7 +262,7 @@ def evaluate_generator(model: ZooGenerator, aligned: AlignedZoo, per_class: int 
         rows = metrics[name] = task_metrics(spec, flat, tasks, data)
         report[name] = {
             "networks": len(rows),
-            **{k: float(np.mean([r[k] for r in rows])) for k in ("accuracy", "recall", "auc")},
+            **_mean_metrics(rows),
             **diversity(flat, tasks, aligned),
         }
     report["per_task_generated"] = _per_task(metrics["generated"], groups["generated"][1])
@@ -293,12 +288,12 @@ def diversity(flat: torch.Tensor, tasks: list[int], aligned: AlignedZoo) -> dict
     }
 
 
+def _mean_metrics(rows: list[dict]) -> dict[str, float]:
+    return {k: float(np.mean([r[k] for r in rows])) for k in ("accuracy", "recall", "auc")}
+
+
 def _per_task(rows: list[dict], tasks: list[int]) -> dict[str, dict[str, float]]:
-    out = {}
-    for task in sorted(set(tasks)):
-        mine = [r for r, t in zip(rows, tasks) if t == task]
-        out[str(task)] = {k: float(np.mean([r[k] for r in mine])) for k in ("accuracy", "recall", "auc")}
-    return out
+    return {str(task): _mean_metrics([r for r, t in zip(rows, tasks) if t == task]) for task in sorted(set(tasks))}
 
 
 # -- files ------------------------------------------------------------------------------------------------------------
@@ -350,7 +345,7 @@ def write_generated(model: ZooGenerator, out: str | Path, per_class: int = 20, s
         | {f"test_{k}": v for k, v in m.items()}
         for i, (n, t, m) in enumerate(zip(nets, tasks, metrics))
     ]
-    stacked = unflatten(model.spec, flat)
+    stacked = Layout.of(model.spec).split(flat)
     name = f"generated-{model.zoo_config.get('name', 'zoo')}"
     source = {"generator": model.config.model_dump(), "zoo_config": model.zoo_config}
     return write_zoo(out, name, model.spec, stacked, rows, source=source | {"seconds": time.perf_counter() - start})

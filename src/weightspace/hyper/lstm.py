@@ -7,7 +7,6 @@ The maps z -> d start at the constant 0.1 / N_z and z starts at 1, so every scal
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Literal
@@ -15,10 +14,9 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
-from safetensors.torch import load_file
 from torch import nn
 
-from weightspace.fileio import save_model
+from weightspace.fileio import read_model_record, save_model
 from weightspace.hyper.api import HyperError
 from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
 
@@ -269,9 +267,7 @@ def save_lm(model: CharLM, path, history: list[dict] | None = None):
 
 
 def load_lm(path) -> CharLM:
-    path = Path(path).with_suffix(".safetensors")
-    if not path.is_file() or not path.with_suffix(".json").is_file():
-        raise HyperError(f"no language model at {path} (+ .json); train one with `weightspace hyper train lstm`")
-    model = CharLM(LMConfig.model_validate(json.loads(path.with_suffix(".json").read_text())["config"]))
-    model.load_state_dict(load_file(path))
+    tensors, record = read_model_record(path, "language model", "weightspace hyper train lstm", HyperError)
+    model = CharLM(LMConfig.model_validate(record["config"]))
+    model.load_state_dict(tensors)
     return model.eval()

@@ -53,6 +53,11 @@ class Layout:
     def __iter__(self):
         return iter(self.slots)
 
+    def split(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """[..., P] -> {name: [..., *shape]}: views into `flat`, so gradients flow through them."""
+        lead = flat.shape[:-1]
+        return {s.name: flat[..., s.offset : s.offset + s.size].reshape(*lead, *s.shape) for s in self.slots}
+
 
 def check_params(spec: ArchSpec, params: dict[str, torch.Tensor]) -> None:
     """Raise SpecError, naming every mismatch, unless `params` has exactly the tensors `spec` implies."""
@@ -126,7 +131,7 @@ class Net:
                 f"a flat vector for spec {spec.name or '(unnamed)'} needs {layout.size} numbers, "
                 f"got shape {list(vector.shape)}"
             )
-        params = {s.name: vector[s.offset : s.offset + s.size].reshape(s.shape).clone() for s in layout}
+        params = {name: t.clone() for name, t in layout.split(vector).items()}
         return cls(spec, params, dict(meta))
 
     def num_params(self) -> int:

@@ -28,6 +28,8 @@ from weightspace.swat.search import SearchConfig, search
 CEILING = {1: 29, 2: 85, 3: 141, 4: 197}
 METHODS = ("swat", "swat-tanh", "dense-tanh", "darts-admm")
 SWEEP = (2, 4)  # DARTS+ADMM budgets as multiples of SWAT's non-zero weights
+DARTS_BUDGETS = {"darts-admm": 1} | {f"darts-admm-x{m}": m for m in SWEEP}  # method -> budget multiple
+REPORTED = (*METHODS, *list(DARTS_BUDGETS)[1:])
 COMPARABLE = 1.1  # "comparable MSE": within 10 % of SWAT's
 
 
@@ -90,8 +92,8 @@ def run_bench(
             f"dense-tanh:{depth}", lambda d=depth: {"tasks": from_batch(dense(tasks, d, "tanh", base_config, device))}
         )
         budgets = [_weights_of(swat["tasks"][t.name]["nonzero"], swat["tasks"][t.name]["active"]) for t in tasks]
-        for times in (1, *SWEEP):
-            key = f"darts-admm:{depth}" if times == 1 else f"darts-admm-x{times}:{depth}"
+        for method, times in DARTS_BUDGETS.items():
+            key = f"{method}:{depth}"
             results[key] = entry(
                 key,
                 lambda d=depth, b=[times * n for n in budgets]: {
@@ -101,9 +103,8 @@ def run_bench(
     best_depth = {t.name: min(depths, key=lambda d: results[f"swat:{d}"]["tasks"][t.name]["train"]) for t in tasks}
     report = _report(results, tasks, depths, best_depth, search_config, base_config)
     write_text_atomic(out / "README.md", report + "\n")
-    methods = [*METHODS, *(f"darts-admm-x{m}" for m in SWEEP)]
     mse_vs_size(
-        {m: {t: results[f"{m}:{d}"]["tasks"][t] for t, d in best_depth.items()} for m in methods},
+        {m: {t: results[f"{m}:{d}"]["tasks"][t] for t, d in best_depth.items()} for m in REPORTED},
         out / "mse_vs_nonzero.png",
         "CORNN: test MSE vs non-zero parameters (one point per task, at SWAT's best depth)",
     )
@@ -142,7 +143,7 @@ def _report(results: dict, tasks, depths: list[int], best_depth: dict, search_co
             f"{statistics.mean(per_task[t]['nonzero'] for t in mean_pred):.1f}",
         ]
 
-    for method in (*METHODS, *(f"darts-admm-x{m}" for m in SWEEP)):
+    for method in REPORTED:
         for depth in depths:
             rows.append(row(method, depth, results[f"{method}:{depth}"]["tasks"]))
     best = {t: results[f"swat:{d}"]["tasks"][t] for t, d in best_depth.items()}
@@ -187,7 +188,7 @@ def _report(results: dict, tasks, depths: list[int], best_depth: dict, search_co
 def _darts_match(results: dict, task: str, depth: int) -> int | None:
     """Non-zero parameters of the smallest DARTS+ADMM budget whose test MSE is comparable to SWAT's (None: none)."""
     target = COMPARABLE * results[f"swat:{depth}"]["tasks"][task]["test"]
-    for key in ["darts-admm", *(f"darts-admm-x{m}" for m in SWEEP)]:
+    for key in DARTS_BUDGETS:
         r = results[f"{key}:{depth}"]["tasks"][task]
         if r["test"] <= target:
             return r["nonzero"]
