@@ -76,7 +76,7 @@ def test_verify_detects_a_flipped_byte_and_a_missing_shard(tmp_path, tiny_config
     path.write_bytes(bytes(data))
     shard_path(root, 2).unlink()
     problems = verify(root)
-    assert any("00001.safetensors is corrupt" in p for p in problems)
+    assert any("00001.safetensors is damaged" in p for p in problems)
     assert any("00002.safetensors is missing" in p for p in problems)
 
 

@@ -2,8 +2,10 @@
 
 from weightspace.zoo.config import PRESETS, Arch, Varied, ZooConfig, zoo_preset
 from weightspace.zoo.generate import generate, run_shard
+from weightspace.zoo.lock import zoo_lock
 from weightspace.zoo.plan import NetPlan, ShardPlan, make_plan
-from weightspace.zoo.store import Zoo, ZooDataset, ZooError, verify
+from weightspace.zoo.store import Zoo, ZooDataset, ZooError, write_zoo
+from weightspace.zoo.verify import upgrade, verify
 
 __all__ = [
     "PRESETS",
@@ -18,6 +20,9 @@ __all__ = [
     "generate",
     "make_plan",
     "run_shard",
+    "upgrade",
     "verify",
+    "write_zoo",
+    "zoo_lock",
     "zoo_preset",
 ]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import json
+import ctypes
+import os
+import shutil
+import signal
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -15,21 +18,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from weightspace.data import TaskData, load
+from weightspace.device import check_device
 from weightspace.nets.init import init_net
 from weightspace.nets.spec import ArchSpec
 from weightspace.train.batched import fit_stacked, stack
 from weightspace.zoo.config import ZooConfig
+from weightspace.zoo.lock import LOCK_NAME, zoo_lock
+from weightspace.zoo.manifest import ZooError, new_manifest, read_manifest, sha256_json, write_manifest
 from weightspace.zoo.plan import ShardPlan, derive_seeds, make_plan
-from weightspace.zoo.store import (
-    Zoo,
-    ZooError,
-    finalize,
-    new_manifest,
-    read_shard_rows,
-    shard_path,
-    write_manifest,
-    write_shard,
-)
+from weightspace.zoo.shards import check_shard, shard_path, write_shard
+from weightspace.zoo.store import Zoo, finalize, remove_stale_temps
 
 _DATA: dict[tuple, TaskData] = {}  # per-process cache: a worker loads its dataset once
 
@@ -105,7 +103,8 @@ def run_shard(
             )
         for k in tensors:
             tensors[k].append(params[k])
-    write_shard(Path(root), shard.id, {k: torch.cat(v) for k, v in tensors.items()}, rows)
+    config_sha256 = sha256_json(config.model_dump(mode="json"))
+    write_shard(Path(root), shard.id, {k: torch.cat(v) for k, v in tensors.items()}, rows, config_sha256)
     return {"shard": shard.id, "networks": len(shard.nets), "seconds": time.perf_counter() - start}
 
 
@@ -118,27 +117,46 @@ def run_serial(jobs: Sequence[Job], done: Callable[[dict], None]) -> None:
         done(run_shard(*job))
 
 
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: the kernel kills this worker when the parent dies (Linux), even by kill -9."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return  # not Linux: workers end when they next find the pool gone
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def run_processes(jobs: Sequence[Job], done: Callable[[dict], None], workers: int) -> None:
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=get_context("spawn"), initializer=_die_with_parent, initargs=(os.getpid(),)
+    )
+    with pool:
         for future in as_completed([pool.submit(run_shard, *job) for job in jobs]):
             done(future.result())
 
 
-def run_dask(jobs: Sequence[Job], done: Callable[[dict], None], address) -> None:
-    """Hand the same map to a Dask cluster: `address` is a scheduler address or a dask.distributed Client."""
+def dask_client(address):
+    """A connected dask.distributed Client for a scheduler address (a Client is returned as is)."""
     try:
         from dask.distributed import Client
-        from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise ZooError("the Dask executor needs `pip install 'weightspace[dask]'`") from None
-    client = address if isinstance(address, Client) else Client(address)
+    if isinstance(address, Client):
+        return address
     try:
-        futures = [client.submit(run_shard, *job, pure=False) for job in jobs]
-        for future in dask_completed(futures):
-            done(future.result())
-    finally:
-        if client is not address:
-            client.close()
+        return Client(address, timeout="15s")
+    except (OSError, TimeoutError, ValueError, TypeError) as err:
+        raise ZooError(f"cannot reach the Dask scheduler at {address!r} ({err}); check the address") from None
+
+
+def run_dask(jobs: Sequence[Job], done: Callable[[dict], None], client) -> None:
+    """Hand the same map to a Dask cluster through a connected Client."""
+    from dask.distributed import as_completed as dask_completed
+
+    futures = [client.submit(run_shard, *job, pure=False) for job in jobs]
+    for future in dask_completed(futures):
+        done(future.result())
 
 
 def generate(
@@ -150,46 +168,99 @@ def generate(
     resume: bool = False,
     console: Console | None = None,
     deterministic: bool = True,
+    stop_on_damage: bool = False,
 ) -> Zoo:
     """Generate (or, with `resume`, complete) the zoo `config` describes in directory `out`.
 
     workers=1 runs in this process; workers>1 uses a local process pool; `dask` (an address or Client) uses Dask.
     On a GPU, `deterministic=False` uses faster kernels whose results vary in the last bits between runs.
     Every executor writes identical shards, because each shard is a pure function of the config and its plan.
+
+    Everything that can fail (config, device, data, Dask address, the directory) is checked before anything is
+    written, and the zoo directory is locked for the whole run. On resume a shard is kept only if it is whole and
+    was made by this config as this shard; any other is moved to `ROOT/rejected/` and made again (or, with
+    `stop_on_damage`, the run stops and names it).
     """
     config = config.check()
+    if workers < 1:
+        raise ZooError(f"workers must be at least 1, not {workers}")
     root = Path(out)
+    if root.exists() and not root.is_dir():
+        raise ZooError(f"--out {root} is a file; give a directory for the zoo")
+    device = check_device(device)
     console = console or Console()
     config_dump = config.model_dump(mode="json")
     data = task_data(config)
     plan = make_plan(config, data.num_classes)
+    client = dask_client(dask) if dask is not None else None
+    try:
+        with zoo_lock(root):
+            manifest = _start(root, config, plan, resume)
+            todo = _shards_to_make(root, plan, manifest["config_sha256"], config, stop_on_damage, console)
+            _run(root, config, plan, todo, workers, client, device, deterministic, console)
+            finalize(root, manifest, [s.id for s in plan])
+    finally:
+        if client is not None and client is not dask:
+            client.close()
+    return Zoo.open(root)
+
+
+def _start(root: Path, config: ZooConfig, plan: Sequence[ShardPlan], resume: bool) -> dict[str, Any]:
+    """The zoo's manifest: read back (resume) or written new. Runs under the lock."""
+    remove_stale_temps(root)
+    config_dump = config.model_dump(mode="json")
     if (root / "zoo.json").is_file():
-        manifest = json.loads((root / "zoo.json").read_text())
         if not resume:
             raise ZooError(f"{root} already holds a zoo; pass --resume to complete it, or choose another --out")
-        if manifest.get("config") != config_dump:
+        manifest = read_manifest(root)
+        if manifest["config"] != config_dump:
             raise ZooError(f"{root} was started with a different config; --resume needs the same one")
-    else:
-        if root.exists() and any(root.iterdir()):
-            raise ZooError(f"{root} exists and is not a zoo; choose an empty or new --out")
-        manifest = new_manifest(config.name, plan_specs(config, plan), config_dump)
-        write_manifest(root, manifest)
+        return manifest
+    if any(p.name != LOCK_NAME for p in root.iterdir()):
+        raise ZooError(f"{root} exists and is not a zoo; choose an empty or new --out")
+    return write_manifest(root, new_manifest(config.name, plan_specs(config, plan), config_dump))
 
-    for stale in (root / "shards").glob(".*.tmp"):  # left by a killed writer; never a finished shard
-        stale.unlink()
-    done_ids = set()
+
+def _shards_to_make(
+    root: Path, plan: Sequence[ShardPlan], config_sha256: str, config: ZooConfig, stop: bool, console: Console
+) -> list[ShardPlan]:
+    """The planned shards without a whole file of this config. Damaged or foreign files are set aside, not trusted."""
+    per_net = len(config.checkpoints or [1])
+    planned = {shard_path(root, s.id).name: s for s in plan}
+    todo = []
     for shard in plan:
         path = shard_path(root, shard.id)
-        if path.is_file():
-            try:
-                if len(read_shard_rows(path)) == len(shard.nets) * len(config.checkpoints or [1]):
-                    done_ids.add(shard.id)
-                    continue
-            except ZooError:
-                pass
-            path.unlink()  # unreadable or wrong size: make it again
-    todo = [s for s in plan if s.id not in done_ids]
+        if not path.is_file():
+            todo.append(shard)
+            continue
+        try:
+            rows = check_shard(path, config_sha256, shard.id)
+            if [r.get("model_id") for r in rows] != [n.model_id for n in shard.nets] * per_net:
+                raise ZooError(f"{path} does not hold the networks planned for shard {shard.id}")
+        except ZooError as err:
+            if stop:
+                raise ZooError(f"{err} (resume stopped: move the file away to have it made again)") from None
+            _reject(root, path, str(err), console)
+            todo.append(shard)
+    for path in sorted((root / "shards").glob("*.safetensors")):
+        if path.name not in planned:
+            if stop:
+                raise ZooError(f"{path} is not a shard this config plans (resume stopped)")
+            _reject(root, path, f"{path} is not a shard this config plans", console)
+    return todo
+
+
+def _reject(root: Path, path: Path, why: str, console: Console) -> None:
+    rejected = root / "rejected"
+    rejected.mkdir(exist_ok=True)
+    shutil.move(path, rejected / f"{path.name}.{int(time.time())}")
+    console.print(f"[yellow]set aside[/yellow] {why}; moved to {rejected}, making it again", highlight=False)
+
+
+def _run(root, config, plan, todo, workers, client, device, deterministic, console) -> None:
     total = sum(len(s.nets) for s in plan)
+    if len(todo) < len(plan):
+        console.print(f"resuming {root}: {len(plan) - len(todo)} of {len(plan)} shards already whole", highlight=False)
     columns = (
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("networks"),
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
@@ -205,11 +276,9 @@ def generate(
             progress.update(bar, advance=result["networks"], rate=f"{rate:.2f} net/s")
 
         jobs = [(str(root), config.model_dump_json(), shard, device, deterministic) for shard in todo]
-        if dask is not None:
-            run_dask(jobs, done, dask)
+        if client is not None:
+            run_dask(jobs, done, client)
         elif workers > 1:
             run_processes(jobs, done, workers)
         else:
             run_serial(jobs, done)
-    finalize(root, manifest, [s.id for s in plan])
-    return Zoo.open(root)

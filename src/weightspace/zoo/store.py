@@ -1,15 +1,18 @@
 """The zoo directory format (docs/zoo-format.md) and the `Zoo` reader.
 
-    zoo.json                  schema, specs, config, shard list with SHA-256s, complete flag
-    shards/NNNNN.safetensors  stacked tensors [rows, ...] per name; the shard's rows as JSON in the header
+    zoo.json                  schema, specs, config, shard list with SHA-256s, models.parquet's SHA-256, complete
+    shards/NNNNN.safetensors  stacked tensors [rows, ...] per name; rows, id, config hash and content hash in the header
     models.parquet            one row per network x checkpoint (all shards' rows)
 
 A shard file carries its own rows, so a shard written by any worker is self-describing and complete on its own;
 `models.parquet` and the hashes in `zoo.json` are assembled from the shard files when a zoo is finalised.
+Readers check what they return: zoo.json's own hash and models.parquet's hash on open, each shard's SHA-256 the
+first time this process reads it (`verify=False` opts out), and every index against the shard's rows.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -19,80 +22,61 @@ import numpy as np
 import pandas as pd
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 
-import weightspace
-from weightspace.errors import WeightspaceError
-from weightspace.fileio import atomic_path, sha256_file, write_text_atomic
+from weightspace.fileio import atomic_path, sha256_file
 from weightspace.nets.net import Layout, Net
 from weightspace.nets.spec import ArchSpec
+from weightspace.zoo.lock import zoo_lock
+from weightspace.zoo.manifest import (
+    ZooError,
+    new_manifest,
+    read_manifest,
+    shard_file,
+    write_manifest,
+)
+from weightspace.zoo.shards import read_header, shard_path, write_shard
 
-SCHEMA_VERSION = 1
-ROWS_KEY = "weightspace.rows"
-
-
-class ZooError(WeightspaceError):
-    """A zoo directory is missing, incomplete or corrupt."""
-
-
-def shard_path(root: Path, shard_id: int) -> Path:
-    return Path(root) / "shards" / f"{shard_id:05d}.safetensors"
-
-
-def write_shard(root: Path, shard_id: int, tensors: dict[str, torch.Tensor], rows: list[dict[str, Any]]) -> Path:
-    """Write one shard atomically: tensors stacked [len(rows), ...] and the rows in the header."""
-    n = len(rows)
-    if any(t.shape[0] != n for t in tensors.values()):
-        raise ZooError(f"shard {shard_id}: every tensor needs {n} rows")
-    path = shard_path(root, shard_id)
-    with atomic_path(path) as tmp:
-        save_file({k: v.contiguous() for k, v in tensors.items()}, tmp, metadata={ROWS_KEY: json.dumps(rows)})
-    return path
-
-
-def read_shard_rows(path: Path) -> list[dict[str, Any]]:
-    """The rows stored in a shard's header; raises ZooError if the file is not a whole shard."""
-    try:
-        with safe_open(path, framework="pt") as f:
-            return json.loads((f.metadata() or {})[ROWS_KEY])
-    except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as err:
-        raise ZooError(f"{path} is not a readable zoo shard ({err})") from None
-
-
-def write_manifest(root: Path, manifest: dict[str, Any]) -> None:
-    write_text_atomic(Path(root) / "zoo.json", json.dumps(manifest, indent=1))
-
-
-def new_manifest(name: str, specs: Sequence[ArchSpec], config: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "schema": SCHEMA_VERSION,
-        "name": name,
-        "weightspace": weightspace.__version__,
-        "specs": [json.loads(s.to_json()) for s in specs],
-        "config": config or {},
-        "shards": [],
-        "complete": False,
-    }
+__all__ = ["Zoo", "ZooDataset", "ZooError", "finalize", "write_zoo"]
 
 
 def finalize(root: Path, manifest: dict[str, Any], shard_ids: Sequence[int]) -> dict[str, Any]:
-    """Hash every shard, gather all rows into models.parquet, and mark the zoo complete."""
+    """Hash every shard, gather all rows into models.parquet (hashed too), and mark the zoo complete."""
     root = Path(root)
     rows, shards = [], []
     for sid in sorted(shard_ids):
         path = shard_path(root, sid)
-        shard_rows = read_shard_rows(path)
+        shard_rows = read_header(path)["rows"]
         for i, row in enumerate(shard_rows):
             rows.append({"shard": sid, "index": i} | row)
         shards.append(
-            {"id": sid, "file": str(path.relative_to(root)), "sha256": sha256_file(path), "rows": len(shard_rows)}
+            {"id": sid, "file": path.relative_to(root).as_posix(), "sha256": sha256_file(path), "rows": len(shard_rows)}
         )
     table = pd.DataFrame(rows)
     with atomic_path(root / "models.parquet") as tmp:
         table.to_parquet(tmp, index=False)
-    manifest = manifest | {"shards": shards, "complete": True, "rows": len(table)}
-    write_manifest(root, manifest)
-    return manifest
+    models_sha256 = sha256_file(root / "models.parquet")
+    manifest = manifest | {"shards": shards, "complete": True, "rows": len(table), "models_sha256": models_sha256}
+    return write_manifest(root, manifest)
+
+
+def remove_stale_temps(root: Path) -> None:
+    """Temporary files of writers that were killed (only call while holding the zoo's lock)."""
+    for folder in (Path(root), Path(root) / "shards"):
+        for stale in folder.glob(".*.tmp"):
+            stale.unlink()
+
+
+# Shards whose SHA-256 this process has checked: (path, inode, size, mtime) -> hash. Re-checked if the file changes.
+_CHECKED: dict[tuple, str] = {}
+
+
+def _check_once(path: Path, expected: str) -> None:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+    if _CHECKED.get(key) != expected:
+        if sha256_file(path) != expected:
+            raise ZooError(f"shard {path} is damaged (its SHA-256 differs from zoo.json); run `weightspace zoo verify`")
+        _CHECKED[key] = expected
 
 
 class Zoo:
@@ -100,25 +84,34 @@ class Zoo:
 
     `zoo.table` is a pandas DataFrame (one row per network x checkpoint); `filter` returns a view of the same
     storage. Tensors come back by row as `Net`s, as stacked {name: [n, ...]} dicts, or as flat [n, P] matrices.
+    Damage anywhere is a ZooError naming the file, never data.
     """
 
-    def __init__(self, root: Path, manifest: dict[str, Any], table: pd.DataFrame):
+    def __init__(self, root: Path, manifest: dict[str, Any], table: pd.DataFrame, verify: bool = True):
         self.root, self.manifest, self.table = Path(root), manifest, table.reset_index(drop=True)
         self.specs = [ArchSpec.model_validate(s) for s in manifest["specs"]]
+        self.verify = verify
+        self._shards = {int(e["id"]): e for e in manifest["shards"]}
 
     @classmethod
-    def open(cls, root: str | Path) -> Zoo:
+    def open(cls, root: str | Path, verify: bool = True) -> Zoo:
+        """Open a complete zoo. With `verify` (the default) models.parquet's hash is checked now and each shard's
+        SHA-256 on its first read in this process; `verify=False` skips the hashes (bounds are always checked)."""
         root = Path(root)
-        if not (root / "zoo.json").is_file():
-            raise ZooError(f"{root} is not a zoo (no zoo.json); make one with `weightspace zoo generate`")
-        manifest = json.loads((root / "zoo.json").read_text())
-        if manifest.get("schema") != SCHEMA_VERSION:
-            raise ZooError(f"{root}: zoo schema {manifest.get('schema')} is not {SCHEMA_VERSION}; convert it first")
-        if not manifest.get("complete"):
+        manifest = read_manifest(root)
+        if not manifest["complete"]:
             raise ZooError(f"{root} is incomplete; finish it with `weightspace zoo generate ... --resume`")
-        if not (root / "models.parquet").is_file():
-            raise ZooError(f"{root}: models.parquet is missing; run `weightspace zoo verify {root}`")
-        return cls(root, manifest, pd.read_parquet(root / "models.parquet"))
+        path = root / "models.parquet"
+        if not path.is_file():
+            raise ZooError(f"{path} is missing; run `weightspace zoo verify {root}`")
+        data = path.read_bytes()
+        if verify and _sha256(data) != manifest["models_sha256"]:
+            raise ZooError(
+                f"{path} is damaged (its SHA-256 differs from zoo.json); run `weightspace zoo verify {root}`"
+            )
+        table = read_table(data, path)
+        check_table(table, manifest, root)
+        return cls(root, manifest, table, verify)
 
     # -- table --------------------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -128,60 +121,85 @@ class Zoo:
         return f"Zoo({self.manifest['name']!r}, {len(self)} rows, {len(self.specs)} spec(s), {self.root})"
 
     def filter(self, query: str | None = None, **equals: Any) -> Zoo:
-        """Rows matching a pandas query string and/or column == value conditions (value may be a list)."""
-        table = self.table.query(query) if query else self.table
+        """Rows matching a pandas query string and/or column == value conditions (value may be a list).
+
+        Values are compared as the column's type: `task=0` matches the task label "0"; a value the column cannot
+        hold (a word for a numeric column) is refused rather than matching nothing."""
+        try:
+            table = self.table.query(query) if query else self.table
+        except Exception as err:  # pandas raises many kinds for a bad expression
+            raise ZooError(f"filter {query!r} is not a valid query on this zoo: {err}") from None
         for col, value in equals.items():
             if col not in table.columns:
                 raise ZooError(f"no column {col!r}; columns: {', '.join(table.columns)}")
-            table = table[table[col].isin(value if isinstance(value, list | tuple) else [value])]
-        return Zoo(self.root, self.manifest, table)
+            values = value if isinstance(value, list | tuple | set) else [value]
+            table = table[table[col].isin([_as_column_type(self.table[col], col, v) for v in values])]
+        return Zoo(self.root, self.manifest, table, self.verify)
 
     def spec_of_row(self, row: int) -> ArchSpec:
-        return self.specs[int(self.table.iloc[row].get("spec", 0))]
+        return self.specs[int(self.table.iloc[self._row(row)].get("spec", 0))]
+
+    def _row(self, row: int) -> int:
+        if not 0 <= int(row) < len(self.table):
+            raise ZooError(f"row {row} is outside this zoo's rows 0..{len(self.table) - 1}")
+        return int(row)
 
     # -- tensors ------------------------------------------------------------------------------------------------
     def _read(self, shard: int, indices: Sequence[int]) -> dict[str, torch.Tensor]:
-        path = shard_path(self.root, shard)
+        entry = self._shards[int(shard)]
+        path = shard_file(self.root, entry)
         if not path.is_file():
             raise ZooError(f"shard {path} is missing; run `weightspace zoo verify {self.root}`")
+        if self.verify:
+            _check_once(path, entry["sha256"])
+        bad = [i for i in indices if not 0 <= i < entry["rows"]]
+        if bad:
+            raise ZooError(f"index {bad[0]} is outside shard {path.name}'s {entry['rows']} rows")
         idx = torch.as_tensor(list(indices), dtype=torch.long)
-        with safe_open(path, framework="pt") as f:
-            return {k: f.get_tensor(k)[idx] for k in f.keys()}  # noqa: SIM118 (safe_open has no __iter__)
+        try:
+            with safe_open(path, framework="pt") as f:
+                out = {k: f.get_tensor(k)[idx] for k in f.keys()}  # noqa: SIM118 (safe_open has no __iter__)
+        except (SafetensorError, OSError, ValueError, IndexError) as err:
+            raise ZooError(f"shard {path} is damaged ({err}); run `weightspace zoo verify {self.root}`") from None
+        return out
 
     def stacked(self, rows: Sequence[int] | None = None) -> dict[str, torch.Tensor]:
-        """{name: [n, ...]} for the given row positions (default all); rows must share one spec."""
-        table = self.table if rows is None else self.table.iloc[list(rows)]
-        if "spec" in table.columns:
-            shapes = {json.dumps(self.specs[int(k)].state_shapes()) for k in table["spec"].unique()}
-            if len(shapes) > 1:
-                raise ZooError("these rows mix architectures of different shapes; filter to one first (filter(spec=k))")
-        parts: list[tuple[torch.Tensor, dict[str, torch.Tensor]]] = []
+        """{name: [n, ...]} for the given row positions (default all); rows must share one spec.
+
+        An empty selection gives empty [0, ...] tensors of the spec's shapes."""
+        table = self.table if rows is None else self.table.iloc[[self._row(r) for r in rows]]
+        spec_ids = table["spec"].unique().tolist() if "spec" in table.columns else [0]
+        shapes = {json.dumps(self.specs[int(k)].state_shapes()) for k in spec_ids}
+        if len(shapes) > 1:
+            raise ZooError("these rows mix architectures of different shapes; filter to one first (filter(spec=k))")
+        spec = self.specs[int(spec_ids[0])] if spec_ids else self.specs[0]
+        if len(table) == 0:
+            return {k: torch.empty((0, *s)) for k, s in spec.state_shapes().items()}
+        out = {k: torch.empty((len(table), *s)) for k, s in spec.state_shapes().items()}
         shard_col = table["shard"].to_numpy()
         for shard, group in table.groupby("shard", sort=False):
             where = torch.from_numpy(np.flatnonzero(shard_col == shard))
-            parts.append((where, self._read(int(shard), group["index"].tolist())))
-        names = parts[0][1].keys()
-        out = {}
-        for name in names:
-            first = parts[0][1][name]
-            buf = torch.empty((len(table), *first.shape[1:]), dtype=first.dtype)
-            for where, tensors in parts:
-                buf[where] = tensors[name]
-            out[name] = buf
+            tensors = self._read(int(shard), group["index"].tolist())
+            _check_shapes(tensors, spec, self._shards[int(shard)]["file"])
+            for name in out:
+                out[name][where] = tensors[name].to(out[name].dtype)
         return out
 
     def flat(self, rows: Sequence[int] | None = None) -> torch.Tensor:
-        """[n, P] flat vectors in the spec's layout order."""
+        """[n, P] flat vectors in the spec's layout order ([0, P] for an empty selection)."""
         stacked = self.stacked(rows)
-        spec = self.spec_of_row(0 if rows is None else list(rows)[0])
-        return torch.cat([stacked[s.name].reshape(len(next(iter(stacked.values()))), -1) for s in Layout.of(spec)], 1)
+        n = len(self.table) if rows is None else len(list(rows))
+        spec = self.specs[0] if n == 0 else self.spec_of_row(0 if rows is None else list(rows)[0])
+        return torch.cat([stacked[s.name].reshape(n, s.size) for s in Layout.of(spec)], 1)
 
     def net(self, row: int) -> Net:
         """One row as a Net; its metadata is the table row."""
-        r = self.table.iloc[row]
+        r = self.table.iloc[self._row(row)]
+        spec = self.spec_of_row(row)
         tensors = self._read(int(r["shard"]), [int(r["index"])])
+        _check_shapes(tensors, spec, self._shards[int(r["shard"])]["file"])
         meta = {k: (v.item() if hasattr(v, "item") else v) for k, v in r.to_dict().items()}
-        return Net(self.spec_of_row(row), {k: v[0] for k, v in tensors.items()}, meta)
+        return Net(spec, {k: v[0] for k, v in tensors.items()}, meta)
 
     def __iter__(self) -> Iterator[Net]:
         for i in range(len(self)):
@@ -208,56 +226,67 @@ class ZooDataset(torch.utils.data.Dataset):
         return item if self.target is None else (item, float(self.zoo.table.iloc[i][self.target]))
 
 
-def verify(root: str | Path) -> list[str]:
-    """Every problem found in a zoo directory (empty when it is whole): hashes, rows, shapes, missing files."""
-    root = Path(root)
-    if not (root / "zoo.json").is_file():
-        return [f"{root}/zoo.json is missing: not a zoo"]
-    manifest = json.loads((root / "zoo.json").read_text())
-    problems = [] if manifest.get("complete") else ["zoo.json says the zoo is incomplete (generate --resume)"]
-    specs = [ArchSpec.model_validate(s) for s in manifest.get("specs", [])]
-    listed = {}
-    for entry in manifest.get("shards", []):
-        path = root / entry["file"]
-        listed[path.name] = entry
-        if not path.is_file():
-            problems.append(f"shard {entry['file']} is missing")
-        elif sha256_file(path) != entry["sha256"]:
-            problems.append(f"shard {entry['file']} is corrupt: its SHA-256 differs from zoo.json")
-    for path in sorted((root / "shards").glob("*.safetensors")):
-        if path.name not in listed:
-            problems.append(f"shard {path.name} is not listed in zoo.json")
-    if not (root / "models.parquet").is_file():
-        return problems + ["models.parquet is missing"]
-    table = pd.read_parquet(root / "models.parquet")
-    if len(table) != sum(e["rows"] for e in manifest.get("shards", [])):
-        problems.append(f"models.parquet has {len(table)} rows, the shards hold {manifest.get('rows')}")
-    dup = table.duplicated(["shard", "index"]).sum()
-    if dup:
-        problems.append(f"{dup} rows of models.parquet point at the same shard position")
-    if "model_id" in table.columns and "epoch" in table.columns:
-        dup = table.duplicated(["model_id", "epoch"]).sum()
-        if dup:
-            problems.append(f"{dup} (model_id, epoch) pairs appear more than once")
-    by_shard = {int(e["id"]): e for e in manifest.get("shards", [])}
-    for sid, group in table.groupby("shard"):
-        entry = by_shard.get(int(sid))
-        if entry is None:
-            problems.append(f"models.parquet names shard {sid}, which zoo.json does not list")
-            continue
-        if group["index"].max() >= entry["rows"] or group["index"].min() < 0:
-            problems.append(f"models.parquet points past the end of shard {sid}")
-        path = root / entry["file"]
-        if path.is_file() and specs:
-            spec = specs[int(group["spec"].iloc[0])] if "spec" in group.columns else specs[0]
-            try:
-                with safe_open(path, framework="pt") as f:
-                    shapes = {k: tuple(f.get_slice(k).get_shape()[1:]) for k in f.keys()}  # noqa: SIM118
-                if shapes != spec.state_shapes():
-                    problems.append(f"shard {sid}: tensor shapes do not match the zoo's spec")
-            except (SafetensorError, OSError) as err:
-                problems.append(f"shard {sid} cannot be read: {err}")
-    return problems
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_table(data: bytes, path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(io.BytesIO(data))
+    except Exception as err:  # pyarrow raises several kinds for damaged files
+        raise ZooError(
+            f"{path} cannot be read as Parquet ({type(err).__name__}); run `weightspace zoo verify`"
+        ) from None
+
+
+def check_table(table: pd.DataFrame, manifest: dict[str, Any], root: Path) -> None:
+    """Every row points at a listed shard, inside it, at a known spec; the row count is the manifest's."""
+    where = f"{root}/models.parquet"
+    for col in ("shard", "index"):
+        if col not in table.columns or not pd.api.types.is_integer_dtype(table[col]):
+            raise ZooError(f"{where} is damaged: no integer {col!r} column")
+    if len(table) != manifest["rows"]:
+        raise ZooError(f"{where} has {len(table)} rows; zoo.json says {manifest['rows']}")
+    rows = {int(e["id"]): int(e["rows"]) for e in manifest["shards"]}
+    shard = table["shard"].to_numpy()
+    index = table["index"].to_numpy()
+    known = np.isin(shard, list(rows))
+    if not known.all():
+        raise ZooError(f"{where} names shard {int(shard[~known][0])}, which zoo.json does not list")
+    limit = np.array([rows[int(s)] for s in shard]) if len(shard) else np.zeros(0)
+    if ((index < 0) | (index >= limit)).any():
+        raise ZooError(f"{where} points outside a shard's rows (a damaged index)")
+    if table.duplicated(["shard", "index"]).any():
+        raise ZooError(f"{where} has two rows pointing at the same shard position")
+    if "spec" in table.columns and not table["spec"].between(0, len(manifest["specs"]) - 1).all():
+        raise ZooError(f"{where} names a spec that zoo.json does not list")
+
+
+def _check_shapes(tensors: dict[str, torch.Tensor], spec: ArchSpec, file: str) -> None:
+    expected = spec.state_shapes()
+    got = {k: tuple(v.shape[1:]) for k, v in tensors.items()}
+    if got != expected:
+        raise ZooError(f"shard {file}: its tensors do not have the shapes of the zoo's spec {spec.name or ''}")
+
+
+def _as_column_type(column: pd.Series, name: str, value: Any) -> Any:
+    """`value` as the type of the column's values, or ZooError when it cannot be one."""
+    numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+    if numeric:
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+            raise ZooError(f"column {name!r} holds numbers; {value!r} is not one")
+        return value
+    if pd.api.types.is_bool_dtype(column):
+        if not isinstance(value, bool | np.bool_):
+            raise ZooError(f"column {name!r} holds true/false; {value!r} is not one")
+        return value
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return str(value)  # labels such as task "0"
+    if not isinstance(value, str):
+        raise ZooError(f"column {name!r} holds text; {value!r} is not text")
+    return value
 
 
 def write_zoo(
@@ -271,18 +300,27 @@ def write_zoo(
 ) -> Zoo:
     """Write networks that already exist (imports, generated networks) as a complete zoo of one spec."""
     root = Path(root)
-    if (root / "zoo.json").exists():
-        raise ZooError(f"{root} already holds a zoo; choose another directory")
     n = len(rows)
+    if n == 0:
+        raise ZooError("no networks to write: a zoo needs at least one")
     expected = spec.state_shapes()
     if set(stacked) != set(expected) or any(tuple(stacked[k].shape) != (n, *s) for k, s in expected.items()):
         raise ZooError(f"tensors do not match {n} networks of spec {spec.name or '(unnamed)'}")
-    manifest = new_manifest(name, [spec], {"source": source or {}})
-    write_manifest(root, manifest)
-    ids = []
-    for sid, start in enumerate(range(0, n, shard_size)):
-        part = {k: v[start : start + shard_size] for k, v in stacked.items()}
-        write_shard(root, sid, part, [{"spec": 0} | dict(r) for r in rows[start : start + shard_size]])
-        ids.append(sid)
-    finalize(root, manifest, ids)
+    if (root / "zoo.json").exists() or (root.is_dir() and _has_files(root)):
+        raise ZooError(f"{root} already holds files; choose a new or empty directory")
+    with zoo_lock(root):
+        remove_stale_temps(root)
+        manifest = new_manifest(name, [spec], {"source": source or {}})
+        manifest = write_manifest(root, manifest)
+        ids = []
+        for sid, start in enumerate(range(0, n, shard_size)):
+            part = {k: v[start : start + shard_size] for k, v in stacked.items()}
+            chunk = [{"spec": 0} | dict(r) for r in rows[start : start + shard_size]]
+            write_shard(root, sid, part, chunk, manifest["config_sha256"])
+            ids.append(sid)
+        finalize(root, manifest, ids)
     return Zoo.open(root)
+
+
+def _has_files(root: Path) -> bool:
+    return any(not (p.name.startswith(".") and (p.name == ".lock" or p.name.endswith(".tmp"))) for p in root.iterdir())
