@@ -189,7 +189,6 @@ def generate(
         raise ZooError(f"--out {root} is a file; give a directory for the zoo")
     device = check_device(device)
     console = console or Console()
-    config_dump = config.model_dump(mode="json")
     data = task_data(config)
     plan = make_plan(config, data.num_classes)
     client = dask_client(dask) if dask is not None else None

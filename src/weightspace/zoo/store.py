@@ -12,6 +12,7 @@ first time this process reads it (`verify=False` opts out), and every index agai
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Iterator, Sequence
@@ -227,8 +228,6 @@ class ZooDataset(torch.utils.data.Dataset):
 
 
 def _sha256(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()
 
 
