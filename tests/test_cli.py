@@ -40,11 +40,11 @@ def test_nets_presets_and_show():
 
 def test_user_errors_are_one_line_not_a_traceback(tmp_path):
     proc = run("nets", "show", "resnet", check=False)
-    assert proc.returncode == 2 and "unknown preset" in proc.stdout and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "unknown preset" in proc.stderr and "Traceback" not in proc.stderr
     bad = tmp_path / "spec.json"
     bad.write_text('{"input_shape": [3], "layers": [{"kind": "linear"}]}')
     proc = run("nets", "show", str(bad), check=False)
-    assert proc.returncode == 2 and "out_features" in proc.stdout and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "out_features" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_demo_end_to_end(tmp_path):
@@ -81,7 +81,7 @@ def test_zoo_commands_end_to_end(tmp_path):
     proc = run("zoo", "verify", str(root), check=False)
     assert proc.returncode == 1 and "00001.safetensors is missing" in proc.stdout
     proc = run("zoo", "generate", "--out", str(tmp_path / "x"), check=False)
-    assert proc.returncode == 2 and "--preset" in proc.stdout
+    assert proc.returncode == 2 and "--preset" in proc.stderr
 
 
 def test_grow_commands_end_to_end(tmp_path):
@@ -102,7 +102,7 @@ def test_grow_commands_end_to_end(tmp_path):
     Net.init(lenet5_seed(), 0).save(tmp_path / "lenet.safetensors")
     proc = run("grow", "deeper", str(tmp_path / "lenet.safetensors"), "--after", "9", "--out", str(tmp_path / "d"),
                check=False)  # fmt: skip
-    assert proc.returncode == 2 and "not idempotent" in proc.stdout and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "not idempotent" in proc.stderr and "Traceback" not in proc.stderr
     out = run("grow", "deeper", str(tmp_path / "lenet.safetensors"), "--after", "9", "--approximate", "--out",
               str(tmp_path / "d.safetensors")).stdout  # fmt: skip
     assert "relative output change" in out

@@ -194,7 +194,7 @@ def test_cli_train_search_bench(tmp_path):
     ).stdout
     assert "darts-admm" in out and (tmp_path / "bench" / "mse_vs_nonzero.png").is_file()
     bad = run("swat", "search", "--task", "cornn:nope", "--ae", str(ae), check=False)
-    assert bad.returncode == 2 and "unknown CORNN task" in bad.stdout
+    assert bad.returncode == 2 and "unknown CORNN task" in bad.stderr
 
 
 def test_comparable_mse_picks_the_smallest_darts_budget_that_gets_there():

@@ -23,6 +23,7 @@ from weightspace.encode.fit import (
     read_parts,
 )
 from weightspace.encode.model import EncoderConfig, Predictor, Task
+from weightspace.errors import WeightspaceError
 from weightspace.fileio import atomic_path
 from weightspace.report.plots import plt, save_figure
 from weightspace.zoo.split import split_models
@@ -33,6 +34,8 @@ def split_rows(zoo: Zoo, split: str, seed: int = 0) -> np.ndarray:
     """Row positions of 'train', 'val', 'test' (by model id, seeded) or 'all'."""
     if split == "all":
         return np.arange(len(zoo))
+    if split not in ("train", "val", "test"):
+        raise WeightspaceError(f"split {split!r} unknown; choose train, val, test or all")
     return np.flatnonzero((split_models(zoo.table, seed) == split).to_numpy())
 
 
@@ -68,7 +71,16 @@ def train_on_zoo(
 ) -> tuple[Predictor, dict]:
     """Train on the zoo's train split (best val epoch kept); report test metrics and predictions, the symmetry gap,
     timings."""
-    raw = {s: read_parts(zoo, config.target, split_rows(zoo, s, split_seed)) for s in ("train", "val", "test")}
+    if config.target not in zoo.table.columns:
+        raise WeightspaceError(f"no column {config.target!r} to predict; columns: {', '.join(zoo.table.columns)}")
+    rows = {s: split_rows(zoo, s, split_seed) for s in ("train", "val", "test")}
+    if len(rows["train"]) < 2 or len(rows["test"]) < 2:
+        sizes = ", ".join(f"{s} {len(r)}" for s, r in rows.items())
+        raise WeightspaceError(
+            f"this zoo's {len(zoo)} rows split into {sizes}: an encoder needs at least 2 train and 2 test rows to "
+            "train and be scored (rank correlation is undefined on fewer); use a larger zoo"
+        )
+    raw = {s: read_parts(zoo, config.target, r) for s, r in rows.items()}
     config = prepare(config, raw["train"], task, zoo.table[config.target])
     parts = {s: encode_targets(p, config) for s, p in raw.items()}
     torch.manual_seed(fit_config.seed)

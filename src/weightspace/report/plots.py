@@ -13,10 +13,12 @@ import pandas as pd  # noqa: E402
 from weightspace.fileio import atomic_path  # noqa: E402
 
 
-def metric_histograms(table: pd.DataFrame, path: Path, title: str = "") -> Path:
-    """One histogram per test metric over the networks' last checkpoint."""
+def metric_histograms(table: pd.DataFrame, path: Path, title: str = "") -> Path | None:
+    """One histogram per test metric over the networks' last checkpoint (None when the table has no metric)."""
     last = table[table["epoch"] == table["epoch"].max()] if "epoch" in table.columns else table
-    metrics = [m for m in ("test_accuracy", "test_precision", "test_recall", "test_f1", "test_auc") if m in last]
+    metrics = [m for m in metric_columns(last) if last[m].notna().any()]
+    if not metrics:
+        return None
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 2.8), squeeze=False)
     for ax, m in zip(axes[0], metrics):
         ax.hist(last[m].dropna(), bins=30, color="#4878a8")
@@ -30,6 +32,16 @@ def metric_histograms(table: pd.DataFrame, path: Path, title: str = "") -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def metric_columns(table: pd.DataFrame) -> list[str]:
+    """The table's numeric test metrics (test_*, and fit_* for INR zoos), the usual classification ones first."""
+    usual = ["test_accuracy", "test_precision", "test_recall", "test_f1", "test_auc"]
+    others = [
+        c for c in table.columns
+        if c.startswith(("test_", "fit_")) and c not in usual and pd.api.types.is_numeric_dtype(table[c])
+    ]  # fmt: skip
+    return [c for c in usual if c in table.columns] + sorted(others)
 
 
 def mse_vs_size(results: dict[str, dict[str, dict]], path: Path, title: str = "") -> Path:

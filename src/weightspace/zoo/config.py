@@ -53,7 +53,7 @@ class ZooConfig(BaseModel):
     train_fraction: float = Field(1.0, gt=0, le=1)
     varied: Varied | None = None
     shard_size: PositiveInt = 16
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     threads: PositiveInt = 1  # torch threads per shard job: fixed so every executor computes the same numbers
 
     def spec(self, **overrides: Any) -> ArchSpec:
@@ -72,7 +72,19 @@ class ZooConfig(BaseModel):
         path = Path(path)
         if not path.is_file():
             raise WeightspaceError(f"zoo config {path} does not exist")
-        return cls.model_validate(yaml.safe_load(path.read_text()) or {}).check()
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise WeightspaceError(
+                f"zoo config {path}{where}: not valid YAML ({getattr(err, 'problem', err)})"
+            ) from None
+        except UnicodeDecodeError:
+            raise WeightspaceError(f"zoo config {path} is not UTF-8 text") from None
+        if data is not None and not isinstance(data, dict):
+            raise WeightspaceError(f"zoo config {path} must be a mapping of fields (name, dataset, arch, ...)")
+        return cls.model_validate(data or {}).check()
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)

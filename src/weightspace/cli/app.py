@@ -1,0 +1,81 @@
+"""The `weightspace` command: its sub-command groups and the entry point that turns every user error into one
+line on stderr and exit status 2."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from weightspace.errors import WeightspaceError
+
+try:  # typer >= 0.2x carries its own copy of click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+except ImportError:  # pragma: no cover (older typer on plain click)
+    from click.exceptions import ClickException, NoArgsIsHelpError
+
+app = typer.Typer(
+    help="weightspace: trained neural networks as data (zoos, encoders, hypernetworks, Net2Net, SWAT-NN).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def group(name: str, help: str, parent: typer.Typer = app) -> typer.Typer:
+    sub = typer.Typer(help=help, no_args_is_help=True)
+    parent.add_typer(sub, name=name)
+    return sub
+
+
+nets_app = group("nets", "Architectures and single networks.")
+zoo_app = group("zoo", "Model zoos: generate, inspect, verify, classify, import, export.")
+grow_app = group("grow", "Net2Net: grow a trained network wider or deeper, same function.")
+encode_app = group("encode", "Encode networks from their weights (SNE and baselines); predict properties.")
+hyper_app = group("hyper", "Hypernetworks: static (CNN kernels), HyperLSTM, zoo generators.")
+hyper_train_app = group("train", "Train a hypernetwork experiment (resumable).", hyper_app)
+swat_app = group("swat", "SWAT-NN: a latent space of MLP architectures + weights, searched.")
+console = Console()
+
+# Errors a user can cause from the command line. Anything else is a bug and keeps its traceback.
+USER_ERRORS = (
+    WeightspaceError,
+    FileNotFoundError,
+    FileExistsError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """One line on stderr, then exit: the contract of every user error."""
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the command; user errors print one clear line (exit 2) instead of a traceback."""
+
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="weightspace", standalone_mode=False)
+    except NoArgsIsHelpError as err:
+        print(err.format_message())
+        code = 0
+    except ClickException as err:
+        ctx = getattr(err, "ctx", None)
+        where = f"{ctx.command_path}: " if ctx is not None else ""
+        fail(f"{where}{err.format_message()} (see --help)")
+    except typer.Abort:
+        fail("aborted", 130)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except ValidationError as err:
+        details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        fail(f"invalid {err.title}: {details}")
+    except USER_ERRORS as err:
+        fail(str(err))
+    sys.exit(code if isinstance(code, int) else 0)

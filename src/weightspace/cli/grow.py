@@ -1,0 +1,98 @@
+"""`weightspace grow`: Net2Net wider / deeper, and the Net2Net experiment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from weightspace.cli import options
+from weightspace.cli.app import console, grow_app
+from weightspace.errors import WeightspaceError
+
+
+def load_net(source: Path, model: int | None):
+    """A saved Net (.safetensors) or, for a zoo directory, its row `model` (default 0)."""
+    from weightspace.nets import Net
+
+    if (source / "zoo.json").is_file():
+        from weightspace.zoo import Zoo
+
+        zoo = Zoo.open(source)
+        row = model or 0
+        if not 0 <= row < len(zoo):
+            raise WeightspaceError(f"--model {row}: the zoo has rows 0..{len(zoo) - 1}")
+        return zoo.net(row)
+    if source.is_file():
+        return Net.load(source)
+    raise WeightspaceError(f"{source} is neither a network file (.safetensors) nor a zoo directory")
+
+
+def _report_growth(net, grown, out: Path) -> None:
+    from weightspace.grow import output_gap
+    from weightspace.grow.common import probe_inputs
+
+    grown.save(out)
+    gap = output_gap(net, grown, probe_inputs(net.spec))
+    console.print(f"{net.num_params():,} -> {grown.num_params():,} parameters; relative output change {gap:.2e}")
+    console.print(grown.spec.describe())
+    console.print(f"saved {out}")
+
+
+@grow_app.command("wider")
+def grow_wider(
+    source: Path = typer.Argument(..., exists=True, help="a network .safetensors file or a zoo directory"),
+    layer: int = options.count(..., "index of the hidden linear/conv layer to widen (see `nets show`)", 0),
+    width: int = options.count(..., "its new number of units or channels"),
+    out: Path = options.out_file(..., "where the grown network is saved (.safetensors)"),
+    model: int = options.count(None, "row of the zoo table, when SOURCE is a zoo", 0),
+    noise: float = options.real(0.0, "symmetry-breaking noise, as a fraction of the weights' std", low=0),
+    seed: int = options.seed(0, "seed of the replication mapping and the noise"),
+) -> None:
+    """Net2WiderNet: more units in one layer, the same function."""
+    from weightspace.grow import wider
+
+    net = load_net(source, model)
+    _report_growth(net, wider(net, layer, width, noise=noise, seed=seed), out)
+
+
+@grow_app.command("deeper")
+def grow_deeper(
+    source: Path = typer.Argument(..., exists=True, help="a network .safetensors file or a zoo directory"),
+    after: int = options.count(..., "index of the linear/conv layer after which the new layer goes", 0),
+    out: Path = options.out_file(..., "where the grown network is saved (.safetensors)"),
+    model: int = options.count(None, "row of the zoo table, when SOURCE is a zoo", 0),
+    kernel_size: int = options.count(3, "kernel of an inserted conv layer (odd)"),
+    approximate: bool = typer.Option(False, help="allow activations that make the identity inexact (tanh, ...)"),
+) -> None:
+    """Net2DeeperNet: an identity-initialised layer, the same function (ReLU) or close to it (--approximate)."""
+    import warnings
+
+    from weightspace.grow import deeper
+
+    net = load_net(source, model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the gap is printed below
+        grown = deeper(net, after=after, kernel_size=kernel_size, approximate=approximate)
+    _report_growth(net, grown, out)
+
+
+@grow_app.command("experiment")
+def grow_experiment(
+    out: Path = options.out_dir(Path("runs/net2net"), "results.json and net2net.png go here"),
+    dataset: str = typer.Option("fashion-mnist", help="an image dataset name"),
+    train_size: int = options.count(20_000, "training images (a seeded subset; all: 60000)", 10),
+    teacher_epochs: int = options.count(3, "teacher epochs"),
+    student_epochs: int = options.count(5, "student epochs"),
+    student_lr: float = options.real(3e-4, "Adam learning rate of every student (teacher: 1e-3)", above=0),
+    seed: int = options.seed(),
+) -> None:
+    """Net2Net vs random init vs random pad, for a 2x wider and a deeper student of a small teacher CNN."""
+    from weightspace.grow.experiment import results_table, run_experiment
+
+    results = run_experiment(
+        out, dataset=dataset, train_size=train_size, teacher_epochs=teacher_epochs, student_epochs=student_epochs,
+        student_lr=student_lr, seed=seed, log=console.print,
+    )  # fmt: skip
+    console.print(results_table(results))
+    console.print(f"plot: {out / 'net2net.png'}")

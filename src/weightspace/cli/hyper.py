@@ -1,0 +1,183 @@
+"""`weightspace hyper`: static hypernetworks, HyperLSTM language models, zoo-trained generators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from weightspace.cli import options
+from weightspace.cli.app import console, hyper_app, hyper_train_app
+from weightspace.errors import WeightspaceError
+from weightspace.fileio import write_json
+
+
+@hyper_train_app.command("static")
+def hyper_train_static(
+    dataset: str = typer.Option("mnist5k", help="mnist5k | fashion-mnist | digits"),
+    epochs: int = options.count(10, "training epochs of each model"),
+    z_dim: int = options.count(4, "N_z = d of the kernel generator"),
+    seed: int = options.seed(),
+    out: Path = options.out_dir(Path("runs/hyper-static"), "checkpoints and results.json (rerun to resume)"),
+) -> None:
+    """Ha et al.'s MNIST experiment: one CNN with ordinary weights vs its second conv kernel generated."""
+    from rich.progress import Progress
+
+    from weightspace.hyper.static import run_static
+
+    if dataset not in ("mnist5k", "fashion-mnist", "digits"):
+        raise WeightspaceError(f"dataset {dataset!r}: the static hypernetwork runs on mnist5k, fashion-mnist or digits")
+    out = out / dataset
+    with Progress(console=console, transient=True) as bar:
+        job = bar.add_task("training", total=2 * epochs)
+
+        def on_epoch(label, row):
+            bar.advance(job)
+            bar.update(job, description=f"{label} epoch {row['epoch']} test acc {row['test_accuracy']:.4f}")
+
+        rows = run_static(dataset, epochs, seed, z_dim, str(out), on_epoch)
+    write_json(out / "results.json", rows)
+    table = Table("model", "parameters", "conv2 parameters", "test error", title=f"static hypernetwork, {dataset}")
+    for r in rows:
+        error = f"{100 * r['test_error']:.2f} %"
+        table.add_row(r["model"], f"{r['parameters']:,}", f"{r['conv2_parameters']:,}", error)
+    console.print(table)
+    console.print(f"wrote {out / 'results.json'}")
+
+
+@hyper_train_app.command("lstm")
+def hyper_train_lstm(
+    kind: str = typer.Option("hyper-lstm", help="hyper-lstm | ln-lstm | lstm"),
+    text: Path = typer.Option(None, exists=True, dir_okay=False, help="UTF-8 text file (default: the stdlib docs)"),
+    hidden: int = options.count(128, "main LSTM units"),
+    hyper_hidden: int = options.count(32, "HyperLSTM units"),
+    z_dim: int = options.count(4, "embedding size of the HyperLSTM's weight scalers"),
+    match: str = typer.Option(None, help="size `hidden` to this kind's parameter count (e.g. hyper-lstm)"),
+    steps: int = options.count(2000, "training steps"),
+    seq_len: int = options.count(100, "characters per training sequence", 2),
+    batch: int = options.count(32, "sequences per batch"),
+    lr: float = options.real(2e-3, "Adam learning rate", above=0),
+    seed: int = options.seed(),
+    out: Path = typer.Option(None, dir_okay=False, help="model path (default runs/hyper-lstm/KIND); resumes"),
+) -> None:
+    """A character-level language model (LSTM, layer-norm LSTM or HyperLSTM); prints validation bits/char."""
+    from rich.progress import Progress
+
+    from weightspace.data import load_text
+    from weightspace.hyper.lstm import (
+        LMConfig,
+        LMRecipe,
+        bits_per_char,
+        matched_hidden,
+        parameters_of,
+        save_lm,
+        train_lm,
+    )
+
+    corpus = load_text(text)
+    config = LMConfig(kind=kind, vocab=corpus.vocab, hidden=hidden, hyper_hidden=hyper_hidden, z_dim=z_dim)
+    if match:
+        budget = parameters_of(config.model_copy(update={"kind": match}))
+        config = config.model_copy(update={"hidden": matched_hidden(config, budget)})
+    recipe = LMRecipe(steps=steps, seq_len=seq_len, batch=batch, lr=lr, seed=seed)
+    out = (out or Path("runs/hyper-lstm") / kind).with_suffix("")
+    console.print(f"{kind}: hidden {config.hidden}, {parameters_of(config):,} parameters; {corpus.summary()}")
+    with Progress(console=console, transient=True) as bar:
+        job = bar.add_task(kind, total=steps)
+
+        def on_eval(row):
+            bar.update(job, completed=row["step"], description=f"{kind} valid {row['valid_bpc']:.3f} bpc")
+
+        model, history = train_lm(config, corpus.train, corpus.valid, recipe, f"{out}.ckpt.safetensors", on_eval)
+    path = save_lm(model, out, history)
+    test = bits_per_char(model, corpus.test)
+    result = {"kind": kind, "parameters": parameters_of(config), "hidden": config.hidden, "steps": steps}
+    write_json(out.with_suffix(".result.json"), result | {"valid_bpc": history[-1]["valid_bpc"], "test_bpc": test})
+    console.print(f"{kind}: valid {history[-1]['valid_bpc']:.3f} bpc, test {test:.3f} bpc; saved {path}")
+
+
+@hyper_train_app.command("generator")
+def hyper_train_generator(
+    zoo: Path = options.zoo_option("a one-vs-rest zoo (e.g. `zoo generate --preset digits-lenet5`)"),
+    steps: int = options.count(600, "training steps"),
+    components: int = options.count(256, "principal components of the aligned zoo (at most its size - 1)"),
+    functional_weight: float = options.real(1.0, "weight of the task loss on real data (0: weights only)", low=0),
+    per_class: int = options.count(20, "networks generated per task for the evaluation"),
+    seed: int = options.seed(),
+    out: Path = typer.Option(Path("runs/hyper-gen/generator"), dir_okay=False, help="model path; resumable"),
+) -> None:
+    """A conditional generator of complete networks, trained on a zoo; evaluated against the zoo and random init."""
+    from rich.progress import Progress
+
+    from weightspace.hyper.generator import GeneratorConfig, evaluate_generator, save_generator, train_generator
+    from weightspace.zoo import Zoo
+
+    config = GeneratorConfig(steps=steps, components=components, functional_weight=functional_weight, seed=seed)
+    out = out.with_suffix("")
+    with Progress(console=console, transient=True) as bar:
+        job = bar.add_task("generator", total=steps)
+
+        def on_step(step, row):
+            bar.update(job, completed=step, description=f"mmd {row['mmd']:.3f} task {row.get('task_loss', 0):.3f}")
+
+        source = Zoo.open(zoo)
+        model, aligned, _ = train_generator(source, config, f"{out}.ckpt.safetensors", on_step)
+    report = evaluate_generator(model, aligned, per_class, seed)
+    path = save_generator(model, out, report)
+    table = Table("networks", "count", "accuracy", "recall", "AUC", "dist. within task", "dist. to nearest member",
+                  title=f"generator on {zoo} (test data; distances after alignment)")  # fmt: skip
+    for name, r in report.items():
+        if name != "per_task_generated":
+            cells = [f"{r[k]:.3f}" for k in ("accuracy", "recall", "auc")]
+            dists = [f"{r[k]:.2f}" for k in ("distance_within_task", "distance_to_nearest_train_member")]
+            table.add_row(name, str(r["networks"]), *cells, *dists)
+    console.print(table)
+    console.print(f"saved {path} (report in {path.with_suffix('.json')})")
+
+
+@hyper_app.command("generate")
+def hyper_generate(
+    model_path: Path = options.model_file("a generator saved by `hyper train generator`"),
+    out: Path = options.out_dir(..., "directory for the generated zoo"),
+    per_class: int = options.count(20, "networks per task"),
+    seed: int = options.seed(),
+) -> None:
+    """Write generated networks as a Zoo (with their test metrics), readable by `zoo classify` and `encode`."""
+    from weightspace.hyper.generator import load_generator, write_generated
+
+    generated = write_generated(load_generator(model_path), out, per_class, seed)
+    means = generated.table[["test_accuracy", "test_recall", "test_auc"]].mean()
+    console.print(
+        f"{generated!r}: mean test accuracy {means['test_accuracy']:.3f}, recall {means['test_recall']:.3f}, "
+        f"AUC {means['test_auc']:.3f}"
+    )
+
+
+@hyper_app.command("eval")
+def hyper_eval(
+    model_path: Path = options.model_file("a language model saved by `hyper train lstm`"),
+    text: Path = typer.Option(None, exists=True, dir_okay=False, help="its training text (default: the stdlib docs)"),
+) -> None:
+    """Bits per character of a trained language model on the held-out test text."""
+    from weightspace.data import load_text
+    from weightspace.hyper.lstm import bits_per_char, load_lm
+
+    model, corpus = load_lm(model_path), load_text(text)
+    if corpus.vocab != model.config.vocab:
+        raise WeightspaceError("this text's characters differ from the model's vocabulary; pass the training text")
+    console.print(f"{model.config.kind}: test {bits_per_char(model, corpus.test):.3f} bits/char")
+
+
+@hyper_app.command("sample")
+def hyper_sample(
+    model_path: Path = options.model_file("a language model saved by `hyper train lstm`"),
+    prime: str = typer.Option("The ", help="text to start from"),
+    length: int = options.count(300, "characters to generate"),
+    temperature: float = options.real(0.8, "sampling temperature", above=0, high=100),
+    seed: int = options.seed(),
+) -> None:
+    """Generate text one character at a time."""
+    from weightspace.hyper.lstm import load_lm
+
+    console.print(load_lm(model_path).sample(prime, length, temperature, seed), highlight=False, markup=False)

@@ -1,0 +1,54 @@
+"""`weightspace nets`: architectures and single networks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from weightspace.cli.app import console, nets_app
+from weightspace.errors import WeightspaceError
+
+
+@nets_app.command("presets")
+def nets_presets() -> None:
+    """List the preset architectures with their parameter counts."""
+    from weightspace.nets import PRESETS
+
+    table = Table(title="presets")
+    for col in ("name", "input", "output", "parameters", "about"):
+        table.add_column(col)
+    for name, make in PRESETS.items():
+        spec = make()
+        about = (make.__doc__ or "").strip().splitlines()[0] if make.__doc__ else "mlp(input, widths, outputs)"
+        table.add_row(name, str(list(spec.input_shape)), str(list(spec.output_shape)), f"{spec.num_params():,}", about)
+    console.print(table)
+
+
+@nets_app.command("show")
+def nets_show(
+    name: str = typer.Argument(..., help="a preset name, a spec .json file, or a saved network .safetensors"),
+    as_json: bool = typer.Option(False, "--json", help="print the ArchSpec as JSON"),
+) -> None:
+    """Show an architecture layer by layer (or as JSON)."""
+    from weightspace.nets import ArchSpec, Net, preset
+
+    path = Path(name)
+    if path.suffix in (".safetensors", ".json") and not path.is_file():
+        raise WeightspaceError(f"{path} is not a file; give a preset name, a spec .json or a network .safetensors")
+    if path.suffix == ".safetensors":
+        spec = Net.load(path).spec
+    elif path.suffix == ".json":
+        spec = ArchSpec.from_json(path.read_text())
+    else:
+        spec = preset(name)
+    if as_json:
+        console.print_json(spec.to_json())
+        return
+    table = Table(title=f"{spec.name or 'network'}: input {list(spec.input_shape)}, {spec.num_params():,} parameters")
+    for col in ("#", "layer", "output", "parameters"):
+        table.add_column(col)
+    for i, desc, shape, count in spec.describe():
+        table.add_row(str(i), desc, str(list(shape)), f"{count:,}" if count else "")
+    console.print(table)

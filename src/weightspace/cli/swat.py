@@ -1,0 +1,112 @@
+"""`weightspace swat`: SWAT-NN's autoencoder, latent search and CORNN benchmark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from weightspace.cli import options
+from weightspace.cli.app import console, swat_app
+from weightspace.errors import WeightspaceError
+
+
+@swat_app.command("train-ae")
+def swat_train_ae(
+    steps: int = options.count(12000, "batches of 64 random networks"),
+    d: int = options.count(128, "latent width per token"),
+    encoder_layers: int = options.count(3, "transformer layers of the encoder"),
+    decoder_layers: int = options.count(2, "transformer layers of each decoder"),
+    mixed_activations: bool = typer.Option(False, help="the authors' softmaxed activation code"),
+    lr: float = options.real(1e-3, "Adam learning rate", above=0),
+    seed: int = options.seed(),
+    out: Path = typer.Option(Path("runs/swat/ae"), dir_okay=False, help="model path; a checkpoint beside it resumes"),
+    device: str = options.device(),
+) -> None:
+    """Train the multi-scale autoencoder on freshly sampled random MLPs (resumable)."""
+    from rich.progress import Progress
+
+    from weightspace.swat.autoencoder import AEConfig, Recipe, save_autoencoder, train_autoencoder
+
+    config = AEConfig(
+        d=d, encoder_layers=encoder_layers, decoder_layers=decoder_layers, mixed_activations=mixed_activations
+    )
+    recipe = Recipe(steps=steps, lr=lr, seed=seed)
+    out = out.with_suffix("")
+    with Progress(console=console, transient=True) as bar:
+        job = bar.add_task("autoencoder", total=steps)
+
+        def on_eval(row):
+            bar.update(job, completed=row["step"], description=f"held-out MSE {row['mse']:.3f}")
+            console.print(
+                f"step {row['step']}: train {row['train_loss']:.4f}, held-out scaled {row['scaled']:.4f}, "
+                f"MSE {row['mse']:.3f}, normalised median {row['normalised_median']:.4f}, "
+                f"own-depth decoder {row['own_depth_decoder']:.2f}, {row['networks_per_s']:.0f} nets/s"
+            )
+
+        ae, history = train_autoencoder(config, recipe, f"{out}.ckpt.safetensors", on_eval, device)
+    console.print(f"saved {save_autoencoder(ae, out, history)}")
+
+
+@swat_app.command("search")
+def swat_search(
+    task: str = typer.Option(..., help="a regression task: cornn:NAME (e.g. cornn:ackley)"),
+    depth: int = options.count(2, "hidden layers: which decoder to search through (1-4)", 1, 4),
+    ae: Path = typer.Option(Path("runs/swat/ae"), help="trained autoencoder (`swat train-ae`)"),
+    steps: int = options.count(8001, "Adam steps (the paper: 8,001)"),
+    anneal: int = options.count(3000, "temperature floor and start of selection (the paper: 3,000)", 0),
+    seed: int = options.seed(),
+    out: Path = options.out_file(None, "where to save the network (default runs/swat/TASK-depthL.safetensors)"),
+    device: str = options.device(),
+) -> None:
+    """Gradient descent in the latent space for one task: prints test MSE and size, saves the extracted Net."""
+    from rich.progress import Progress
+
+    from weightspace.data import load
+    from weightspace.swat.autoencoder import load_autoencoder
+    from weightspace.swat.bench import CEILING
+    from weightspace.swat.search import SearchConfig, search
+
+    data, model = load(task), load_autoencoder(ae)
+    config = SearchConfig(steps=steps, anneal=anneal, seed=seed)
+    with Progress(console=console, transient=True) as bar:
+        job = bar.add_task("search", total=steps)
+
+        def on_step(step, losses):
+            if step % 50 == 0 or step == steps - 1:
+                bar.update(job, completed=step + 1, description=f"loss {losses[0].item():.4f}")
+
+        found = search(model, [data], depth, config, on_step, device)[0]
+    out = out or Path("runs/swat") / f"{data.name.replace(':', '-')}-depth{depth}.safetensors"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    found.net.save(out)
+    mean_mse = (data.y_test - data.y_train.mean()).pow(2).mean().item()
+    console.print(
+        f"{data.name} depth {depth}: test MSE {found.test_mse:.5f} (predict-the-mean {mean_mse:.5f}), "
+        f"train MSE {found.train_mse:.5f}, {found.active_neurons} active neurons, "
+        f"{found.nonzero_parameters} non-zero parameters (ceiling {CEILING[depth]}); "
+        f"layers {[layer.kind for layer in found.net.spec.layers]}; saved {out}"
+    )
+
+
+@swat_app.command("bench")
+def swat_bench(
+    ae: Path = typer.Option(Path("runs/swat/ae"), help="trained autoencoder"),
+    depths: str = typer.Option("1,2,3,4", help="comma-separated depths"),
+    steps_scale: float = options.real(1.0, "multiply every step count (search and baselines)", above=0, high=100),
+    tasks: str = typer.Option("all", help="comma-separated CORNN names, or all (54)"),
+    out: Path = options.out_dir(Path("benchmarks/results/swat"), "results folder (resumable per entry)"),
+    device: str = options.device(),
+) -> None:
+    """SWAT and its baselines on the CORNN tasks: tables and a plot of test MSE vs non-zero parameters."""
+    from weightspace.swat.bench import run_bench
+
+    names = None if tasks == "all" else [t.strip() for t in tasks.split(",")]
+    try:
+        levels = [int(d) for d in depths.split(",")]
+    except ValueError:
+        raise WeightspaceError(f"--depths {depths!r}: give comma-separated whole numbers, e.g. 1,2") from None
+    if not levels or not all(1 <= d <= 4 for d in levels):
+        raise WeightspaceError(f"--depths {depths!r}: every depth must be 1..4")
+    report = run_bench(ae, levels, steps_scale, names, out, console.print, device)
+    console.print(report, highlight=False, markup=False)

@@ -1,0 +1,252 @@
+"""`weightspace zoo`: generate, inspect, verify, classify, import and export model zoos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from weightspace.cli import options
+from weightspace.cli.app import console, zoo_app
+from weightspace.errors import WeightspaceError
+
+
+@zoo_app.command("generate")
+def zoo_generate(
+    out: Path = options.out_dir(..., "directory the zoo is written to"),
+    preset_name: str = typer.Option(None, "--preset", help="a zoo preset (see `weightspace zoo presets`)"),
+    config: Path = typer.Option(None, "--config", exists=True, dir_okay=False, help="a YAML zoo config"),
+    data: Path = typer.Option(None, "--data", exists=True, file_okay=False, help="dataset folder (ImageNette, ...)"),
+    per_task: int = options.count(None, "networks per task"),
+    epochs: int = options.count(None, "training epochs per network"),
+    shard_size: int = options.count(None, "networks per shard (trained together by the batched engine)"),
+    seed: int = options.seed(None, "base seed (0 .. 2^32-1); every network's seeds derive from it"),
+    workers: int = options.count(1, "local worker processes"),
+    dask: str = typer.Option(None, help="Dask scheduler address, e.g. tcp://host:8786 (reached before writing)"),
+    device: str = options.device(),
+    resume: bool = typer.Option(False, help="complete a zoo that was interrupted (damaged or foreign shards redone)"),
+    stop_on_damage: bool = typer.Option(False, help="with --resume: stop and name a damaged or foreign shard"),
+    fast_gpu: bool = typer.Option(False, help="GPU only: TF32 and atomic kernels, ~5x faster, not bit-reproducible"),
+) -> None:
+    """Generate a zoo: seeded, batched, resumable, on one process, a local pool or a Dask cluster."""
+    from weightspace.zoo import ZooConfig, generate, zoo_preset
+
+    if (preset_name is None) == (config is None):
+        raise WeightspaceError("give exactly one of --preset NAME or --config FILE")
+    if workers > 1 and dask:
+        raise WeightspaceError("give --workers or --dask, not both")
+    cfg = zoo_preset(preset_name) if preset_name else ZooConfig.from_yaml(config)
+    changes = {"data_root": str(data) if data else None, "per_task": per_task, "shard_size": shard_size, "seed": seed}
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if epochs is not None:
+        changes["recipe"] = cfg.recipe.model_copy(update={"epochs": epochs})
+        changes["checkpoints"] = [e for e in (cfg.checkpoints or []) if e <= epochs] or None
+    cfg = ZooConfig.model_validate(cfg.model_dump() | changes).check()
+    zoo = generate(
+        cfg, out, workers=workers, dask=dask, device=device, resume=resume, console=console,
+        deterministic=not fast_gpu, stop_on_damage=stop_on_damage,
+    )  # fmt: skip
+    console.print(f"{zoo}: {zoo.table['model_id'].nunique()} networks; verify with `weightspace zoo verify {out}`")
+
+
+@zoo_app.command("presets")
+def zoo_presets() -> None:
+    """List the zoo presets."""
+    from weightspace.zoo import PRESETS
+
+    table = Table(title="zoo presets")
+    for col in ("name", "dataset", "architecture", "tasks", "networks", "epochs"):
+        table.add_column(col, no_wrap=col == "name")
+    for name, cfg in PRESETS.items():
+        n_tasks = 1 if cfg.tasks == "multiclass" else len(cfg.classes or range(10))
+        varied = " (varied hyperparameters)" if cfg.varied else ""
+        table.add_row(
+            name,
+            cfg.dataset,
+            cfg.arch.preset,
+            cfg.tasks + varied,
+            f"{n_tasks * cfg.per_task:,}",
+            str(cfg.recipe.epochs),
+        )
+    console.print(table)
+
+
+def metric_table(zoo) -> Table | str:
+    """Mean test metrics per task at the last checkpoint; a sentence when the zoo records none."""
+    from weightspace.report.plots import metric_columns
+
+    t = zoo.table
+    last = t[t["epoch"] == t["epoch"].max()] if "epoch" in t.columns and t["epoch"].notna().any() else t
+    metrics = [m for m in metric_columns(last) if last[m].notna().any()]
+    if not metrics:
+        return "no test metrics recorded in this zoo"
+    by = "task" if "task" in last.columns else None
+    title = "mean test metrics" + (" per task" if by else "")
+    if "epoch" in t.columns and t["epoch"].notna().any():
+        title += f" (epoch {int(t['epoch'].max())})"
+    table = Table(title=title)
+    table.add_column(by or "networks")
+    table.add_column("networks", justify="right")
+    for m in metrics:
+        table.add_column(m.removeprefix("test_"), justify="right")
+    if by:
+        for task, group in last.groupby(by, sort=False):
+            table.add_row(str(task), str(len(group)), *(f"{group[m].mean():.3f}" for m in metrics))
+    table.add_row("all", str(len(last)), *(f"{last[m].mean():.3f}" for m in metrics), style="bold")
+    return table
+
+
+@zoo_app.command("info")
+def zoo_info(
+    root: Path = options.zoo_dir(),
+    plot: Path = typer.Option(None, dir_okay=False, help="histogram of test metrics (default ROOT/metrics.png)"),
+) -> None:
+    """What a zoo holds: networks, tasks, checkpoints, architecture, per-task metrics and their histograms."""
+    from weightspace.report.plots import metric_histograms
+    from weightspace.zoo import Zoo
+
+    zoo = Zoo.open(root)
+    t = zoo.table
+    networks = t["model_id"].nunique() if "model_id" in t.columns else len(t)
+    parts = [f"{networks} networks", f"{len(t)} rows", f"{len(zoo.manifest['shards'])} shards"]
+    if "task" in t.columns:
+        parts.append(f"{t['task'].nunique()} tasks")
+    if "epoch" in t.columns and t["epoch"].notna().any():
+        parts.append(f"checkpoints at epochs {sorted(int(e) for e in t['epoch'].dropna().unique())}")
+    specs = ", ".join(f"{s.name or 'unnamed'} ({s.num_params():,} parameters)" for s in zoo.specs)
+    console.print(f"{zoo.manifest['name']}: {', '.join(parts)}; {specs}", highlight=False)
+    source = zoo.manifest["config"].get("source")
+    if source:
+        console.print(f"imported from: {source}", highlight=False)
+    console.print(metric_table(zoo))
+    path = metric_histograms(t, plot or Path(root) / "metrics.png", title=zoo.manifest["name"])
+    if path:
+        console.print(f"histograms: {path}")
+
+
+@zoo_app.command("verify")
+def zoo_verify(
+    root: Path = options.zoo_dir(),
+    upgrade: bool = typer.Option(False, help="check a schema-1 zoo and rewrite it as schema 2"),
+) -> None:
+    """Check every hash, row, shard and shape; list what is missing or damaged (exit 1 if anything is)."""
+    from weightspace.zoo import upgrade as upgrade_zoo
+    from weightspace.zoo import verify
+
+    if upgrade:
+        upgrade_zoo(root)
+        console.print(f"upgraded {root} to schema 2")
+    problems = verify(root)
+    if problems:
+        for p in problems:
+            console.print(f"[red]x[/red] {p}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(f"[green]ok[/green] {root}: zoo.json, models.parquet, every shard, row and shape check out")
+
+
+@zoo_app.command("classify")
+def zoo_classify(
+    root: Path = options.zoo_dir(),
+    target: str = typer.Option("task", help="the column to predict from the weights"),
+    seed: int = options.seed(),
+    plot: Path = typer.Option(None, dir_okay=False, help="confusion-matrix plot (default ROOT/classify.png)"),
+) -> None:
+    """Predict which task each network solves from its weights (the seed dataset's experiment)."""
+    from weightspace.zoo import Zoo
+    from weightspace.zoo.classify import classify
+
+    result = classify(Zoo.open(root), target=target, seed=seed)
+    print_classify(result, target, plot or Path(root) / "classify.png")
+
+
+@zoo_app.command("sine-inr")
+def zoo_sine_inr(
+    out: Path = options.out_dir(..., "directory the zoo is written to"),
+    networks: int = options.count(1000, "how many SIRENs", 2),
+    steps: int = options.count(800, "Adam steps per SIREN (all train at once)"),
+    seed: int = options.seed(),
+) -> None:
+    """The SNE paper's INR zoo: SIREN 1-32-32-1 fit to sin(a x), a ~ U(0.5, 10); target column `frequency`."""
+    from weightspace.zoo.inr import make_sine_inr_zoo
+
+    zoo = make_sine_inr_zoo(out, networks=networks, seed=seed, steps=steps)
+    console.print(f"{zoo}; mean fit MSE {zoo.table['fit_mse'].mean():.2e}")
+
+
+IMPORTS = ("keras-h5", "small-cnn", "safetensors-dir")
+EXPORTS = ("small-cnn", "safetensors-dir")
+
+
+@zoo_app.command("import")
+def zoo_import(
+    fmt: str = typer.Argument(..., help=" | ".join(IMPORTS)),
+    source: Path = typer.Argument(..., exists=True, file_okay=False, help="the folder to import"),
+    out: Path = options.out_dir(..., "the new zoo directory"),
+    arch: str = typer.Option(None, help="architecture when the files do not carry one: a preset or a spec .json"),
+) -> None:
+    """Bring an existing zoo into weightspace's format (no pickle is ever loaded)."""
+    from weightspace.nets import ArchSpec, preset
+
+    if fmt not in IMPORTS:
+        raise WeightspaceError(f"unknown format {fmt!r}; choose one of: {', '.join(IMPORTS)}")
+    if arch and arch.endswith(".json"):
+        if not Path(arch).is_file():
+            raise WeightspaceError(f"--arch {arch}: no such spec file")
+        spec = ArchSpec.from_json(Path(arch).read_text())
+    else:
+        spec = preset(arch) if arch else None
+    if fmt == "keras-h5":
+        from weightspace.zoo.formats.keras_h5 import import_keras_h5
+
+        zoo = import_keras_h5(sorted(source.rglob("*.h5")), out, spec)
+    elif fmt == "small-cnn":
+        from weightspace.zoo.formats.smallcnn import import_smallcnn
+
+        zoo = import_smallcnn(source, out, spec)
+    else:
+        from weightspace.zoo.formats.statedicts import import_statedicts
+
+        zoo = import_statedicts(source, out, spec)
+    console.print(f"imported {len(zoo)} networks into {out}")
+
+
+@zoo_app.command("export")
+def zoo_export(
+    fmt: str = typer.Argument(..., help=" | ".join(EXPORTS)),
+    root: Path = options.zoo_dir(),
+    out: Path = options.out_dir(..., "where the export is written"),
+) -> None:
+    """Write a zoo in another layout."""
+    from weightspace.zoo import Zoo
+
+    if fmt not in EXPORTS:
+        raise WeightspaceError(f"unknown format {fmt!r}; choose one of: {', '.join(EXPORTS)}")
+    zoo = Zoo.open(root)
+    if fmt == "small-cnn":
+        from weightspace.zoo.formats.smallcnn import export_smallcnn
+
+        export_smallcnn(zoo, out)
+    else:
+        from weightspace.zoo.formats.statedicts import export_statedicts
+
+        export_statedicts(zoo, out)
+    console.print(f"exported {len(zoo)} rows to {out}")
+
+
+def print_classify(result, target: str, plot: Path) -> None:
+    from weightspace.zoo.classify import CLASSIFIERS, FEATURES, plot_confusion
+
+    table = Table(
+        title=f"which {target}? test accuracy from weights ({result.n_train} train / "
+        f"{result.n_test} test networks; chance {result.chance:.3f})"
+    )
+    table.add_column("features")
+    for clf in CLASSIFIERS:
+        table.add_column(clf, justify="right")
+    for feats in FEATURES:
+        table.add_row(feats, *(f"{result.scores[feats, clf]:.3f}" for clf in CLASSIFIERS))
+    console.print(table)
+    recall = ", ".join(f"{k}: {v:.2f}" for k, v in result.recall.items())
+    console.print(f"best: {' + '.join(result.best)}; per-class recall: {recall}")
+    console.print(f"confusion matrix: {plot_confusion(result, plot)}")
