@@ -77,7 +77,8 @@ class ZooConfig(BaseModel):
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise WeightspaceError(
+            problem = getattr(err, "problem", err)
+            raise WeightspaceError(f"zoo config {path}{where}: not valid YAML ({problem})") from None
                 f"zoo config {path}{where}: not valid YAML ({getattr(err, 'problem', err)})"
             ) from None
         except UnicodeDecodeError:
