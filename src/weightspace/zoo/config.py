@@ -79,8 +79,6 @@ class ZooConfig(BaseModel):
             where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             problem = getattr(err, "problem", err)
             raise WeightspaceError(f"zoo config {path}{where}: not valid YAML ({problem})") from None
-                f"zoo config {path}{where}: not valid YAML ({getattr(err, 'problem', err)})"
-            ) from None
         except UnicodeDecodeError:
             raise WeightspaceError(f"zoo config {path} is not UTF-8 text") from None
         if data is not None and not isinstance(data, dict):
