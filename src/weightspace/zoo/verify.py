@@ -40,13 +40,13 @@ def verify(root: str | Path) -> list[str]:
         if not path.is_file():
             problems.append(f"shard {entry['file']} is missing")
             continue
-        if sha256_file(path) != entry["sha256"]:
-            problems.append(f"shard {entry['file']} is damaged: its SHA-256 differs from zoo.json")
-            continue
         try:
             rows = check_shard(path, manifest["config_sha256"], entry["id"])
         except ZooError as err:
             problems.append(str(err))
+            continue
+        if sha256_file(path) != entry["sha256"]:
+            problems.append(f"shard {entry['file']} is damaged: its SHA-256 differs from zoo.json")
             continue
         if len(rows) != entry["rows"]:
             problems.append(f"shard {entry['file']} holds {len(rows)} rows; zoo.json says {entry['rows']}")
