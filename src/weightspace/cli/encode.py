@@ -48,7 +48,8 @@ def encode_train(
         job = bar.add_task(f"training {encoder}", total=epochs)
 
         def on_epoch(epoch, train_loss, val_loss):
-            bar.update(job, completed=epoch, description=f"{encoder} loss {train_loss:.4f} val {val_loss:.4f}")
+            val = "" if val_loss is None else f" val {val_loss:.4f}"
+            bar.update(job, completed=epoch, description=f"{encoder} loss {train_loss:.4f}{val}")
 
         model, report = train_on_zoo(zoo, config, fit_config, task=task, split_seed=seed, on_epoch=on_epoch)
     out = out or zoo.root / "encoders" / f"{encoder}-{target}"

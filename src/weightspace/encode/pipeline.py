@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import torch
@@ -71,13 +72,17 @@ def train_on_zoo(
 ) -> tuple[Predictor, dict]:
     """Train on the zoo's train split (best val epoch kept); report test metrics and predictions, the symmetry gap,
     timings."""
+    if task is not None and task not in get_args(Task):
+        raise WeightspaceError(f"task {task!r} unknown; choose {', '.join(get_args(Task))} (or leave it out)")
     if config.target not in zoo.table.columns:
         raise WeightspaceError(f"no column {config.target!r} to predict; columns: {', '.join(zoo.table.columns)}")
     rows = {s: split_rows(zoo, s, split_seed) for s in ("train", "val", "test")}
-    if len(rows["train"]) < 2 or len(rows["test"]) < 2:
-        sizes = ", ".join(f"{s} {len(r)}" for s, r in rows.items())
+    ids = zoo.table["model_id"] if "model_id" in zoo.table.columns else zoo.table.index.to_series()
+    networks = {s: ids.iloc[r].nunique() for s, r in rows.items()}
+    if networks["train"] < 2 or networks["test"] < 2:
+        sizes = ", ".join(f"{s} {n}" for s, n in networks.items())
         raise WeightspaceError(
-            f"this zoo's {len(zoo)} rows split into {sizes}: an encoder needs at least 2 train and 2 test rows to "
+            f"this zoo's networks split into {sizes}: an encoder needs at least 2 train and 2 test networks to "
             "train and be scored (rank correlation is undefined on fewer); use a larger zoo"
         )
     raw = {s: read_parts(zoo, config.target, r) for s, r in rows.items()}
