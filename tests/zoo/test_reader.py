@@ -68,3 +68,11 @@ def test_encode_train_on_a_zoo_too_small_to_score_says_why(tmp_path, tiny_config
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "at least 2 train and 2 test networks" in err and len(err.splitlines()) == 1
     assert not (root / "encoders").exists()
+
+
+def test_zoo_info_names_a_missing_shard(tmp_path, tiny_config, capsys):
+    root = generate(tiny_config, tmp_path / "z").root
+    (root / "shards" / "00001.safetensors").unlink()
+    with pytest.raises(SystemExit):
+        main(["zoo", "info", str(root)])
+    assert "missing shard files: shards/00001.safetensors" in capsys.readouterr().out

@@ -119,6 +119,9 @@ def zoo_info(
     source = zoo.manifest["config"].get("source")
     if source:
         console.print(f"imported from: {source}", highlight=False)
+    missing = zoo.missing_shards()
+    if missing:
+        console.print(f"[red]missing shard files:[/red] {', '.join(missing)}; run `weightspace zoo verify {root}`")
     console.print(metric_table(zoo))
     path = metric_histograms(t, plot or Path(root) / "metrics.png", title=zoo.manifest["name"])
     if path:

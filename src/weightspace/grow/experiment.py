@@ -8,7 +8,6 @@ records test accuracy before training and after each epoch, with wall-clock seco
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 import torch
 
 from weightspace.data import TaskData, load
+from weightspace.fileio import write_json
 from weightspace.grow.deeper import deeper
 from weightspace.grow.wider import widen_all
 from weightspace.nets import Activation, ArchSpec, Conv2d, Flatten, Linear, Net, Pool2d
@@ -158,7 +158,7 @@ def run_experiment(
     }  # fmt: skip
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results, indent=2))
+    write_json(out / "results.json", results)
     plot(results, out / "net2net.png")
     return results
 
@@ -193,7 +193,7 @@ def _epochs(e: int | None) -> str:
 
 
 def plot(results: dict, path: Path) -> Path:
-    from weightspace.report.plots import plt
+    from weightspace.report.plots import plt, save_figure
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
     colours = {"Net2Net": "#c03d3e", "random init": "#4878a8", "random pad": "#7a9a50"}
@@ -208,7 +208,4 @@ def plot(results: dict, path: Path) -> Path:
     low = min(min(r["accuracy"][1:]) for g in results["growths"].values() for r in g["runs"].values())
     axes[0].set_ylim(max(0.0, low - 0.02), None)
     axes[1].legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

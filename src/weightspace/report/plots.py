@@ -26,12 +26,7 @@ def metric_histograms(table: pd.DataFrame, path: Path, title: str = "") -> Path 
         ax.set_xlabel("test value")
     axes[0][0].set_ylabel("networks")
     fig.suptitle(title or "test metrics")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def metric_columns(table: pd.DataFrame) -> list[str]:

@@ -104,8 +104,6 @@ def plot_confusion(result: ClassifyResult, path: Path, title: str = "") -> Path:
     ax.set_ylabel("true task")
     feats, clf = result.best
     ax.set_title(title or f"{feats} + {clf}: {result.scores[result.best]:.1%} (chance {result.chance:.1%})")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    from weightspace.report.plots import save_figure
+
+    return save_figure(fig, path)

@@ -137,6 +137,10 @@ class Zoo:
             table = table[table[col].isin([_as_column_type(self.table[col], col, v) for v in values])]
         return Zoo(self.root, self.manifest, table, self.verify)
 
+    def missing_shards(self) -> list[str]:
+        """Shard files zoo.json lists that are not on disk (a cheap check; `verify` checks every byte)."""
+        return [e["file"] for e in self.manifest["shards"] if not shard_file(self.root, e).is_file()]
+
     def spec_of_row(self, row: int) -> ArchSpec:
         return self.specs[int(self.table.iloc[self._row(row)].get("spec", 0))]
 

@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 
 from weightspace.errors import WeightspaceError
+from weightspace.fileio import atomic_path, write_text_atomic
 from weightspace.nets.net import Layout
 from weightspace.nets.spec import ArchSpec
 from weightspace.zoo.formats.keras import keras_to_torch
@@ -21,14 +22,16 @@ from weightspace.zoo.store import Zoo, write_zoo
 
 def export_smallcnn(zoo: Zoo, out: str | Path) -> Path:
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    np.save(out / "weights.npy", zoo.flat().numpy())
+    with atomic_path(out / "weights.npy") as tmp, open(tmp, "wb") as f:
+        np.save(f, zoo.flat().numpy())
     layout = Layout.of(zoo.specs[0])
-    pd.DataFrame(
-        [{"name": s.name, "offset": s.offset, "size": s.size, "shape": "x".join(map(str, s.shape))} for s in layout]
-    ).to_csv(out / "layout.csv", index=False)
-    zoo.table.drop(columns=["shard", "index"]).to_csv(out / "metrics.csv", index=False)
-    (out / "spec.json").write_text(zoo.specs[0].to_json(indent=1))
+    with atomic_path(out / "layout.csv") as tmp:
+        pd.DataFrame(
+            [{"name": s.name, "offset": s.offset, "size": s.size, "shape": "x".join(map(str, s.shape))} for s in layout]
+        ).to_csv(tmp, index=False)
+    with atomic_path(out / "metrics.csv") as tmp:
+        zoo.table.drop(columns=["shard", "index"]).to_csv(tmp, index=False)
+    write_text_atomic(out / "spec.json", zoo.specs[0].to_json(indent=1))
     return out
 
 
