@@ -28,7 +28,8 @@ from weightspace.nets import Net, preset
 from weightspace.nets.presets import mlp
 from weightspace.nets.symmetry import hidden_layers, permute
 from weightspace.zoo.inr import make_sine_inr_zoo, siren_forward
-from weightspace.zoo.store import Zoo, write_zoo
+from weightspace.zoo.store import Zoo
+from weightspace.zoo.writer import write_zoo
 
 
 def batch_of(spec, n=3, seed=0) -> WeightBatch:

@@ -79,6 +79,8 @@ def metric_table(zoo) -> Table | str:
     t = zoo.table
     last = t[t["epoch"] == t["epoch"].max()] if "epoch" in t.columns and t["epoch"].notna().any() else t
     metrics = [m for m in metric_columns(last) if last[m].notna().any()]
+    usual = [m for m in metrics if m in ("test_accuracy", "test_precision", "test_recall", "test_f1", "test_auc")]
+    metrics = usual or metrics
     if not metrics:
         return "no test metrics recorded in this zoo"
     by = "task" if "task" in last.columns else None

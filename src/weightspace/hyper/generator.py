@@ -35,7 +35,7 @@ from weightspace.zoo import Zoo
 from weightspace.zoo.config import ZooConfig
 from weightspace.zoo.generate import task_data
 from weightspace.zoo.split import split_models
-from weightspace.zoo.store import write_zoo
+from weightspace.zoo.writer import write_zoo
 
 
 class GeneratorConfig(BaseModel):

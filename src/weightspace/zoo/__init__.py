@@ -4,13 +4,15 @@ from weightspace.zoo.config import PRESETS, Arch, Varied, ZooConfig, zoo_preset
 from weightspace.zoo.generate import generate, run_shard
 from weightspace.zoo.lock import zoo_lock
 from weightspace.zoo.plan import NetPlan, ShardPlan, make_plan
-from weightspace.zoo.store import Zoo, ZooDataset, ZooError, write_zoo
+from weightspace.zoo.store import Zoo, ZooDataset, ZooError
 from weightspace.zoo.verify import upgrade, verify
+from weightspace.zoo.writer import Pending, write_networks, write_zoo
 
 __all__ = [
     "PRESETS",
     "Arch",
     "NetPlan",
+    "Pending",
     "ShardPlan",
     "Varied",
     "Zoo",
@@ -22,6 +24,7 @@ __all__ = [
     "run_shard",
     "upgrade",
     "verify",
+    "write_networks",
     "write_zoo",
     "zoo_lock",
     "zoo_preset",

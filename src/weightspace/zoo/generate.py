@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import shutil
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -23,11 +22,12 @@ from weightspace.nets.init import init_net
 from weightspace.nets.spec import ArchSpec
 from weightspace.train.batched import fit_stacked, stack
 from weightspace.zoo.config import ZooConfig
-from weightspace.zoo.lock import LOCK_NAME, zoo_lock
-from weightspace.zoo.manifest import ZooError, new_manifest, read_manifest, sha256_json, write_manifest
+from weightspace.zoo.lock import zoo_lock
+from weightspace.zoo.manifest import ZooError, sha256_json
 from weightspace.zoo.plan import ShardPlan, derive_seeds, make_plan
-from weightspace.zoo.shards import check_shard, shard_path, write_shard
-from weightspace.zoo.store import Zoo, finalize, remove_stale_temps
+from weightspace.zoo.shards import write_shard
+from weightspace.zoo.store import Zoo, finalize
+from weightspace.zoo.writer import shards_to_make, start_zoo
 
 _DATA: dict[tuple, TaskData] = {}  # per-process cache: a worker loads its dataset once
 
@@ -194,66 +194,18 @@ def generate(
     client = dask_client(dask) if dask is not None else None
     try:
         with zoo_lock(root):
-            manifest = _start(root, config, plan, resume)
-            todo = _shards_to_make(root, plan, manifest["config_sha256"], config, stop_on_damage, console)
+            config_dump = config.model_dump(mode="json")
+            manifest = start_zoo(root, config.name, plan_specs(config, plan), config_dump, resume)
+            per_net = len(config.checkpoints or [1])
+            planned = {s.id: sorted(n.model_id for n in s.nets for _ in range(per_net)) for s in plan}
+            todo_ids = set(shards_to_make(root, planned, manifest["config_sha256"], stop_on_damage, console))
+            todo = [s for s in plan if s.id in todo_ids]
             _run(root, config, plan, todo, workers, client, device, deterministic, console)
             finalize(root, manifest, [s.id for s in plan])
     finally:
         if client is not None and client is not dask:
             client.close()
     return Zoo.open(root)
-
-
-def _start(root: Path, config: ZooConfig, plan: Sequence[ShardPlan], resume: bool) -> dict[str, Any]:
-    """The zoo's manifest: read back (resume) or written new. Runs under the lock."""
-    remove_stale_temps(root)
-    config_dump = config.model_dump(mode="json")
-    if (root / "zoo.json").is_file():
-        if not resume:
-            raise ZooError(f"{root} already holds a zoo; pass --resume to complete it, or choose another --out")
-        manifest = read_manifest(root)
-        if manifest["config"] != config_dump:
-            raise ZooError(f"{root} was started with a different config; --resume needs the same one")
-        return manifest
-    if any(p.name != LOCK_NAME for p in root.iterdir()):
-        raise ZooError(f"{root} exists and is not a zoo; choose an empty or new --out")
-    return write_manifest(root, new_manifest(config.name, plan_specs(config, plan), config_dump))
-
-
-def _shards_to_make(
-    root: Path, plan: Sequence[ShardPlan], config_sha256: str, config: ZooConfig, stop: bool, console: Console
-) -> list[ShardPlan]:
-    """The planned shards without a whole file of this config. Damaged or foreign files are set aside, not trusted."""
-    per_net = len(config.checkpoints or [1])
-    planned = {shard_path(root, s.id).name: s for s in plan}
-    todo = []
-    for shard in plan:
-        path = shard_path(root, shard.id)
-        if not path.is_file():
-            todo.append(shard)
-            continue
-        try:
-            rows = check_shard(path, config_sha256, shard.id)
-            if [r.get("model_id") for r in rows] != [n.model_id for n in shard.nets] * per_net:
-                raise ZooError(f"{path} does not hold the networks planned for shard {shard.id}")
-        except ZooError as err:
-            if stop:
-                raise ZooError(f"{err} (resume stopped: move the file away to have it made again)") from None
-            _reject(root, path, str(err), console)
-            todo.append(shard)
-    for path in sorted((root / "shards").glob("*.safetensors")):
-        if path.name not in planned:
-            if stop:
-                raise ZooError(f"{path} is not a shard this config plans (resume stopped)")
-            _reject(root, path, f"{path} is not a shard this config plans", console)
-    return todo
-
-
-def _reject(root: Path, path: Path, why: str, console: Console) -> None:
-    rejected = root / "rejected"
-    rejected.mkdir(exist_ok=True)
-    shutil.move(path, rejected / f"{path.name}.{int(time.time())}")
-    console.print(f"[yellow]set aside[/yellow] {why}; moved to {rejected}, making it again", highlight=False)
 
 
 def _run(root, config, plan, todo, workers, client, device, deterministic, console) -> None:

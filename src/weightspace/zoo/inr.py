@@ -14,7 +14,8 @@ from rich.progress import Progress
 
 from weightspace.nets.presets import mlp
 from weightspace.nets.spec import ArchSpec
-from weightspace.zoo.store import Zoo, write_zoo
+from weightspace.zoo.store import Zoo
+from weightspace.zoo.writer import write_zoo
 
 W0 = 3.0  # first-layer frequency: low, so fitting a high a must move the weights (and they record it)
 

@@ -27,17 +27,15 @@ from safetensors import SafetensorError, safe_open
 from weightspace.fileio import atomic_path, sha256_file
 from weightspace.nets.net import Layout, Net
 from weightspace.nets.spec import ArchSpec
-from weightspace.zoo.lock import zoo_lock
 from weightspace.zoo.manifest import (
     ZooError,
-    new_manifest,
     read_manifest,
     shard_file,
     write_manifest,
 )
-from weightspace.zoo.shards import read_header, shard_path, write_shard
+from weightspace.zoo.shards import read_header, shard_path
 
-__all__ = ["Zoo", "ZooDataset", "ZooError", "finalize", "write_zoo"]
+__all__ = ["Zoo", "ZooDataset", "ZooError", "finalize"]
 
 
 def finalize(root: Path, manifest: dict[str, Any], shard_ids: Sequence[int]) -> dict[str, Any]:
@@ -179,8 +177,9 @@ class Zoo:
             raise ZooError("these rows mix architectures of different shapes; filter to one first (filter(spec=k))")
         spec = self.specs[int(spec_ids[0])] if spec_ids else self.specs[0]
         if len(table) == 0:
-            return {k: torch.empty((0, *s)) for k, s in spec.state_shapes().items()}
-        out = {k: torch.empty((len(table), *s)) for k, s in spec.state_shapes().items()}
+            return {k: torch.empty((0, *s)) for k, s in sorted(spec.state_shapes().items())}
+        # names in sorted order, as the shard files list them (features built from this dict keep their order)
+        out = {k: torch.empty((len(table), *s)) for k, s in sorted(spec.state_shapes().items())}
         shard_col = table["shard"].to_numpy()
         for shard, group in table.groupby("shard", sort=False):
             where = torch.from_numpy(np.flatnonzero(shard_col == shard))
@@ -290,40 +289,3 @@ def _as_column_type(column: pd.Series, name: str, value: Any) -> Any:
     if not isinstance(value, str):
         raise ZooError(f"column {name!r} holds text; {value!r} is not text")
     return value
-
-
-def write_zoo(
-    root: str | Path,
-    name: str,
-    spec: ArchSpec,
-    stacked: dict[str, torch.Tensor],
-    rows: Sequence[dict[str, Any]],
-    shard_size: int = 256,
-    source: dict[str, Any] | None = None,
-) -> Zoo:
-    """Write networks that already exist (imports, generated networks) as a complete zoo of one spec."""
-    root = Path(root)
-    n = len(rows)
-    if n == 0:
-        raise ZooError("no networks to write: a zoo needs at least one")
-    expected = spec.state_shapes()
-    if set(stacked) != set(expected) or any(tuple(stacked[k].shape) != (n, *s) for k, s in expected.items()):
-        raise ZooError(f"tensors do not match {n} networks of spec {spec.name or '(unnamed)'}")
-    if (root / "zoo.json").exists() or (root.is_dir() and _has_files(root)):
-        raise ZooError(f"{root} already holds files; choose a new or empty directory")
-    with zoo_lock(root):
-        remove_stale_temps(root)
-        manifest = new_manifest(name, [spec], {"source": source or {}})
-        manifest = write_manifest(root, manifest)
-        ids = []
-        for sid, start in enumerate(range(0, n, shard_size)):
-            part = {k: v[start : start + shard_size] for k, v in stacked.items()}
-            chunk = [{"spec": 0} | dict(r) for r in rows[start : start + shard_size]]
-            write_shard(root, sid, part, chunk, manifest["config_sha256"])
-            ids.append(sid)
-        finalize(root, manifest, ids)
-    return Zoo.open(root)
-
-
-def _has_files(root: Path) -> bool:
-    return any(not (p.name.startswith(".") and (p.name == ".lock" or p.name.endswith(".tmp"))) for p in root.iterdir())

@@ -13,7 +13,8 @@ from weightspace.nets.net import check_params
 from weightspace.nets.presets import lenet5_seed
 from weightspace.nets.spec import ArchSpec
 from weightspace.zoo.formats.keras import keras_to_torch
-from weightspace.zoo.store import Zoo, write_zoo
+from weightspace.zoo.store import Zoo
+from weightspace.zoo.writer import write_zoo
 
 
 def _natural(name: str) -> tuple:

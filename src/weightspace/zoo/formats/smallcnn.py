@@ -17,7 +17,8 @@ from weightspace.fileio import atomic_path, write_text_atomic
 from weightspace.nets.net import Layout
 from weightspace.nets.spec import ArchSpec
 from weightspace.zoo.formats.keras import keras_to_torch
-from weightspace.zoo.store import Zoo, write_zoo
+from weightspace.zoo.store import Zoo
+from weightspace.zoo.writer import write_zoo
 
 
 def export_smallcnn(zoo: Zoo, out: str | Path) -> Path:

@@ -10,7 +10,8 @@ from safetensors.torch import load_file
 from weightspace.errors import WeightspaceError
 from weightspace.nets.net import Net, check_params
 from weightspace.nets.spec import ArchSpec
-from weightspace.zoo.store import Zoo, write_zoo
+from weightspace.zoo.store import Zoo
+from weightspace.zoo.writer import write_zoo
 
 
 def export_statedicts(zoo: Zoo, out: str | Path) -> list[Path]:

@@ -1,0 +1,178 @@
+"""Writing networks that already exist (imports, generated networks) into a zoo: streamed shard by shard, so any
+number of networks fits in bounded memory, under the zoo's lock, and resumable like `zoo generate`."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from weightspace.nets.spec import ArchSpec
+from weightspace.zoo.lock import LOCK_NAME, zoo_lock
+from weightspace.zoo.manifest import ZooError, new_manifest, read_manifest, write_manifest
+from weightspace.zoo.shards import check_shard, shard_path, write_shard
+from weightspace.zoo.store import Zoo, finalize, remove_stale_temps
+
+Rows = list[tuple[dict[str, torch.Tensor], dict[str, Any]]]  # (state dict, table row) per checkpoint
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One network to write: its id, how many rows (checkpoints) it gives, and what `load` needs to read it."""
+
+    model_id: int
+    rows: int
+    source: Any = field(default=None, compare=False)
+
+
+def progress_bar(console: Console) -> Progress:
+    columns = (
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("networks"),
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+    )  # fmt: skip
+    return Progress(*columns, console=console, transient=False)
+
+
+def shards_to_make(
+    root: Path, planned: dict[int, list[int]], config_sha256: str, stop: bool, console: Console
+) -> list[int]:
+    """The planned shard ids without a whole file of this config holding exactly the planned model ids (`planned`:
+    shard id -> sorted model id of every row). Damaged or foreign files are moved to ROOT/rejected, not trusted."""
+    todo = []
+    for sid, ids in planned.items():
+        path = shard_path(root, sid)
+        if not path.is_file():
+            todo.append(sid)
+            continue
+        try:
+            rows = check_shard(path, config_sha256, sid)
+            if sorted(r.get("model_id") for r in rows) != ids:
+                raise ZooError(f"{path} does not hold the networks planned for shard {sid}")
+        except ZooError as err:
+            if stop:
+                raise ZooError(f"{err} (resume stopped: move the file away to have it made again)") from None
+            _reject(root, path, str(err), console)
+            todo.append(sid)
+    names = {shard_path(root, sid).name for sid in planned}
+    for path in sorted((root / "shards").glob("*.safetensors")):
+        if path.name not in names:
+            if stop:
+                raise ZooError(f"{path} is not a shard this zoo plans (resume stopped)")
+            _reject(root, path, f"{path} is not a shard this zoo plans", console)
+    return todo
+
+
+def _reject(root: Path, path: Path, why: str, console: Console) -> None:
+    rejected = root / "rejected"
+    rejected.mkdir(exist_ok=True)
+    shutil.move(path, rejected / f"{path.name}.{int(time.time())}")
+    console.print(f"[yellow]set aside[/yellow] {why}; moved to {rejected}, making it again", highlight=False)
+
+
+def start_zoo(root: Path, name: str, specs: list[ArchSpec], config: dict[str, Any], resume: bool) -> dict[str, Any]:
+    """The zoo's manifest: read back (resume, same config only) or written new. Call under the lock."""
+    remove_stale_temps(root)
+    if (root / "zoo.json").is_file():
+        if not resume:
+            raise ZooError(f"{root} already holds a zoo; pass --resume to complete it, or choose another --out")
+        manifest = read_manifest(root)
+        if manifest["config"] != config:
+            raise ZooError(
+                f"{root} was started with a different config (or other inputs); --resume needs the same ones"
+            )
+        return manifest
+    if any(p.name != LOCK_NAME for p in root.iterdir()):
+        raise ZooError(f"{root} exists and is not a zoo; choose an empty or new --out")
+    return write_manifest(root, new_manifest(name, specs, config))
+
+
+def write_networks(
+    out: str | Path,
+    name: str,
+    spec: ArchSpec,
+    pending: Sequence[Pending],
+    load: Callable[[Pending], Rows],
+    source: dict[str, Any],
+    shard_size: int = 256,
+    resume: bool = False,
+    console: Console | None = None,
+    stop_on_damage: bool = False,
+) -> Zoo:
+    """A complete zoo of one spec from networks read one at a time by `load`; at most `shard_size` networks are in
+    memory. With `resume`, shards already written whole from the same `source` are kept."""
+    if not pending:
+        raise ZooError("no networks to write: a zoo needs at least one")
+    if shard_size < 1:
+        raise ZooError(f"shard size must be at least 1, not {shard_size}")
+    root = Path(out)
+    if root.exists() and not root.is_dir():
+        raise ZooError(f"--out {root} is a file; give a directory for the zoo")
+    console = console or Console(quiet=True)
+    chunks = {sid: pending[start : start + shard_size] for sid, start in enumerate(range(0, len(pending), shard_size))}
+    expected = spec.state_shapes()
+    with zoo_lock(root):
+        manifest = start_zoo(root, name, [spec], {"source": source}, resume)
+        planned = {sid: sorted(p.model_id for p in chunk for _ in range(p.rows)) for sid, chunk in chunks.items()}
+        todo = shards_to_make(root, planned, manifest["config_sha256"], stop_on_damage, console)
+        with progress_bar(console) as progress:
+            done = sum(len(chunks[s]) for s in chunks if s not in todo)
+            bar = progress.add_task(name, total=len(pending), completed=done)
+            for sid in todo:
+                tensors: dict[str, list[torch.Tensor]] = {k: [] for k in expected}
+                rows = []
+                for item in chunks[sid]:
+                    got = load(item)
+                    if len(got) != item.rows:
+                        raise ZooError(f"network {item.model_id} gave {len(got)} rows, {item.rows} expected")
+                    for params, row in got:
+                        if {k: tuple(v.shape) for k, v in params.items()} != expected:
+                            raise ZooError(
+                                f"network {item.model_id}: its tensors do not match {spec.name or 'the spec'}"
+                            )
+                        for k in expected:
+                            tensors[k].append(params[k].detach().to(torch.float32).cpu())
+                        rows.append({"spec": 0, "model_id": item.model_id} | row)
+                    progress.advance(bar)
+                stacked = {k: torch.stack(v) for k, v in tensors.items()}
+                write_shard(root, sid, stacked, rows, manifest["config_sha256"])
+        finalize(root, manifest, list(chunks))
+    return Zoo.open(root)
+
+
+def write_zoo(
+    root: str | Path,
+    name: str,
+    spec: ArchSpec,
+    stacked: dict[str, torch.Tensor],
+    rows: Sequence[dict[str, Any]],
+    shard_size: int = 256,
+    source: dict[str, Any] | None = None,
+) -> Zoo:
+    """Networks already in memory (stacked [n, ...] per name, one row each) as a complete zoo of one spec, in a new
+    or empty directory."""
+    root = Path(root)
+    n = len(rows)
+    expected = spec.state_shapes()
+    if set(stacked) != set(expected) or any(tuple(stacked[k].shape) != (n, *s) for k, s in expected.items()):
+        raise ZooError(f"tensors do not match {n} networks of spec {spec.name or '(unnamed)'}")
+    if root.is_dir() and _has_files(root):
+        raise ZooError(f"{root} already holds files; choose a new or empty directory")
+    pending = [Pending(int(r.get("model_id", i)), 1, i) for i, r in enumerate(rows)]
+
+    def load(item: Pending) -> Rows:
+        return [({k: v[item.source] for k, v in stacked.items()}, dict(rows[item.source]))]
+
+    return write_networks(root, name, spec, pending, load, source or {}, shard_size)
+
+
+def _has_files(root: Path) -> bool:
+    return any(
+        not (p.name == LOCK_NAME or (p.name.startswith(".") and p.name.endswith(".tmp"))) for p in root.iterdir()
+    )
