@@ -85,7 +85,7 @@ def start_zoo(root: Path, name: str, specs: list[ArchSpec], config: dict[str, An
         manifest = read_manifest(root)
         if manifest["config"] != config:
             raise ZooError(
-                f"{root} was started with a different config (or other inputs); --resume needs the same ones"
+                f"{root} was started with a different config (or inputs); --resume needs the same"
             )
         return manifest
     if any(p.name != LOCK_NAME for p in root.iterdir()):
