@@ -179,64 +179,77 @@ def zoo_sine_inr(
     console.print(f"{zoo}; mean fit MSE {zoo.table['fit_mse'].mean():.2e}")
 
 
-IMPORTS = ("keras-h5", "small-cnn", "safetensors-dir")
-EXPORTS = ("small-cnn", "safetensors-dir")
+def spec_option(arch: str | None):
+    """--arch: a preset name or a spec .json file."""
+    from weightspace.nets import ArchSpec, preset
+
+    if not arch:
+        return None
+    if arch.endswith(".json"):
+        if not Path(arch).is_file():
+            raise WeightspaceError(f"--arch {arch}: no such spec file")
+        return ArchSpec.from_json(Path(arch).read_text())
+    return preset(arch)
 
 
 @zoo_app.command("import")
 def zoo_import(
-    fmt: str = typer.Argument(..., help=" | ".join(IMPORTS)),
+    fmt: str = typer.Argument(
+        ...,
+        help="auto | seed-keras | keras-h5 | small-cnn | safetensors-dir | state-dicts | "
+        "model-zoo | inr-dir (see `zoo formats`)",
+    ),
     source: Path = typer.Argument(..., exists=True, file_okay=False, help="the folder to import"),
     out: Path = options.out_dir(..., "the new zoo directory"),
     arch: str = typer.Option(None, help="architecture when the files do not carry one: a preset or a spec .json"),
+    epochs: int = options.count(20, "seed-keras: the epoch of each network's final weights (the seed trains 20)"),
+    resume: bool = typer.Option(False, help="seed-keras: complete an interrupted import"),
 ) -> None:
     """Bring an existing zoo into weightspace's format (no pickle is ever loaded)."""
-    from weightspace.nets import ArchSpec, preset
+    from weightspace.zoo.formats import IMPORTS, detect_format, import_zoo
 
-    if fmt not in IMPORTS:
-        raise WeightspaceError(f"unknown format {fmt!r}; choose one of: {', '.join(IMPORTS)}")
-    if arch and arch.endswith(".json"):
-        if not Path(arch).is_file():
-            raise WeightspaceError(f"--arch {arch}: no such spec file")
-        spec = ArchSpec.from_json(Path(arch).read_text())
-    else:
-        spec = preset(arch) if arch else None
-    if fmt == "keras-h5":
-        from weightspace.zoo.formats.keras_h5 import import_keras_h5
-
-        zoo = import_keras_h5(sorted(source.rglob("*.h5")), out, spec)
-    elif fmt == "small-cnn":
-        from weightspace.zoo.formats.smallcnn import import_smallcnn
-
-        zoo = import_smallcnn(source, out, spec)
-    else:
-        from weightspace.zoo.formats.statedicts import import_statedicts
-
-        zoo = import_statedicts(source, out, spec)
-    console.print(f"imported {len(zoo)} networks into {out}")
+    if fmt != "auto" and fmt not in IMPORTS:
+        raise WeightspaceError(f"unknown format {fmt!r}; choose auto or one of: {', '.join(IMPORTS)}")
+    fmt = detect_format(source) if fmt == "auto" else fmt
+    spec = spec_option(arch)
+    extra = {"epochs": epochs, "resume": resume, "console": console} if fmt == "seed-keras" else {}
+    if fmt != "seed-keras" and (resume or epochs != 20):
+        raise WeightspaceError("--epochs and --resume apply to seed-keras imports")
+    zoo = import_zoo(fmt, source, out, spec, **extra)
+    networks = zoo.table["model_id"].nunique() if "model_id" in zoo.table.columns else len(zoo)
+    console.print(f"imported {networks} networks ({len(zoo)} rows, format {fmt}) into {out}")
 
 
 @zoo_app.command("export")
 def zoo_export(
-    fmt: str = typer.Argument(..., help=" | ".join(EXPORTS)),
+    fmt: str = typer.Argument(..., help="safetensors-dir | small-cnn | hf-parquet (see `zoo formats`)"),
     root: Path = options.zoo_dir(),
     out: Path = options.out_dir(..., "where the export is written"),
 ) -> None:
-    """Write a zoo in another layout."""
+    """Write a zoo in a layout other tools read."""
     from weightspace.zoo import Zoo
+    from weightspace.zoo.formats import EXPORTS, export_zoo
 
     if fmt not in EXPORTS:
         raise WeightspaceError(f"unknown format {fmt!r}; choose one of: {', '.join(EXPORTS)}")
     zoo = Zoo.open(root)
-    if fmt == "small-cnn":
-        from weightspace.zoo.formats.smallcnn import export_smallcnn
-
-        export_smallcnn(zoo, out)
-    else:
-        from weightspace.zoo.formats.statedicts import export_statedicts
-
-        export_statedicts(zoo, out)
+    export_zoo(fmt, zoo, out)
     console.print(f"exported {len(zoo)} rows to {out}")
+
+
+@zoo_app.command("formats")
+def zoo_formats() -> None:
+    """The formats `zoo import` reads and `zoo export` writes."""
+    from weightspace.zoo.formats import EXPORTS, IMPORTS
+
+    table = Table(title="zoo formats")
+    for col in ("format", "direction", "what"):
+        table.add_column(col, no_wrap=col != "what")
+    for name, what in IMPORTS.items():
+        table.add_row(name, "import", what)
+    for name, what in EXPORTS.items():
+        table.add_row(name, "export", what)
+    console.print(table)
 
 
 def print_classify(result, target: str, plot: Path) -> None:

@@ -1,7 +1,7 @@
 """The data model every area shares: ArchSpec (architecture), Net (one network), builders, presets, symmetry."""
 
 from weightspace.nets.build import build, spec_of
-from weightspace.nets.net import Layout, Net, Slot, check_params
+from weightspace.nets.net import Layout, Net, Slot, check_params, state_for
 from weightspace.nets.presets import PRESETS, lenet5_classic, lenet5_seed, mlp, preset, small_cnn
 from weightspace.nets.spec import (
     ACTIVATIONS,
@@ -46,4 +46,5 @@ __all__ = [
     "random_permutation",
     "small_cnn",
     "spec_of",
+    "state_for",
 ]

@@ -112,7 +112,7 @@ def build(spec: ArchSpec) -> nn.Sequential:
     return nn.Sequential(*[_module(layer, shapes[i]) for i, layer in enumerate(spec.layers)])
 
 
-def _layer_of(module: nn.Module, index: int):
+def _layer_of(module: nn.Module, index: int | str):
     """The spec layer for one module of a plain nn.Sequential."""
     if isinstance(module, nn.Linear):
         return Linear(out_features=module.out_features, bias=module.bias is not None)
@@ -145,6 +145,8 @@ def _layer_of(module: nn.Module, index: int):
         return BatchNorm(eps=module.eps, momentum=module.momentum if module.momentum is not None else 0.1)
     if isinstance(module, PerUnitActivation):
         return Activation(fn=module.fns, negative_slope=module.negative_slope)
+    if isinstance(module, Sin):
+        return Activation(fn="sin")
     if isinstance(module, nn.LeakyReLU):
         return Activation(fn="leaky_relu", negative_slope=module.negative_slope)
     for name, cls in _SIMPLE_ACTIVATIONS.items():
@@ -158,8 +160,76 @@ def _layer_of(module: nn.Module, index: int):
     )
 
 
-def spec_of(model: nn.Sequential, input_shape: tuple[int, ...], name: str = "") -> ArchSpec:
-    """The ArchSpec of a plain `nn.Sequential` (the reverse of `build`, where it is well defined)."""
-    if not isinstance(model, nn.Sequential):
-        raise SpecError(f"spec_of needs an nn.Sequential, got {type(model).__name__}")
-    return ArchSpec(input_shape=tuple(input_shape), layers=[_layer_of(m, i) for i, m in enumerate(model)], name=name)
+def spec_of(model: nn.Module, input_shape: tuple[int, ...], name: str = "") -> ArchSpec:
+    """The ArchSpec of a module whose forward is a chain of supported layers: an `nn.Sequential` (nested ones too),
+    or any module `torch.fx` can trace (layers as submodules or as torch functions: relu, tanh, sin, flatten, ...).
+    Anything else is refused naming the node that is not a supported layer."""
+    layers = [_layer_of(m, label) for label, m in chain_of(model)]
+    return ArchSpec(input_shape=tuple(input_shape), layers=layers, name=name)
+
+
+_FUNCTIONS = {  # torch functions a traced forward may call, as the modules they equal
+    torch.relu: nn.ReLU, nn.functional.relu: nn.ReLU, torch.tanh: nn.Tanh, nn.functional.tanh: nn.Tanh,
+    torch.sigmoid: nn.Sigmoid, nn.functional.sigmoid: nn.Sigmoid, nn.functional.gelu: nn.GELU, torch.sin: Sin,
+}  # fmt: skip
+_METHODS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "sin": Sin}
+
+
+def chain_of(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """(label, module) for each step of the model's forward, in order; SpecError if it is not a plain chain."""
+    if isinstance(model, nn.Sequential):
+        out = []
+        for i, m in enumerate(model):
+            out += (
+                [(f"{i}.{label}", sub) for label, sub in chain_of(m)] if isinstance(m, nn.Sequential) else [(str(i), m)]
+            )
+        return out
+    import torch.fx
+
+    try:
+        traced = torch.fx.symbolic_trace(model)
+    except Exception as err:  # fx raises many kinds for data-dependent control flow
+        raise SpecError(f"{type(model).__name__} cannot be traced by torch.fx ({err})") from None
+    steps, previous = [], None
+    for node in traced.graph.nodes:
+        where = f"node {node.name!r} ({node.op} {getattr(node.target, '__name__', node.target)})"
+        if node.op == "placeholder":
+            if previous is not None:
+                raise SpecError(f"{where}: the model takes more than one input")
+            previous = node
+            continue
+        if node.op == "output":
+            if node.args[0] is not previous:
+                raise SpecError(f"{where}: the output is not the last step of a chain")
+            break
+        if not node.args or node.args[0] is not previous or len(previous.users) != 1:
+            raise SpecError(f"{where}: the forward is not a chain (a step uses more than the one before it)")
+        if node.op == "call_module":
+            steps.append((str(node.target), traced.get_submodule(node.target)))
+        elif node.op == "call_function" and node.target in _FUNCTIONS and _plain_call(node):
+            steps.append((node.name, _FUNCTIONS[node.target]()))
+        elif node.op == "call_method" and node.target in _METHODS and _plain_call(node):
+            steps.append((node.name, _METHODS[node.target]()))
+        elif _is_flatten(node):
+            steps.append((node.name, nn.Flatten()))
+        else:
+            raise SpecError(f"{where} is not a supported layer; weightspace reads chains of Linear, Conv2d, pooling, "
+                            "Flatten, BatchNorm, activations and Dropout")  # fmt: skip
+        previous = node
+    return steps
+
+
+def _plain_call(node) -> bool:
+    """f(x) with no other argument (an `inplace=False` is allowed: it changes nothing)."""
+    return len(node.args) == 1 and all(k == "inplace" and v is False for k, v in node.kwargs.items())
+
+
+def _is_flatten(node) -> bool:
+    """torch.flatten(x, 1) or x.flatten(1): keep the batch dimension, flatten the rest."""
+    args, kwargs = node.args[1:], dict(node.kwargs)
+    start = args[0] if args else kwargs.pop("start_dim", 0)
+    end = args[1] if len(args) > 1 else kwargs.pop("end_dim", -1)
+    named = (node.op == "call_function" and node.target is torch.flatten) or (
+        node.op == "call_method" and node.target == "flatten"
+    )
+    return named and start == 1 and end == -1 and not kwargs

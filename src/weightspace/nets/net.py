@@ -15,7 +15,7 @@ from torch import nn
 
 from weightspace.errors import SpecError, WeightspaceError
 from weightspace.fileio import atomic_path, read_safetensors
-from weightspace.nets.build import build
+from weightspace.nets.build import build, spec_of
 from weightspace.nets.spec import ArchSpec
 
 
@@ -74,6 +74,29 @@ def check_params(spec: ArchSpec, params: dict[str, torch.Tensor]) -> None:
         raise SpecError(f"weights do not match their spec{label}: " + "; ".join(problems))
 
 
+def state_for(spec: ArchSpec, state: dict[str, torch.Tensor], where: str = "state dict") -> dict[str, torch.Tensor]:
+    """`state` under the spec's tensor names: by name when all are there, else in order of the floating-point
+    tensors (counters such as BatchNorm's num_batches_tracked are left out); each shape is checked."""
+    expected = spec.state_shapes()
+    if all(k in state for k in expected):
+        pairs = [(k, k) for k in expected]
+    else:
+        values = [k for k, v in state.items() if v.is_floating_point()]
+        if len(values) != len(expected):
+            raise SpecError(
+                f"{where}: {len(values)} tensors, the architecture {spec.name or ''} has {len(expected)} "
+                f"({', '.join(expected)})"
+            )
+        pairs = list(zip(values, expected))
+    out = {}
+    for source, name in pairs:
+        if tuple(state[source].shape) != expected[name]:
+            raise SpecError(f"{where}: {source} has shape {tuple(state[source].shape)}, the architecture's {name} "
+                            f"needs {expected[name]}")  # fmt: skip
+        out[name] = state[source].detach().clone().float().cpu()
+    return out
+
+
 @dataclass
 class Net:
     """One network: spec + tensors (name -> tensor, PyTorch layout, batchnorm running stats included) + metadata."""
@@ -95,11 +118,15 @@ class Net:
         return cls.from_module(spec, module, seed=seed, **meta)
 
     @classmethod
-    def from_module(cls, spec: ArchSpec, module: nn.Module, **meta: Any) -> Net:
-        """Copy the tensors of `module` (built from `spec`) into a Net."""
-        state = module.state_dict()
-        names = spec.state_shapes()
-        params = {k: state[k].detach().clone().float().cpu() for k in names if k in state}
+    def from_module(cls, spec: ArchSpec | None, module: nn.Module, input_shape=None, **meta: Any) -> Net:
+        """Copy the tensors of `module` into a Net of `spec`: by name when the module was built from the spec, else
+        in order (any module whose forward is a chain, e.g. with layers named fc1, fc2). Without a spec, it is
+        traced from the module (`spec_of`, which needs `input_shape`)."""
+        if spec is None:
+            if input_shape is None:
+                raise SpecError("Net.from_module without a spec needs input_shape, to trace the module")
+            spec = spec_of(module, input_shape)
+        params = state_for(spec, module.state_dict(), type(module).__name__)
         return cls(spec, params, dict(meta))
 
     def as_module(self) -> nn.Sequential:

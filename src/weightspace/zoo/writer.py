@@ -84,9 +84,7 @@ def start_zoo(root: Path, name: str, specs: list[ArchSpec], config: dict[str, An
             raise ZooError(f"{root} already holds a zoo; pass --resume to complete it, or choose another --out")
         manifest = read_manifest(root)
         if manifest["config"] != config:
-            raise ZooError(
-                f"{root} was started with a different config (or inputs); --resume needs the same"
-            )
+            raise ZooError(f"{root} was started with a different config (or inputs); --resume needs the same")
         return manifest
     if any(p.name != LOCK_NAME for p in root.iterdir()):
         raise ZooError(f"{root} exists and is not a zoo; choose an empty or new --out")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,27 +24,76 @@ def _natural(name: str) -> tuple:
 
 
 def read_h5_layers(path: Path) -> list[tuple]:
-    """(kernel, bias) of every weighted layer in a Keras full-model or weights-only .h5 file, in layer order."""
+    """(kernel, bias) of every weighted layer of a Keras file, in layer order: a legacy `.h5` full model or
+    `save_weights` file (Keras 2 or 3), a Keras 3 `.weights.h5` (`layers/<name>/vars/<i>`), or a `.keras` archive."""
+    return read_keras(path)[0]
+
+
+def read_keras(path: Path) -> tuple[list[tuple], dict[str, str]]:
+    """(layers as in `read_h5_layers`, {"policy": the dtype policy it was trained under, "stored": dtype on disk})."""
     import h5py
 
-    with h5py.File(path, "r") as f:
-        group = f.get("model_weights", f)
-        names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs.get("layer_names", [])]
-        names = names or sorted(group.keys(), key=_natural)
-        layers = []
-        for name in names:
-            found: dict[str, object] = {}
+    path = Path(path)
+    try:
+        if path.suffix == ".keras":
+            with zipfile.ZipFile(path) as archive:
+                config = archive.read("config.json").decode() if "config.json" in archive.namelist() else ""
+                with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as f:
+                    return _read_tree(f), {"policy": _policy(config), "stored": _stored(f)}
+        with h5py.File(path, "r") as f:
+            config = f.attrs.get("model_config", "")
+            config = config.decode() if isinstance(config, bytes) else str(config)
+            return _read_tree(f), {"policy": _policy(config), "stored": _stored(f)}
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
+        raise WeightspaceError(f"{path}: not a readable Keras weights file ({err})") from None
 
-            def collect(key: str, obj, found=found) -> None:  # visititems stops at the first non-None return
-                found.setdefault(key.split("/")[-1], obj)
 
-            group[name].visititems(collect)
-            kernel = next((v for k, v in found.items() if k.startswith("kernel")), None)
-            if kernel is None:
-                continue  # pooling, flatten: no weights
-            bias = next((v for k, v in found.items() if k.startswith("bias")), None)
-            layers.append((kernel[()], None if bias is None else bias[()]))
+def _read_tree(f) -> list[tuple]:
+    if "layers" in f and "layer_names" not in f.attrs and "model_weights" not in f:
+        return _read_keras3_weights(f["layers"])
+    group = f.get("model_weights", f)
+    names = [n.decode() if isinstance(n, bytes) else str(n) for n in group.attrs.get("layer_names", [])]
+    names = names or sorted(group.keys(), key=_natural)
+    layers = []
+    for name in names:
+        found: dict[str, object] = {}
+
+        def collect(key: str, obj, found=found) -> None:  # visititems stops at the first non-None return
+            found.setdefault(key.split("/")[-1], obj)
+
+        group[name].visititems(collect)
+        kernel = next((v for k, v in found.items() if k.startswith("kernel")), None)
+        if kernel is None:
+            continue  # pooling, flatten: no weights
+        bias = next((v for k, v in found.items() if k.startswith("bias")), None)
+        layers.append((kernel[()], None if bias is None else bias[()]))
     return layers
+
+
+def _read_keras3_weights(layers_group) -> list[tuple]:
+    """Keras 3's weights format: layers/<name>/vars/0 (kernel), 1 (bias), in the model's order. Auto-named layers
+    (conv2d, conv2d_1, dense, ...) sort into that order; the optimizer's variables live elsewhere and are ignored."""
+    out = []
+    for name in sorted(layers_group.keys(), key=_natural):
+        variables = layers_group[name].get("vars")
+        if variables is None or "0" not in variables:
+            continue
+        bias = variables["1"][()] if "1" in variables else None
+        out.append((variables["0"][()], bias))
+    return out
+
+
+def _policy(config: str) -> str:
+    for name in ("mixed_float16", "mixed_bfloat16"):
+        if name in config:
+            return name
+    return "float32" if config else "unknown"
+
+
+def _stored(f) -> str:
+    dtypes = set()
+    f.visititems(lambda key, obj: dtypes.add(str(obj.dtype)) if hasattr(obj, "dtype") and obj.ndim > 0 else None)
+    return ",".join(sorted(dtypes)) or "unknown"
 
 
 def import_keras_h5(

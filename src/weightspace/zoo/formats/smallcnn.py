@@ -1,11 +1,18 @@
-"""The "small CNN zoo" layout of Unterthiner et al.: weights.npy [N, P], layout.csv, metrics.csv.
+"""The "small CNN zoo" layout of Unterthiner et al., as published and as nfn's experiments read it.
 
-weightspace writes layout.csv with PyTorch names and shapes (name, offset, size, shape). Files whose layout names
-Keras variables (".../kernel:0", ".../bias:0") are converted from Keras layouts on import.
+    weights.npy      [N, P] float32, each row one network's variables in TensorFlow layout (conv kernels
+                     (kh, kw, in, out), dense kernels (in, out)), concatenated in layout order
+    layout.csv       varname (".../kernel:0", ".../bias:0"), start_idx, end_idx, size, shape ("(3, 3, 1, 16)")
+    metrics.csv.gz   one row per network (gzip CSV)
+
+weightspace writes exactly this (plus spec.json, the ArchSpec, so a round trip needs no --arch) and reads it back.
+It also reads the layout older weightspace versions wrote (name, offset, size, shape "AxB", PyTorch layout).
 """
 
 from __future__ import annotations
 
+import ast
+import gzip
 from pathlib import Path
 
 import numpy as np
@@ -14,66 +21,136 @@ import torch
 
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import atomic_path, write_text_atomic
-from weightspace.nets.net import Layout
-from weightspace.nets.spec import ArchSpec
-from weightspace.zoo.formats.keras import keras_to_torch
+from weightspace.nets.spec import ArchSpec, Conv2d
+from weightspace.zoo.formats.keras import keras_to_torch, torch_to_keras
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import write_zoo
 
 
-def export_smallcnn(zoo: Zoo, out: str | Path) -> Path:
+def keras_names(spec: ArchSpec) -> list[str]:
+    """Keras' automatic layer names for the spec's weighted layers: conv2d, conv2d_1, ..., dense, dense_1, ..."""
+    seen: dict[str, int] = {}
+    names = []
+    for i in spec.parametric_layers():
+        base = "conv2d" if isinstance(spec.layers[i], Conv2d) else "dense"
+        k = seen.get(base, 0)
+        seen[base] = k + 1
+        names.append(base if k == 0 else f"{base}_{k}")
+    return names
+
+
+def export_smallcnn(zoo: Zoo, out: str | Path, chunk: int = 1024) -> Path:
+    """The zoo in the small-CNN-zoo layout (TensorFlow ordering), written chunk by chunk."""
     out = Path(out)
-    with atomic_path(out / "weights.npy") as tmp, open(tmp, "wb") as f:
-        np.save(f, zoo.flat().numpy())
-    layout = Layout.of(zoo.specs[0])
+    spec = zoo.specs[0]
+    columns = []
+    for name, (kernel, bias) in zip(keras_names(spec), torch_to_keras(spec, _zeros(spec))):
+        columns.append((f"sequential/{name}/kernel:0", kernel.shape))
+        if bias is not None:
+            columns.append((f"sequential/{name}/bias:0", bias.shape))
+    offsets = np.cumsum([0] + [int(np.prod(s)) for _, s in columns])
+    layout = pd.DataFrame(
+        {"varname": [v for v, _ in columns], "start_idx": offsets[:-1], "end_idx": offsets[1:],
+         "size": np.diff(offsets), "shape": [str(tuple(int(d) for d in s)) for _, s in columns]}
+    )  # fmt: skip
+    with atomic_path(out / "weights.npy") as tmp:
+        rows = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(zoo), int(offsets[-1])))
+        for start in range(0, len(zoo), chunk):
+            stacked = zoo.stacked(range(start, min(start + chunk, len(zoo))))
+            for j in range(len(next(iter(stacked.values())))):
+                params = {k: v[j] for k, v in stacked.items()}
+                flat = [a.reshape(-1) for pair in torch_to_keras(spec, params) for a in pair if a is not None]
+                rows[start + j] = np.concatenate(flat)
+        rows.flush()
+        del rows
     with atomic_path(out / "layout.csv") as tmp:
-        pd.DataFrame(
-            [{"name": s.name, "offset": s.offset, "size": s.size, "shape": "x".join(map(str, s.shape))} for s in layout]
-        ).to_csv(tmp, index=False)
-    with atomic_path(out / "metrics.csv") as tmp:
-        zoo.table.drop(columns=["shard", "index"]).to_csv(tmp, index=False)
-    write_text_atomic(out / "spec.json", zoo.specs[0].to_json(indent=1))
+        layout.to_csv(tmp, index=False)
+    with atomic_path(out / "metrics.csv.gz") as tmp, gzip.open(tmp, "wt") as f:
+        zoo.table.drop(columns=["shard", "index"]).to_csv(f, index=False)
+    write_text_atomic(out / "spec.json", spec.to_json(indent=1))
     return out
+
+
+def _zeros(spec: ArchSpec) -> dict[str, torch.Tensor]:
+    """Stand-in parameters, to learn the Keras shapes of a spec's variables."""
+    return {k: torch.zeros(s) for k, s in spec.state_shapes().items()}
+
+
+def _metrics(folder: Path) -> pd.DataFrame:
+    for name in ("metrics.csv.gz", "metrics.csv"):
+        if (folder / name).is_file():
+            try:
+                return pd.read_csv(folder / name)
+            except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, UnicodeDecodeError) as err:
+                raise WeightspaceError(f"{folder / name} is not a readable CSV ({err})") from None
+    raise WeightspaceError(f"{folder} lacks metrics.csv.gz (or metrics.csv)")
 
 
 def import_smallcnn(folder: str | Path, out: str | Path, spec: ArchSpec | None = None) -> Zoo:
     folder = Path(folder)
-    for name in ("weights.npy", "layout.csv", "metrics.csv"):
+    for name in ("weights.npy", "layout.csv"):
         if not (folder / name).is_file():
             raise WeightspaceError(
-                f"{folder} lacks {name}: a small-CNN zoo folder has weights.npy, layout.csv, metrics.csv"
+                f"{folder} lacks {name}: a small-CNN zoo folder has weights.npy, layout.csv, metrics"
             )
     if spec is None:
         if not (folder / "spec.json").is_file():
-            raise WeightspaceError(f"{folder} has no spec.json; pass the architecture (e.g. --preset small-cnn)")
+            raise WeightspaceError(f"{folder} has no spec.json; give the architecture with --arch (e.g. small-cnn)")
         spec = ArchSpec.from_json((folder / "spec.json").read_text())
-    weights = np.load(folder / "weights.npy", allow_pickle=False)  # never unpickle a user's file
+    try:
+        weights = np.load(folder / "weights.npy", allow_pickle=False, mmap_mode="r")  # never unpickle a user's file
+    except (ValueError, OSError) as err:
+        raise WeightspaceError(f"{folder / 'weights.npy'} is not a readable .npy array ({err})") from None
     layout = pd.read_csv(folder / "layout.csv")
-    metrics = pd.read_csv(folder / "metrics.csv")
-    if len(metrics) != len(weights):
-        raise WeightspaceError(f"metrics.csv has {len(metrics)} rows, weights.npy {len(weights)} networks")
+    metrics = _metrics(folder)
+    if weights.ndim != 2 or len(metrics) != len(weights):
+        raise WeightspaceError(f"metrics has {len(metrics)} rows, weights.npy {len(weights)} networks")
+    if "varname" in layout.columns:
+        stacked = _from_keras_layout(spec, weights, layout)
+    elif {"name", "offset", "size", "shape"} <= set(layout.columns):
+        stacked = _from_torch_layout(weights, layout)
+    else:
+        raise WeightspaceError(f"{folder / 'layout.csv'} has neither varname/start_idx/end_idx/shape nor name/offset")
+    rows = metrics.drop(columns=["spec", "shard", "index"], errors="ignore").to_dict("records")
+    if "model_id" not in metrics.columns:
+        rows = [{"model_id": i} | r for i, r in enumerate(rows)]
+    return write_zoo(out, f"{folder.name}-import", spec, stacked, rows, source={"format": "small-cnn-zoo"})
+
+
+def _from_keras_layout(spec: ArchSpec, weights: np.ndarray, layout: pd.DataFrame) -> dict[str, torch.Tensor]:
+    if weights.shape[1] != int(layout["end_idx"].max()):
+        raise WeightspaceError(
+            f"weights.npy has {weights.shape[1]} columns; layout.csv ends at {layout['end_idx'].max()}"
+        )
+    parts = []
+    for r in layout.itertuples():
+        shape = tuple(int(d) for d in ast.literal_eval(str(r.shape)))
+        parts.append((str(r.varname), weights[:, int(r.start_idx) : int(r.end_idx)].reshape(-1, *shape)))
+    pairs, i = [], 0  # (kernel, bias) per weighted layer, in layout order
+    while i < len(parts):
+        if not parts[i][0].endswith("kernel:0"):
+            raise WeightspaceError(f"layout.csv: {parts[i][0]} is not a kernel where one is expected")
+        bias = parts[i + 1][1] if i + 1 < len(parts) and parts[i + 1][0].endswith("bias:0") else None
+        pairs.append((parts[i][1], bias))
+        i += 2 if bias is not None else 1
+    try:
+        per_net = [
+            keras_to_torch(spec, [(k[j], None if b is None else b[j]) for k, b in pairs]) for j in range(len(weights))
+        ]
+    except (ValueError, RuntimeError) as err:
+        raise WeightspaceError(f"layout.csv does not fit the architecture {spec.name or ''} ({err})") from None
+    return {k: torch.stack([p[k] for p in per_net]) for k in per_net[0]}
+
+
+def _from_torch_layout(weights: np.ndarray, layout: pd.DataFrame) -> dict[str, torch.Tensor]:
     if weights.shape[1] != int(layout["size"].sum()):
         raise WeightspaceError(
             f"weights.npy has {weights.shape[1]} columns; layout.csv describes {layout['size'].sum()}"
         )
-    cols = {r.name: weights[:, r.offset : r.offset + r.size] for r in layout.itertuples()}
-    shapes = {r.name: tuple(int(d) for d in str(r.shape).split("x")) for r in layout.itertuples()}
     n = len(weights)
-    if all(":0" in name for name in cols):  # Keras variable names: kernel, bias per layer, in order
-        names = list(cols)
-        pairs, i = [], 0
-        while i < len(names):
-            has_bias = i + 1 < len(names) and "bias" in names[i + 1]
-            pairs.append((names[i], names[i + 1] if has_bias else None))
-            i += 2 if has_bias else 1
-        per_net = [
-            keras_to_torch(spec, [(cols[k][j].reshape(shapes[k]), None if b is None else cols[b][j]) for k, b in pairs])
-            for j in range(n)
-        ]
-        stacked = {k: torch.stack([p[k] for p in per_net]) for k in per_net[0]}
-    else:
-        stacked = {k: torch.from_numpy(np.ascontiguousarray(v)).reshape(n, *shapes[k]).float() for k, v in cols.items()}
-    rows = metrics.drop(columns=["spec"], errors="ignore").to_dict("records")
-    if "model_id" not in metrics.columns:
-        rows = [{"model_id": i} | r for i, r in enumerate(rows)]
-    return write_zoo(out, f"{folder.name}-import", spec, stacked, rows, source={"format": "small-cnn-zoo"})
+    return {
+        r.name: torch.from_numpy(np.ascontiguousarray(weights[:, r.offset : r.offset + r.size]))
+        .reshape(n, *(int(d) for d in str(r.shape).split("x")))
+        .float()
+        for r in layout.itertuples()
+    }

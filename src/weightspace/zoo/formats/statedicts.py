@@ -40,8 +40,12 @@ def import_statedicts(folder: str | Path, out: str | Path, spec: ArchSpec | None
             spec = net.spec
             tensors, meta = net.params, net.meta
         except WeightspaceError as err:
-            if spec is None or "not a weightspace network" not in str(err):
+            if "not a weightspace network" not in str(err):
                 raise
+            if spec is None:
+                raise WeightspaceError(
+                    f"{path} holds plain tensors and no architecture: give one with --arch (a preset or a spec .json)"
+                ) from None
             tensors, meta = load_file(path), {}
             check_params(spec, tensors)
         params.append(tensors)

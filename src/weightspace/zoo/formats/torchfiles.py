@@ -1,0 +1,238 @@
+"""Zoos published as PyTorch files: plain state dicts, Schürholt et al.'s model-zoo trial folders, and per-image INR
+state dicts as DWSNets and NFN publish them.
+
+Files are read with `torch.load(..., weights_only=True)` only: PyTorch's restricted loader, which builds tensors and
+plain containers and refuses anything else. A file that needs full pickle is refused in one line, never unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from weightspace.errors import SpecError, WeightspaceError
+from weightspace.nets.net import state_for
+from weightspace.nets.spec import Activation, ArchSpec, Conv2d, Dropout, Flatten, Linear, Pool2d
+from weightspace.zoo.store import Zoo
+from weightspace.zoo.writer import Pending, Rows, write_networks
+
+WRAPPERS = ("state_dict", "model_state_dict", "model", "net")  # dicts people wrap a state dict in
+
+
+def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of a .pt/.pth state dict, through PyTorch's restricted loader (never full pickle)."""
+    path = Path(path)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        kind = re.search(r"GLOBAL (\S+)", str(err))
+        what = f" (it holds {kind.group(1)})" if kind else ""
+        raise WeightspaceError(
+            f"{path} needs full pickle to load{what}; weightspace never unpickles files: save a state dict "
+            "of tensors (model.state_dict()) instead"
+        ) from None
+    except (RuntimeError, OSError, EOFError, ValueError) as err:
+        raise WeightspaceError(f"{path} is not a readable PyTorch file ({str(err).splitlines()[0]})") from None
+    for key in WRAPPERS:
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise WeightspaceError(f"{path} does not hold a state dict (a mapping of names to tensors)")
+    return dict(obj)
+
+
+def fit_to_spec(spec: ArchSpec, state: dict[str, torch.Tensor], where: str) -> dict[str, torch.Tensor]:
+    """`state` under the spec's names (by name, else in order; shapes checked), or one error naming --arch."""
+    try:
+        return state_for(spec, state, where)
+    except SpecError as err:
+        raise WeightspaceError(f"{err}; give the matching --arch") from None
+
+
+def _write(out, name, spec, items: Sequence[tuple[Path, dict[str, Any]]], source, transform=None) -> Zoo:
+    """One network per (file, row); read one at a time."""
+    pending = [Pending(i, 1, item) for i, item in enumerate(items)]
+
+    def load(p: Pending) -> Rows:
+        path, row = p.source
+        params = fit_to_spec(spec, load_state_dict(path), str(path))
+        return [(transform(params) if transform else params, row)]
+
+    return write_networks(out, name, spec, pending, load, source)
+
+
+def _need_spec(spec: ArchSpec | None, fmt: str) -> ArchSpec:
+    if spec is None:
+        raise WeightspaceError(f"{fmt} files carry no architecture: give --arch (a preset or a spec .json)")
+    return spec
+
+
+def import_state_dicts(folder: str | Path, out: str | Path, spec: ArchSpec | None = None) -> Zoo:
+    """Every .pt/.pth under `folder`, one network each (task: its parent folder's name), in the given spec."""
+    folder = Path(folder)
+    spec = _need_spec(spec, "state-dict")
+    files = sorted(p for p in folder.rglob("*") if p.suffix in (".pt", ".pth") and p.is_file())
+    if not files:
+        raise WeightspaceError(f"no .pt or .pth files under {folder}")
+    items = [(p, {"task": p.parent.name, "file": str(p.relative_to(folder))}) for p in files]
+    return _write(out, f"{folder.name}-import", spec, items, {"format": "state-dicts", "folder": str(folder)})
+
+
+# -- Schürholt et al.'s model zoos -----------------------------------------------------------------------------------
+def model_zoo_spec(params: dict[str, Any]) -> ArchSpec:
+    """The architecture a model-zoo trial's params.json names (their CNN, CNN2, CNN3 and MLP definitions)."""
+    kind = params.get("model::type")
+    nlin = params.get("model::nlin", "leakyrelu")
+    fn = {"leakyrelu": "leaky_relu", "relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid", "gelu": "gelu"}.get(nlin)
+    if fn is None:
+        raise WeightspaceError(f"model::nlin {nlin!r} has no ArchSpec activation; give --arch")
+    act = Activation(fn=fn)
+    p = float(params.get("model::dropout", 0.0))
+    drop = [Dropout(p=p)] if p > 0 else []
+    channels = int(params.get("model::channels_in", 1))
+    pool = Pool2d(op="max", kernel_size=2)
+    if kind in ("CNN", "CNN2"):
+        c1, c2, c3 = (8, 6, 4) if kind == "CNN" else (6, 9, 6)
+        layers = [Conv2d(out_channels=c1, kernel_size=5), pool, act, *drop, Conv2d(out_channels=c2, kernel_size=5),
+                  pool, act, *drop, Conv2d(out_channels=c3, kernel_size=2), act, Flatten(), Linear(out_features=20),
+                  act, *drop, Linear(out_features=10)]  # fmt: skip
+        return ArchSpec(input_shape=(channels, 28, 28), layers=layers, name=f"model-zoo-{kind.lower()}")
+    if kind == "CNN3":
+        layers = [Conv2d(out_channels=16, kernel_size=3), pool, act, Dropout(p=p),
+                  Conv2d(out_channels=32, kernel_size=3), pool, act, Dropout(p=p),
+                  Conv2d(out_channels=15, kernel_size=3), pool, act, Dropout(p=p), Flatten(),
+                  Linear(out_features=20), act, Dropout(p=p), Linear(out_features=10)]  # fmt: skip
+        return ArchSpec(input_shape=(channels, 32, 32), layers=layers, name="model-zoo-cnn3")
+    if kind == "MLP":
+        hidden = params.get("model::h_dim", [30, 15])
+        hidden = hidden if isinstance(hidden, list) else [hidden]
+        layers = []
+        for h in hidden:
+            layers += [Linear(out_features=int(h)), act, *drop]
+        layers.append(Linear(out_features=int(params.get("model::o_dim", 10))))
+        return ArchSpec(input_shape=(int(params.get("model::i_dim", 14)),), layers=layers, name="model-zoo-mlp")
+    raise WeightspaceError(f"model::type {kind!r} is not one weightspace knows (CNN, CNN2, CNN3, MLP); give --arch")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise WeightspaceError(f"{path} is not readable JSON ({err})") from None
+
+
+def _results(trial: Path) -> dict[int, dict[str, Any]]:
+    """Ray Tune's result.json: one JSON object per line (per epoch), keyed by training_iteration."""
+    path = trial / "result.json"
+    if not path.is_file():
+        return {}
+    out = {}
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                raise WeightspaceError(f"{path} line {n} is not JSON") from None
+            out[int(row.get("training_iteration", n))] = row
+    return out
+
+
+def import_model_zoo(folder: str | Path, out: str | Path, spec: ArchSpec | None = None) -> Zoo:
+    """Ray Tune trial folders: each trial's `checkpoint_NNNNNN/checkpoints` state dicts become the epochs of one
+    network; hyperparameters come from params.json, numeric metrics of that epoch from result.json."""
+    folder = Path(folder)
+    trials = sorted({p.parent for p in folder.rglob("params.json")})
+    if not trials:
+        raise WeightspaceError(f"no trial folders (with params.json) under {folder}")
+    specs, pending = [], []
+    for model_id, trial in enumerate(trials):
+        params = _read_json(trial / "params.json")
+        trial_spec = spec or model_zoo_spec(params)
+        specs.append(trial_spec)
+        results = _results(trial)
+        checkpoints = []
+        for ckpt in sorted(trial.glob("checkpoint_*")):
+            file = ckpt / "checkpoints"
+            if file.is_dir():
+                file = next(iter(sorted(file.glob("*"))), file)
+            if not file.is_file() or not re.fullmatch(r"checkpoint_\d+", ckpt.name):
+                continue
+            epoch = int(ckpt.name.split("_")[1])
+            hyper = {k.replace("::", "_"): v for k, v in params.items() if isinstance(v, int | float | str)}
+            numbers = {k: v for k, v in results.get(epoch, {}).items() if isinstance(v, int | float)}
+            metrics = {k: float(v) for k, v in numbers.items() if not isinstance(v, bool) and k != "training_iteration"}
+            checkpoints.append((file, {"trial": trial.name, "epoch": epoch, **hyper, **metrics}))
+        if not checkpoints:
+            raise WeightspaceError(f"{trial}: no checkpoint_NNNNNN/checkpoints files")
+        pending.append(Pending(model_id, len(checkpoints), checkpoints))
+    if len({s.model_dump_json() for s in specs}) > 1:
+        raise WeightspaceError(f"{folder} mixes architectures; import one kind of trial at a time")
+
+    def load(p: Pending) -> Rows:
+        return [(fit_to_spec(specs[0], load_state_dict(f), str(f)), row) for f, row in p.source]
+
+    source = {"format": "model-zoo", "folder": str(folder.resolve()), "trials": len(trials)}
+    return write_networks(out, f"{folder.name}-import", specs[0], pending, load, source)
+
+
+# -- INR state dicts (DWSNets, NFN) ----------------------------------------------------------------------------------
+def siren_spec(in_dim: int = 2, hidden: int = 32, layers: int = 3, out: int = 1) -> ArchSpec:
+    """DWSNets' image INR: `layers - 1` sine layers of `hidden` units, then a linear output (w0 folded in)."""
+    body = []
+    for _ in range(layers - 1):
+        body += [Linear(out_features=hidden), Activation(fn="sin")]
+    return ArchSpec(input_shape=(in_dim,), layers=[*body, Linear(out_features=out)], name=f"siren-{in_dim}-{hidden}")
+
+
+def fold_siren(spec: ArchSpec, w0: float, offset: float):
+    """sin(w0 (W x + b)) is sin((w0 W) x + w0 b); DWSNets' INR adds 0.5 to its output: fold both into the weights."""
+
+    def transform(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        params = dict(params)
+        linear = [i for i, layer in enumerate(spec.layers) if isinstance(layer, Linear)]
+        for i in linear[:-1]:
+            params[f"{i}.weight"] = params[f"{i}.weight"] * w0
+            params[f"{i}.bias"] = params[f"{i}.bias"] * w0
+        params[f"{linear[-1]}.bias"] = params[f"{linear[-1]}.bias"] + offset
+        return params
+
+    return transform
+
+
+def inr_label(path: Path) -> str:
+    """The class of an INR file: DWSNets names its folder `<dataset>_png_<split>_<label>_<index>`; otherwise the
+    folder that holds the file (or its checkpoints/ folder) is the class."""
+    folder = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+    m = re.fullmatch(r".+_(\d+)_\d+", folder.name)
+    return m.group(1) if m else folder.name
+
+
+def import_inr_dir(
+    folder: str | Path, out: str | Path, spec: ArchSpec | None = None, w0: float = 30.0, offset: float = 0.5
+) -> Zoo:
+    """Per-image SIREN state dicts in class folders (DWSNets' `mnist-inrs` layout or NFN's), one network each, the
+    class from the folder and the split from a `*splits*.json` when present ({split: {"path": [...], "label":
+    [...]}}); DWSNets' w0 and output offset are folded into the weights so the Net computes the same image."""
+    folder = Path(folder)
+    spec = spec or siren_spec()
+    files = sorted(p for p in folder.rglob("*") if p.suffix in (".pt", ".pth") and p.is_file())
+    if not files:
+        raise WeightspaceError(f"no .pth INR files under {folder}")
+    split_of: dict[str, str] = {}
+    for splits in sorted(folder.glob("*split*.json")):
+        data = _read_json(splits)
+        for split, entries in data.items() if isinstance(data, dict) else []:
+            for p in entries.get("path", []) if isinstance(entries, dict) else []:
+                split_of[Path(p).as_posix().split(folder.name + "/", 1)[-1]] = split
+    items = []
+    for p in files:
+        rel = p.relative_to(folder).as_posix()
+        items.append((p, {"task": inr_label(p), "split": split_of.get(rel, "unassigned"), "file": rel}))
+    source = {"format": "inr-dir", "folder": str(folder.resolve()), "w0_folded": w0, "offset_folded": offset}
+    return _write(out, f"{folder.name}-import", spec, items, source, fold_siren(spec, w0, offset))
