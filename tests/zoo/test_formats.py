@@ -76,8 +76,8 @@ def test_small_cnn_zoo_layout_round_trip(tmp_path, tiny_config):
     again = import_smallcnn(folder, tmp_path / "back")
     assert torch.equal(again.flat(), zoo.flat())
     assert list(again.table["test_auc"]) == pytest.approx(list(zoo.table["test_auc"]))
-    pd.read_csv(folder / "metrics.csv").iloc[:3].to_csv(folder / "metrics.csv", index=False)
-    with pytest.raises(WeightspaceError, match="metrics.csv has 3 rows"):
+    pd.read_csv(folder / "metrics.csv.gz").iloc[:3].to_csv(folder / "metrics.csv.gz", index=False)
+    with pytest.raises(WeightspaceError, match="metrics has 3 rows"):
         import_smallcnn(folder, tmp_path / "bad")
 
 

@@ -14,6 +14,7 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from weightspace.errors import WeightspaceError
 from weightspace.nets.spec import ArchSpec
 from weightspace.zoo.lock import LOCK_NAME, zoo_lock
 from weightspace.zoo.manifest import ZooError, new_manifest, read_manifest, write_manifest
@@ -114,33 +115,52 @@ def write_networks(
         raise ZooError(f"--out {root} is a file; give a directory for the zoo")
     console = console or Console(quiet=True)
     chunks = {sid: pending[start : start + shard_size] for sid, start in enumerate(range(0, len(pending), shard_size))}
-    expected = spec.state_shapes()
     with zoo_lock(root):
-        manifest = start_zoo(root, name, [spec], {"source": source}, resume)
-        planned = {sid: sorted(p.model_id for p in chunk for _ in range(p.rows)) for sid, chunk in chunks.items()}
-        todo = shards_to_make(root, planned, manifest["config_sha256"], stop_on_damage, console)
-        with progress_bar(console) as progress:
-            done = sum(len(chunks[s]) for s in chunks if s not in todo)
-            bar = progress.add_task(name, total=len(pending), completed=done)
-            for sid in todo:
-                tensors: dict[str, list[torch.Tensor]] = {k: [] for k in expected}
-                rows = []
-                for item in chunks[sid]:
-                    got = load(item)
-                    if len(got) != item.rows:
-                        raise ZooError(f"network {item.model_id} gave {len(got)} rows, {item.rows} expected")
-                    for params, row in got:
-                        if {k: tuple(v.shape) for k, v in params.items()} != expected:
-                            raise ZooError(
-                                f"network {item.model_id}: its tensors do not match {spec.name or 'the spec'}"
-                            )
-                        for k in expected:
-                            tensors[k].append(params[k].detach().to(torch.float32).cpu())
-                        rows.append({"spec": 0, "model_id": item.model_id} | row)
-                    progress.advance(bar)
-                stacked = {k: torch.stack(v) for k, v in tensors.items()}
-                write_shard(root, sid, stacked, rows, manifest["config_sha256"])
-        finalize(root, manifest, list(chunks))
+        fresh, written = not (root / "zoo.json").exists(), []
+        try:
+            return _write_locked(
+                root, name, spec, pending, load, source, chunks, resume, console, stop_on_damage, written
+            )
+        except WeightspaceError as err:
+            if fresh and not written:  # a new import stopped by a bad input before its first shard: leave nothing
+                _remove_zoo_files(root)
+                raise
+            kept = f"{len(written)} shard(s) already written are kept: fix it and rerun with --resume"
+            raise type(err)(f"{err} ({kept})") from None
+
+
+def _remove_zoo_files(root: Path) -> None:
+    for name in ("zoo.json", "models.parquet"):
+        (root / name).unlink(missing_ok=True)
+    shutil.rmtree(root / "shards", ignore_errors=True)
+    remove_stale_temps(root)
+
+
+def _write_locked(root, name, spec, pending, load, source, chunks, resume, console, stop, written: list) -> Zoo:
+    expected = spec.state_shapes()
+    manifest = start_zoo(root, name, [spec], {"source": source}, resume)
+    planned = {sid: sorted(p.model_id for p in chunk for _ in range(p.rows)) for sid, chunk in chunks.items()}
+    todo = shards_to_make(root, planned, manifest["config_sha256"], stop, console)
+    with progress_bar(console) as progress:
+        done = sum(len(chunks[s]) for s in chunks if s not in todo)
+        bar = progress.add_task(name, total=len(pending), completed=done)
+        for sid in todo:
+            tensors: dict[str, list[torch.Tensor]] = {k: [] for k in expected}
+            rows = []
+            for item in chunks[sid]:
+                got = load(item)
+                if len(got) != item.rows:
+                    raise ZooError(f"network {item.model_id} gave {len(got)} rows, {item.rows} expected")
+                for params, row in got:
+                    if {k: tuple(v.shape) for k, v in params.items()} != expected:
+                        raise ZooError(f"network {item.model_id}: its tensors do not match {spec.name or 'the spec'}")
+                    for k in expected:
+                        tensors[k].append(params[k].detach().to(torch.float32).cpu())
+                    rows.append({"spec": 0, "model_id": item.model_id} | row)
+                progress.advance(bar)
+            write_shard(root, sid, {k: torch.stack(v) for k, v in tensors.items()}, rows, manifest["config_sha256"])
+            written.append(sid)
+    finalize(root, manifest, list(chunks))
     return Zoo.open(root)
 
 

@@ -37,8 +37,9 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             f"{path} needs full pickle to load{what}; weightspace never unpickles files: save a state dict "
             "of tensors (model.state_dict()) instead"
         ) from None
-    except (RuntimeError, OSError, EOFError, ValueError) as err:
-        raise WeightspaceError(f"{path} is not a readable PyTorch file ({str(err).splitlines()[0]})") from None
+    except Exception as err:  # a damaged file fails deep in zipfile, struct or the unpickler, in many ways
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise WeightspaceError(f"{path} is not a readable PyTorch file ({first})") from None
     for key in WRAPPERS:
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
