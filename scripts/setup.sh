@@ -25,4 +25,14 @@ if [ ! -d /usr/share/datasets/fashion-mnist ]; then
     echo "      (or pass --data DIR); on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist."
   fi
 fi
+# Chromium: the report page's browser test drives it (with Playwright, which uses this executable; no download).
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    (apt-get install -y -qq chromium >/dev/null 2>&1 ||
+      (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) ||
+      echo "note: could not install chromium with apt-get; the report's browser test will be skipped."
+  else
+    echo "note: no chromium found; install it (Debian/Ubuntu: sudo apt-get install chromium) for the browser test."
+  fi
+fi
 echo "weightspace installed in .venv ($(.venv/bin/python -c 'import torch; print("torch", torch.__version__)'))"

@@ -17,7 +17,8 @@ def demo(
     epochs: int = options.count(6, "epochs per network"),
     workers: int = options.count(2, "local worker processes"),
 ) -> None:
-    """Generate the digits LeNet-5 one-vs-rest zoo, summarise it, and predict each network's class from weights."""
+    """Generate the digits LeNet-5 one-vs-rest zoo, summarise it, predict each network's class from its weights, and
+    write the zoo's report page."""
     from weightspace.zoo import generate, zoo_preset
     from weightspace.zoo.classify import classify
 
@@ -30,3 +31,6 @@ def demo(
     console.print(metric_table(zoo))
     console.rule("which digit does each network detect? (from its weights alone)")
     print_classify(classify(zoo), "task", out / "classify.png")
+    from weightspace.report.page import write_report
+
+    console.print(f"report: {write_report(zoo.root, console=console)}")

@@ -10,6 +10,7 @@ from rich.table import Table
 from weightspace.cli import options
 from weightspace.cli.app import console, zoo_app
 from weightspace.errors import WeightspaceError
+from weightspace.fileio import write_json
 
 
 @zoo_app.command("generate")
@@ -268,3 +269,9 @@ def print_classify(result, target: str, plot: Path) -> None:
     recall = ", ".join(f"{k}: {v:.2f}" for k, v in result.recall.items())
     console.print(f"best: {' + '.join(result.best)}; per-class recall: {recall}")
     console.print(f"confusion matrix: {plot_confusion(result, plot)}")
+    write_json(Path(plot).with_name("classify.json"), {
+        "target": target, "scores": {f"{f}+{c}": s for (f, c), s in result.scores.items()},
+        "features": list(FEATURES), "classifiers": list(CLASSIFIERS), "best": list(result.best),
+        "labels": [str(x) for x in result.labels], "confusion": result.confusion.tolist(), "chance": result.chance,
+        "recall": result.recall, "n_train": result.n_train, "n_test": result.n_test,
+    })  # fmt: skip
