@@ -2,6 +2,7 @@
 browser (headless Chromium through Playwright) with no console error and no request leaving the file."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -77,7 +78,10 @@ def imported(root: Path, rows: list[dict]) -> Zoo:
 def test_pages_of_odd_zoos_render(tmp_path, rows):
     zoo = imported(tmp_path / "z", rows)
     page = render(zoo_summary(zoo))
-    assert all(f'id="{anchor}"' in page for anchor, _ in SECTIONS) and "http" not in page.replace("https://", "")
+    assert all(f'id="{anchor}"' in page for anchor, _ in SECTIONS) and not OUTSIDE.search(page)
+
+
+OUTSIDE = re.compile(r"""(src|href)=["']?(https?:|//)|url\((https?:|//)|@import""")  # anything fetched from outside
 
 
 def chromium() -> str | None:
@@ -117,3 +121,22 @@ def test_the_page_opens_in_a_browser_with_every_section_and_no_request_out(zoo, 
     assert errors == []
     assert all(url.startswith(("file:", "data:")) for url in requests), requests
     print(f"screenshot: {tmp_path / 'report.png'}")
+
+
+RESULTS = Path(__file__).parent.parent.parent / "benchmarks" / "results"
+
+
+def test_pages_for_the_other_commands_outputs(tmp_path):
+    shutil.copytree(RESULTS / "swat", tmp_path / "swat")
+    (tmp_path / "n2n").mkdir()
+    shutil.copy(RESULTS / "net2net_fashion.json", tmp_path / "n2n" / "results.json")
+    shutil.copy(RESULTS / "hyper_generator_digits_lenet5.json", tmp_path / "generator.json")
+    for path, expected in [(tmp_path / "swat", "darts-admm-x4"), (tmp_path / "n2n", "wider student"),
+                           (tmp_path / "generator", "zoo members (held out)")]:  # fmt: skip
+        with pytest.raises(SystemExit) as exit_:
+            main(["report", str(path)])
+        assert exit_.value.code == 0
+        written = path / "report.html" if path.is_dir() else path.with_suffix(".report.html")
+        page = written.read_text()
+        assert expected in page and "<table>" in page and not OUTSIDE.search(page)
+    assert 'src="data:image/png;base64,' in (tmp_path / "n2n" / "report.html").read_text()

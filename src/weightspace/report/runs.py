@@ -1,0 +1,124 @@
+"""Report pages for the outputs of the other commands: a Net2Net experiment folder, a SWAT bench folder, and a
+trained zoo generator (its evaluation). Same page style as a zoo's: self-contained, figures inline."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from weightspace.errors import WeightspaceError
+from weightspace.report.html import COLOURS, STYLE, _figure, _table
+from weightspace.report.plots import plt
+
+
+def kind_of(path: Path) -> str | None:
+    """Which command's output `path` is: zoo, net2net, swat-bench, generator; None if none of them."""
+    path = Path(path)
+    if path.is_dir() and (path / "zoo.json").is_file():
+        return "zoo"
+    results = path / "results.json"
+    if path.is_dir() and results.is_file():
+        data = json.loads(results.read_text())
+        if isinstance(data, dict) and "growths" in data:
+            return "net2net"
+        if isinstance(data, dict) and any(":" in k for k in data):
+            return "swat-bench"
+    record = path.with_suffix(".json")
+    if record.is_file() and "report" in json.loads(record.read_text()):
+        return "generator"
+    return None
+
+
+def _page(title: str, sections: list[tuple[str, str]]) -> str:
+    nav = "".join(f'<a href="#s{i}">{html.escape(t)}</a>' for i, (t, _) in enumerate(sections))
+    body = "".join(f'<section id="s{i}"><h2>{html.escape(t)}</h2>{b}</section>' for i, (t, b) in enumerate(sections))
+    head = f'<head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{STYLE}</style></head>'
+    return (
+        f'<!doctype html><html lang="en">{head}<body><h1>{html.escape(title)}</h1><nav>{nav}</nav>{body}</body></html>'
+    )
+
+
+def _image(path: Path, caption: str) -> str:
+    if not path.is_file():
+        return ""
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}"><figcaption>' \
+           f"{html.escape(caption)}</figcaption></figure>"  # fmt: skip
+
+
+def _markdown(text: str) -> str:
+    """The Markdown the benchmark reports use: paragraphs and pipe tables."""
+    out, table = [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if not all(set(c) <= set("-: ") for c in cells):
+                table.append(cells)
+            continue
+        if table:
+            out.append(_table(table[0], table[1:]))
+            table = []
+        if line.strip() and not line.startswith("!["):
+            out.append(f"<p>{html.escape(line.lstrip('# '))}</p>")
+    return "".join(out)
+
+
+def _last(value: Any) -> Any:
+    return value[-1] if isinstance(value, list) and value else value
+
+
+def net2net_page(folder: Path) -> str:
+    data = json.loads((folder / "results.json").read_text())
+    sections = [("Setup", _table(["", ""], [[k, v] for k, v in data.get("config", {}).items()]
+                                 + [["teacher accuracy", data.get("teacher_accuracy")]]))]  # fmt: skip
+    for growth, g in data["growths"].items():
+        rows = [
+            [name, r["accuracy"][-1], r.get("epochs_to_teacher"), r.get("seconds")] for name, r in g["runs"].items()
+        ]
+        body = _table(["student", "final accuracy", "epochs to teacher", "seconds"], rows)
+        fig, ax = plt.subplots(figsize=(5.2, 3.0))
+        for i, (name, r) in enumerate(g["runs"].items()):
+            ax.plot(range(len(r["accuracy"])), r["accuracy"], color=COLOURS[i % 10], label=name)
+        ax.axhline(data.get("teacher_accuracy", np.nan), color="#999", lw=1, ls="--", label="teacher")
+        ax.set_xlabel("student epochs")
+        ax.set_ylabel("test accuracy")
+        ax.legend(fontsize=7)
+        sections.append((f"{growth} student ({g['params']:,} parameters)", body + _figure(fig, f"{growth}: accuracy")))
+    return _page(f"Net2Net experiment — {folder}", sections)
+
+
+def swat_page(folder: Path) -> str:
+    text = (folder / "README.md").read_text() if (folder / "README.md").is_file() else ""
+    results = json.loads((folder / "results.json").read_text())
+    sections = [("Results", _markdown(text) or f"<p>{len(results)} stored entries</p>")]
+    sections.append(("Test MSE vs non-zero parameters", _image(folder / "mse_vs_nonzero.png", "SWAT and baselines")))
+    return _page(f"SWAT-NN bench — {folder}", sections)
+
+
+def generator_page(path: Path) -> str:
+    record = json.loads(path.with_suffix(".json").read_text())
+    report: dict[str, Any] = record["report"]
+    keys = ("networks", "accuracy", "recall", "auc", "distance_within_task", "distance_to_nearest_train_member")
+    rows = [[name] + [r.get(k) for k in keys] for name, r in report.items() if name != "per_task_generated"]
+    sections = [("Generated vs zoo members vs random init", _table(["networks", *keys], rows))]
+    per_task = report.get("per_task_generated", {})
+    if per_task:
+        rows = [[t, r["accuracy"], r["recall"], r["auc"]] for t, r in per_task.items()]
+        sections.append(("Generated networks per task", _table(["task", "accuracy", "recall", "auc"], rows)))
+    sections.append(("Config", f"<pre>{html.escape(json.dumps(record.get('config', {}), indent=1))}</pre>"))
+    return _page(f"zoo generator — {path.with_suffix('')}", sections)
+
+
+def render_run(path: Path) -> str:
+    kind = kind_of(path)
+    pages = {"net2net": net2net_page, "swat-bench": swat_page, "generator": generator_page}
+    if kind not in pages:
+        raise WeightspaceError(
+            f"{path} is not a zoo, a Net2Net or SWAT bench results folder, or a trained generator; nothing to report"
+        )
+    return pages[kind](Path(path))
