@@ -5,6 +5,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 
 def run(*args, check=True):
     proc = subprocess.run(
@@ -47,6 +49,7 @@ def test_user_errors_are_one_line_not_a_traceback(tmp_path):
     assert proc.returncode == 2 and "out_features" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_demo_end_to_end(tmp_path):
     out = run("demo", "--per-task", "3", "--epochs", "1", "--workers", "1", "--out", str(tmp_path)).stdout
     assert "30 networks" in out and "which task?" in out and "chance" in out
@@ -54,6 +57,7 @@ def test_demo_end_to_end(tmp_path):
     assert (tmp_path / "zoo" / "models.parquet").is_file()
 
 
+@pytest.mark.slow
 def test_zoo_commands_end_to_end(tmp_path):
     from weightspace.train import Recipe
     from weightspace.zoo import Arch, ZooConfig
@@ -84,6 +88,7 @@ def test_zoo_commands_end_to_end(tmp_path):
     assert proc.returncode == 2 and "--preset" in proc.stderr
 
 
+@pytest.mark.slow
 def test_grow_commands_end_to_end(tmp_path):
     import torch
 

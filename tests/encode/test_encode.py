@@ -246,7 +246,7 @@ def test_sne_pipeline_and_embeddings(tmp_path):
     config = EncoderConfig(kind="sne", target="kind", width=8, dim=4, depth=1, head_width=16)
     model, report = train_on_zoo(zoo, config, FitConfig(epochs=2, batch_size=8))
     assert report["task"] == "classes" and model.config.classes == ["a", "b"]
-    assert set(report["test"]) == {"accuracy"} and report["permutation_gap"] >= 0
+    assert set(report["test"]) == {"accuracy"} and 0 <= report["permutation_gap"] < 0.5  # small, not exact
     path = embed_zoo(model, zoo, "sne")
     from safetensors.torch import load_file
 

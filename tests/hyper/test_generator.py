@@ -1,5 +1,7 @@
 """The zoo-trained generator: alignment, training (resumable), evaluation, files, generated zoos, CLI."""
 
+import math
+
 import pytest
 import torch
 
@@ -52,7 +54,8 @@ def test_training_moves_the_generator_and_resumes_exactly(zoo, tmp_path):
     for k, v in model.state_dict().items():
         assert torch.allclose(v, resumed.state_dict()[k], atol=1e-6), k
     report = evaluate_generator(model, aligned, per_class=3)
-    assert report["generated"]["networks"] == 9 and 0 <= report["generated"]["auc"] <= 1
+    assert report["generated"]["networks"] == 9 and math.isfinite(report["generated"]["auc"])
+    assert report["zoo members (held out)"]["auc"] > report["random init"]["auc"]  # trained members beat noise
     assert report["random init"]["distance_to_nearest_train_member"] > 0
 
 
@@ -70,6 +73,7 @@ def test_saved_generator_samples_the_same_networks_and_writes_a_zoo(zoo, tmp_pat
     assert torch.allclose(reopened.net(0).flat(), again.sample(0, 2, seed=0)[0].flat(), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_cli_train_generator_and_generate(zoo, tmp_path):
     from tests.test_cli import run
 

@@ -25,7 +25,7 @@ def probes(n=64, seed=0):
 
 
 @pytest.mark.parametrize("depth", [1, 2, 3, 4])
-def test_tokenise_parse_forward_matches_the_net(depth):
+def test_tokenise_parse_forward_matches_the_net(depth, tmp_path):
     mlp = sample(24, depth, torch.Generator().manual_seed(depth))
     mlp.gate[0, 0] = 0  # an all-off layer: the net must compute the same constant
     tokens = tokenise(mlp)
@@ -38,7 +38,7 @@ def test_tokenise_parse_forward_matches_the_net(depth):
     for i in range(24):
         net = to_net(mlp, i)
         torch.testing.assert_close(net(x)[:, 0], out[i], rtol=1e-5, atol=1e-4)
-        loaded = Net.load(net.save(f"/tmp/swat-net-{depth}.safetensors"))
+        loaded = Net.load(net.save(tmp_path / f"swat-net-{depth}.safetensors"))
         torch.testing.assert_close(loaded(x), net(x))
     assert to_net(mlp, 0)(x).std() < 1e-6
 
@@ -136,10 +136,11 @@ def test_baselines_fit_and_respect_the_budget():
     assert all(m < 0.5 * base for m, base in zip(mse_on_test(net, tasks), mean_mse))
     pruned = darts_admm(tasks, 2, [12, 5], config)
     weights = torch.cat([w.flatten(1) for w in pruned.weights], 1)
-    assert (weights != 0).sum(1).tolist() <= [12, 5] and ((weights != 0).sum(1) <= torch.tensor([12, 5])).all()
+    assert ((weights != 0).sum(1) <= torch.tensor([12, 5])).all()  # each task within its own budget
     assert (nonzero_parameters(pruned) <= torch.tensor([12, 5]) + 15).all()
 
 
+@pytest.mark.slow
 def test_cli_train_search_bench(tmp_path):
     from tests.test_cli import run
 

@@ -313,7 +313,8 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path, small_config):
     assert verify(generate(small_config, root).root) == []
 
 
-def test_a_failed_start_leaves_nothing(tmp_path, small_config):
+def test_a_failed_start_leaves_nothing(tmp_path, small_config, monkeypatch):
+    monkeypatch.setattr(sys.modules["weightspace.zoo.generate"], "DASK_CONNECT_TIMEOUT", "1s")
     with pytest.raises(ZooError, match="Dask scheduler"):
         generate(small_config, tmp_path / "zoo", dask="tcp://127.0.0.1:9")
     assert not (tmp_path / "zoo").exists()

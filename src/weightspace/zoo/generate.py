@@ -136,6 +136,9 @@ def run_processes(jobs: Sequence[Job], done: Callable[[dict], None], workers: in
             done(future.result())
 
 
+DASK_CONNECT_TIMEOUT = "10s"  # how long to wait for a scheduler before saying it cannot be reached
+
+
 def dask_client(address):
     """A connected dask.distributed Client for a scheduler address (a Client is returned as is)."""
     try:
@@ -145,7 +148,7 @@ def dask_client(address):
     if isinstance(address, Client):
         return address
     try:
-        return Client(address, timeout="15s")
+        return Client(address, timeout=DASK_CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError, TypeError) as err:
         raise ZooError(f"cannot reach the Dask scheduler at {address!r} ({err}); check the address") from None
 
