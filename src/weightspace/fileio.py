@@ -113,3 +113,26 @@ def read_model(path: str | os.PathLike, key: str, kind: str, hint: str, error: t
     if key not in header:
         raise error(f"{path} holds no {kind} (no config in its header)")
     return tensors, header
+
+
+def read_yaml_mapping(path: str | Path, what: str = "config") -> dict:
+    """A YAML file's top-level mapping; one error naming the line for a syntax error."""
+    import yaml
+
+    from weightspace.errors import WeightspaceError
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightspaceError(f"{what} {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", err)
+        raise WeightspaceError(f"{what} {path}{where}: not valid YAML ({problem})") from None
+    except UnicodeDecodeError:
+        raise WeightspaceError(f"{what} {path} is not UTF-8 text") from None
+    if data is not None and not isinstance(data, dict):
+        raise WeightspaceError(f"{what} {path} must be a mapping of fields")
+    return data or {}

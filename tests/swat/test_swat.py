@@ -199,7 +199,7 @@ def test_cli_train_search_bench(tmp_path):
 
 
 def test_comparable_mse_picks_the_smallest_darts_budget_that_gets_there():
-    from weightspace.swat.bench import _darts_match
+    from weightspace.recipes.swat_bench import _darts_match
 
     def entry(test, nonzero):
         return {"tasks": {"t": {"test": test, "nonzero": nonzero}}}

@@ -88,11 +88,12 @@ def grow_experiment(
     seed: int = options.seed(),
 ) -> None:
     """Net2Net vs random init vs random pad, for a 2x wider and a deeper student of a small teacher CNN."""
-    from weightspace.grow.experiment import results_table, run_experiment
+    from weightspace.recipes.net2net import Net2NetConfig, results_table, run
 
-    results = run_experiment(
-        out, dataset=dataset, train_size=train_size, teacher_epochs=teacher_epochs, student_epochs=student_epochs,
-        student_lr=student_lr, seed=seed, log=console.print,
+    config = Net2NetConfig(
+        dataset=dataset, train_size=train_size, teacher_epochs=teacher_epochs, student_epochs=student_epochs,
+        student_lr=student_lr, seed=seed,
     )  # fmt: skip
+    results = run(config, out, log=console.print)
     console.print(results_table(results))
     console.print(f"plot: {out / 'net2net.png'}")

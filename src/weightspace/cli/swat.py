@@ -63,8 +63,8 @@ def swat_search(
     from rich.progress import Progress
 
     from weightspace.data import load
+    from weightspace.recipes.swat_bench import CEILING
     from weightspace.swat.autoencoder import load_autoencoder
-    from weightspace.swat.bench import CEILING
     from weightspace.swat.search import SearchConfig, search
 
     data, model = load(task), load_autoencoder(ae)
@@ -95,11 +95,12 @@ def swat_bench(
     depths: str = typer.Option("1,2,3,4", help="comma-separated depths"),
     steps_scale: float = options.real(1.0, "multiply every step count (search and baselines)", above=0, high=100),
     tasks: str = typer.Option("all", help="comma-separated CORNN names, or all (54)"),
-    out: Path = options.out_dir(Path("benchmarks/results/swat"), "results folder (resumable per entry)"),
+    out: Path = options.out_dir(Path("runs/swat-bench"), "results folder (entries reused only for equal settings)"),
+    publish: bool = typer.Option(False, help="write into benchmarks/results/swat, the committed results, instead"),
     device: str = options.device(),
 ) -> None:
     """SWAT and its baselines on the CORNN tasks: tables and a plot of test MSE vs non-zero parameters."""
-    from weightspace.swat.bench import run_bench
+    from weightspace.recipes.swat_bench import SwatBenchConfig, run
 
     names = None if tasks == "all" else [t.strip() for t in tasks.split(",")]
     try:
@@ -108,5 +109,6 @@ def swat_bench(
         raise WeightspaceError(f"--depths {depths!r}: give comma-separated whole numbers, e.g. 1,2") from None
     if not levels or not all(1 <= d <= 4 for d in levels):
         raise WeightspaceError(f"--depths {depths!r}: every depth must be 1..4")
-    report = run_bench(ae, levels, steps_scale, names, out, console.print, device)
+    config = SwatBenchConfig(ae=ae, depths=levels, steps_scale=steps_scale, tasks=names)
+    report = run(config, Path("benchmarks/results/swat") if publish else out, device, console.print)
     console.print(report, highlight=False, markup=False)

@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from weightspace.errors import WeightspaceError
+from weightspace.fileio import read_yaml_mapping
 from weightspace.nets.init import INIT_SCHEMES
 from weightspace.nets.presets import preset
 from weightspace.nets.spec import ArchSpec
@@ -69,21 +70,7 @@ class ZooConfig(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> ZooConfig:
-        path = Path(path)
-        if not path.is_file():
-            raise WeightspaceError(f"zoo config {path} does not exist")
-        try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(err, "problem", err)
-            raise WeightspaceError(f"zoo config {path}{where}: not valid YAML ({problem})") from None
-        except UnicodeDecodeError:
-            raise WeightspaceError(f"zoo config {path} is not UTF-8 text") from None
-        if data is not None and not isinstance(data, dict):
-            raise WeightspaceError(f"zoo config {path} must be a mapping of fields (name, dataset, arch, ...)")
-        return cls.model_validate(data or {}).check()
+        return cls.model_validate(read_yaml_mapping(path, "zoo config")).check()
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from pydantic import Field, PositiveFloat, PositiveInt
 
 from weightspace.data import TaskData, load
 from weightspace.fileio import write_json
@@ -21,6 +22,7 @@ from weightspace.grow.deeper import deeper
 from weightspace.grow.wider import widen_all
 from weightspace.nets import Activation, ArchSpec, Conv2d, Flatten, Linear, Net, Pool2d
 from weightspace.nets.init import init_net
+from weightspace.recipes.base import RecipeConfig
 from weightspace.train import Recipe, evaluate, fit, logits_of
 
 
@@ -87,7 +89,9 @@ class Run:
         return next((e for e, a in enumerate(self.accuracy) if a >= level), None)
 
 
-def train_run(name: str, net: Net, data: TaskData, recipe: Recipe, log: Callable[[str], None]) -> tuple[Run, Net]:
+def train_run(
+    name: str, net: Net, data: TaskData, recipe: Recipe, log: Callable[[str], None], device: str = "cpu"
+) -> tuple[Run, Net]:
     run = Run(name, [evaluate(logits_of(net.spec, net.as_module()), data.x_test, data.y_test)["accuracy"]], [0.0])
     start = time.perf_counter()
 
@@ -96,7 +100,7 @@ def train_run(name: str, net: Net, data: TaskData, recipe: Recipe, log: Callable
         run.seconds.append(time.perf_counter() - start)
         log(f"{name}: epoch {row['epoch']} test accuracy {row['test_accuracy']:.4f}")
 
-    result = fit(net, data, recipe, on_epoch=on_epoch)
+    result = fit(net, data, recipe, device, on_epoch=on_epoch)
     return run, result.net
 
 
@@ -107,44 +111,50 @@ def subset(data: TaskData, n: int, seed: int) -> TaskData:
     return data.replace(x_train=data.x_train[keep], y_train=data.y_train[keep])
 
 
-def run_experiment(
-    out: Path,
-    dataset: str = "fashion-mnist",
-    train_size: int = 20_000,
-    teacher_epochs: int = 3,
-    student_epochs: int = 5,
-    lr: float = 1e-3,
-    student_lr: float = 3e-4,
-    width: int = 8,
-    target_gain: float = 0.01,
-    seed: int = 0,
-    log: Callable[[str], None] = print,
-) -> dict:
+class Net2NetConfig(RecipeConfig):
+    dataset: str = "fashion-mnist"
+    train_size: int = Field(20_000, ge=10, description="training images (a seeded subset)")
+    teacher_epochs: PositiveInt = 3
+    student_epochs: PositiveInt = 5
+    lr: PositiveFloat = 1e-3  # the teacher's Adam rate
+    student_lr: PositiveFloat = 3e-4
+    width: PositiveInt = 8
+    target_gain: float = 0.01  # "target" accuracy = teacher's + this
+    seed: int = Field(0, ge=0)
+
+
+def run(config: Net2NetConfig, out: str | Path, device: str = "cpu", log: Callable[[str], None] = print) -> dict:
     """Train the teacher, grow it, train every student; write results.json and net2net.png into `out`."""
-    torch.manual_seed(seed)
-    data = subset(load(dataset), train_size, seed)
+    with torch.random.fork_rng(devices=[]):  # the experiment seeds torch; the caller's random state is left alone
+        torch.manual_seed(config.seed)
+        return _run(config, Path(out), device, log)
+
+
+def _run(config: Net2NetConfig, out: Path, device: str, log: Callable[[str], None]) -> dict:
+    c = config
+    data = subset(load(c.dataset), c.train_size, c.seed)
     teacher_run, teacher = train_run(
-        "teacher", init_net(teacher_spec(data.input_shape, data.num_classes, width), seed), data,
-        Recipe(epochs=teacher_epochs, lr=lr, batch_size=128, seed=seed), log,
+        "teacher", init_net(teacher_spec(data.input_shape, data.num_classes, c.width), c.seed), data,
+        Recipe(epochs=c.teacher_epochs, lr=c.lr, batch_size=128, seed=c.seed), log, device,
     )  # fmt: skip
     teacher_acc = teacher_run.accuracy[-1]
-    target = teacher_acc + target_gain
+    target = teacher_acc + c.target_gain
     spec = teacher.spec
     convs = [i for i in spec.parametric_layers() if isinstance(spec.layers[i], Conv2d)]
     hidden_dense = [i for i in spec.parametric_layers()[:-1] if isinstance(spec.layers[i], Linear)]
-    wide = widen_all(teacher, 2.0, noise=0.0, seed=seed)
+    wide = widen_all(teacher, 2.0, noise=0.0, seed=c.seed)
     deep = deeper(deeper(teacher, after=hidden_dense[-1]), after=convs[-1])
-    recipe = Recipe(epochs=student_epochs, lr=student_lr, batch_size=128, seed=seed + 1)
+    recipe = Recipe(epochs=c.student_epochs, lr=c.student_lr, batch_size=128, seed=c.seed + 1)
     results = {"teacher": asdict(teacher_run), "teacher_accuracy": teacher_acc, "target": target, "growths": {}}
     for growth, grown in (("wider", wide), ("deeper", deep)):
         starts = {
             "Net2Net": grown,
-            "random init": init_net(grown.spec, seed + 7),
-            "random pad": random_pad(teacher, grown, seed + 7),
+            "random init": init_net(grown.spec, c.seed + 7),
+            "random pad": random_pad(teacher, grown, c.seed + 7),
         }
         runs = {}
         for label, net in starts.items():
-            run, _ = train_run(f"{growth} / {label}", net, data, recipe, log)
+            run, _ = train_run(f"{growth} / {label}", net, data, recipe, log, device)
             runs[label] = asdict(run) | {
                 "epochs_to_teacher": run.first_epoch_reaching(teacher_acc),
                 "epochs_to_target": run.first_epoch_reaching(target),
@@ -152,11 +162,10 @@ def run_experiment(
             }
         results["growths"][growth] = {"params": grown.num_params(), "runs": runs}
     results["config"] = {
-        "dataset": dataset, "train_size": len(data.x_train), "test_size": len(data.x_test),
-        "teacher_epochs": teacher_epochs, "student_epochs": student_epochs, "lr": lr, "student_lr": student_lr,
-        "teacher_params": teacher.num_params(), "seed": seed,
+        "dataset": c.dataset, "train_size": len(data.x_train), "test_size": len(data.x_test),
+        "teacher_epochs": c.teacher_epochs, "student_epochs": c.student_epochs, "lr": c.lr, "student_lr": c.student_lr,
+        "teacher_params": teacher.num_params(), "seed": c.seed,
     }  # fmt: skip
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "results.json", results)
     plot(results, out / "net2net.png")

@@ -16,9 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from pydantic import Field
 
 from weightspace.data.cornn import NAMES, load_cornn
 from weightspace.fileio import write_text_atomic
+from weightspace.recipes.base import RecipeConfig
 from weightspace.report.plots import mse_vs_size
 from weightspace.swat.autoencoder import load_autoencoder
 from weightspace.swat.baselines import BaselineConfig, darts_admm, dense
@@ -33,29 +35,40 @@ REPORTED = (*METHODS, *list(DARTS_BUDGETS)[1:])
 COMPARABLE = 1.1  # "comparable MSE": within 10 % of SWAT's
 
 
-def run_bench(
-    ae_path: Path,
-    depths: list[int],
-    steps_scale: float = 1.0,
-    names: list[str] | None = None,
-    out: Path = Path("benchmarks/results/swat"),
-    log: Callable[[str], None] = print,
-    device: str = "cpu",
-) -> str:
-    names = names or list(NAMES)
+class SwatBenchConfig(RecipeConfig):
+    ae: Path = Path("runs/swat/ae")  # a trained autoencoder (`weightspace swat train-ae`)
+    depths: list[int] = [1, 2, 3, 4]
+    steps_scale: float = Field(1.0, gt=0)  # multiplies every step count (search and baselines)
+    tasks: list[str] | None = None  # CORNN names; None: all 54
+
+
+def run(config: SwatBenchConfig, out: str | Path, device: str = "cpu", log: Callable[[str], None] = print) -> str:
+    """Every (method, depth) entry on every task, each stored in OUT/results.json as soon as it finishes together
+    with the settings that made it; an entry is reused only when those settings match exactly (and the log says
+    so). Writes OUT/README.md (the tables) and OUT/mse_vs_nonzero.png."""
+    out = Path(out)
+    names = config.tasks or list(NAMES)
     tasks = [load_cornn(n) for n in names]
     store_path = out / "results.json"
     store = json.loads(store_path.read_text()) if store_path.is_file() else {}
-    ae = load_autoencoder(ae_path)
-    search_config = SearchConfig(steps=round(8001 * steps_scale), anneal=round(3000 * steps_scale))
-    base_config = BaselineConfig(steps=round(4000 * steps_scale))
+    ae = load_autoencoder(config.ae)
+    search_config = SearchConfig(steps=round(8001 * config.steps_scale), anneal=round(3000 * config.steps_scale))
+    base_config = BaselineConfig(steps=round(4000 * config.steps_scale))
+    settings = {
+        "tasks": names,
+        "search": search_config.model_dump(mode="json"),
+        "baselines": base_config.model_dump(mode="json"),
+        "autoencoder": ae.config.model_dump(mode="json"),
+    }
 
     def entry(key: str, make) -> dict:
-        if key not in store:
-            start = time.perf_counter()
-            store[key] = make() | {"seconds": time.perf_counter() - start}
-            write_text_atomic(store_path, json.dumps(store, indent=1))
-            log(f"{key}: {store[key]['seconds']:.0f} s")
+        if key in store and store[key].get("settings") == settings:
+            log(f"{key}: reused from {store_path} (same settings)")
+            return store[key]
+        start = time.perf_counter()
+        store[key] = make() | {"seconds": time.perf_counter() - start, "settings": settings}
+        write_text_atomic(store_path, json.dumps(store, indent=1))
+        log(f"{key}: {store[key]['seconds']:.0f} s")
         return store[key]
 
     def from_search(found) -> dict:
@@ -81,6 +94,7 @@ def run_bench(
 
     fixed = search_config.model_copy(update={"fixed_activation": ACTS.index("tanh")})
     results = {}
+    depths = config.depths
     for depth in depths:
         swat = results[f"swat:{depth}"] = entry(
             f"swat:{depth}", lambda d=depth: {"tasks": from_search(search(ae, tasks, d, search_config, device=device))}
