@@ -22,9 +22,10 @@ from pathlib import Path
 
 import torch
 
-from weightspace.encode import EncodeError, EncoderConfig, FitConfig, Predictor, evaluate_on_zoo, train_on_zoo
+from weightspace.encode import EncodeError, EncoderConfig, FitConfig, Predictor
 from weightspace.encode.fit import read_parts
 from weightspace.fileio import write_text_atomic
+from weightspace.recipes.encoder import evaluate_on_zoo, train_on_zoo
 from weightspace.zoo import Zoo
 
 RESULTS = Path(__file__).parent / "results"

@@ -6,6 +6,10 @@ import re
 
 from weightspace.errors import WeightspaceError
 
+__all__ = [
+    "check_device",
+]
+
 
 def check_device(device: str) -> str:
     """`device` if this machine has it ("cpu", "cuda", "cuda:N"); otherwise one error that says what is available."""

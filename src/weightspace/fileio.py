@@ -13,6 +13,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+__all__ = [
+    "atomic_path",
+    "current_umask",
+    "json_safe",
+    "read_model",
+    "read_model_record",
+    "read_safetensors",
+    "read_yaml_mapping",
+    "save_model",
+    "sha256_file",
+    "write_json",
+    "write_text_atomic",
+]
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:

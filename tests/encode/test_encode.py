@@ -19,14 +19,12 @@ from weightspace.encode import (
     FitConfig,
     Predictor,
     WeightBatch,
-    embed_zoo,
-    evaluate_on_zoo,
-    train_on_zoo,
 )
 from weightspace.encode.chunks import BIAS, CONV, LINEAR, chunk, chunk_batch, elements
 from weightspace.nets import Net, preset
 from weightspace.nets.presets import mlp
 from weightspace.nets.symmetry import hidden_layers, permute
+from weightspace.recipes.encoder import embed_zoo, evaluate_on_zoo, train_on_zoo
 from weightspace.zoo.inr import make_sine_inr_zoo, siren_forward
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import write_zoo

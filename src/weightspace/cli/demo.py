@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from weightspace.cli import options
@@ -19,18 +18,14 @@ def demo(
 ) -> None:
     """Generate the digits LeNet-5 one-vs-rest zoo, summarise it, predict each network's class from its weights, and
     write the zoo's report page."""
-    from weightspace.zoo import generate, zoo_preset
-    from weightspace.zoo.classify import classify
+    from weightspace.recipes.demo import DemoConfig, run
 
-    config = zoo_preset("digits-lenet5", per_task=per_task)
-    config = config.model_copy(update={"recipe": config.recipe.model_copy(update={"epochs": epochs})})
-    console.rule(f"generating {config.name}: {10 * per_task} one-vs-rest LeNet-5 detectors")
-    start = time.perf_counter()
-    zoo = generate(config, out / "zoo", workers=workers, resume=True, console=console)
-    console.print(f"{len(zoo)} networks in {time.perf_counter() - start:.0f} s -> {out / 'zoo'}")
-    console.print(metric_table(zoo))
+    config = DemoConfig(per_task=per_task, epochs=epochs, workers=workers)
+    console.rule(f"generating digits-lenet5: {10 * per_task} one-vs-rest LeNet-5 detectors")
+    result = run(config, out, console=console)
+    console.print(f"{len(result.zoo)} networks in {result.seconds:.0f} s -> {out / 'zoo'}")
+    console.print(metric_table(result.zoo))
     console.rule("which digit does each network detect? (from its weights alone)")
-    print_classify(classify(zoo), "task", out / "classify.png")
-    from weightspace.report.page import write_report
-
-    console.print(f"report: {write_report(zoo.root, console=console)}")
+    print_classify(result.classify, "task", None)
+    console.print(f"confusion matrix: {result.confusion_plot}")
+    console.print(f"report: {result.report}")

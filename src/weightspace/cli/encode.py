@@ -34,9 +34,11 @@ def encode_train(
     import json
 
     import numpy as np
-    from rich.progress import Progress
 
-    from weightspace.encode import EncoderConfig, FitConfig, plot_predictions, train_on_zoo
+    from weightspace.encode import EncoderConfig, FitConfig
+    from weightspace.progress import progress_bar
+    from weightspace.recipes.encoder import train_on_zoo
+    from weightspace.report.plots import plot_predictions
     from weightspace.zoo import Zoo
 
     zoo = Zoo.open(zoo_dir)
@@ -44,7 +46,7 @@ def encode_train(
         kind=encoder, target=target, positional=positional, canonical=canonical, width=width, depth=depth, dim=dim
     )
     fit_config = FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, li_weight=li_weight, seed=seed, device=device)
-    with Progress(console=console, transient=True) as bar:
+    with progress_bar(console, transient=True) as bar:
         job = bar.add_task(f"training {encoder}", total=epochs)
 
         def on_epoch(epoch, train_loss, val_loss):
@@ -74,7 +76,9 @@ def encode_eval(
     plot: Path = typer.Option(None, dir_okay=False, help="predicted-vs-true plot (default next to the encoder)"),
 ) -> None:
     """Evaluate a trained encoder on a zoo without retraining (cross-dataset, cross-architecture)."""
-    from weightspace.encode import Predictor, evaluate_on_zoo, plot_predictions
+    from weightspace.encode import Predictor
+    from weightspace.recipes.encoder import evaluate_on_zoo
+    from weightspace.report.plots import plot_predictions
     from weightspace.zoo import Zoo
 
     model, zoo = Predictor.load(encoder_path), Zoo.open(zoo_dir)
@@ -93,7 +97,9 @@ def encode_embed(
     """One embedding per network, written next to the zoo, and a 2-D projection coloured by the target."""
     from safetensors.torch import load_file
 
-    from weightspace.encode import Predictor, embed_zoo, plot_embedding
+    from weightspace.encode import Predictor
+    from weightspace.recipes.encoder import embed_zoo
+    from weightspace.report.plots import plot_embedding
     from weightspace.zoo import Zoo
 
     model, zoo = Predictor.load(encoder_path), Zoo.open(zoo_dir)

@@ -8,6 +8,7 @@ import typer
 
 from weightspace.cli import options
 from weightspace.cli.app import console, grow_app
+from weightspace.cli.nets import spec_table
 from weightspace.errors import WeightspaceError
 
 
@@ -35,7 +36,13 @@ def _report_growth(net, grown, out: Path) -> None:
     grown.save(out)
     gap = output_gap(net, grown, probe_inputs(net.spec))
     console.print(f"{net.num_params():,} -> {grown.num_params():,} parameters; relative output change {gap:.2e}")
-    console.print(grown.spec.describe())
+    if gap > 1e-3:
+        console.print(
+            f"[yellow]warning:[/yellow] the grown network's outputs differ by {gap:.1%} on probe inputs: it is not the "
+            "same function (an --approximate identity or symmetry-breaking --noise)",
+            highlight=False,
+        )
+    console.print(spec_table(grown.spec))
     console.print(f"saved {out}")
 
 
@@ -95,5 +102,5 @@ def grow_experiment(
         student_lr=student_lr, seed=seed,
     )  # fmt: skip
     results = run(config, out, log=console.print)
-    console.print(results_table(results))
+    console.print(results_table(results), soft_wrap=True, highlight=False, markup=False)
     console.print(f"plot: {out / 'net2net.png'}")

@@ -22,22 +22,19 @@ def hyper_train_static(
     out: Path = options.out_dir(Path("runs/hyper-static"), "checkpoints and results.json (rerun to resume)"),
 ) -> None:
     """Ha et al.'s MNIST experiment: one CNN with ordinary weights vs its second conv kernel generated."""
-    from rich.progress import Progress
+    from weightspace.progress import progress_bar
+    from weightspace.recipes.static_hyper import StaticHyperConfig, run
 
-    from weightspace.hyper.static import run_static
-
-    if dataset not in ("mnist5k", "fashion-mnist", "digits"):
-        raise WeightspaceError(f"dataset {dataset!r}: the static hypernetwork runs on mnist5k, fashion-mnist or digits")
+    config = StaticHyperConfig(dataset=dataset, epochs=epochs, z_dim=z_dim, seed=seed)
     out = out / dataset
-    with Progress(console=console, transient=True) as bar:
+    with progress_bar(console, transient=True) as bar:
         job = bar.add_task("training", total=2 * epochs)
 
         def on_epoch(label, row):
             bar.advance(job)
             bar.update(job, description=f"{label} epoch {row['epoch']} test acc {row['test_accuracy']:.4f}")
 
-        rows = run_static(dataset, epochs, seed, z_dim, str(out), on_epoch)
-    write_json(out / "results.json", rows)
+        rows = run(config, out, on_epoch=on_epoch)
     table = Table("model", "parameters", "conv2 parameters", "test error", title=f"static hypernetwork, {dataset}")
     for r in rows:
         error = f"{100 * r['test_error']:.2f} %"
@@ -62,8 +59,6 @@ def hyper_train_lstm(
     out: Path = typer.Option(None, dir_okay=False, help="model path (default runs/hyper-lstm/KIND); resumes"),
 ) -> None:
     """A character-level language model (LSTM, layer-norm LSTM or HyperLSTM); prints validation bits/char."""
-    from rich.progress import Progress
-
     from weightspace.data import load_text
     from weightspace.hyper.lstm import (
         LMConfig,
@@ -74,6 +69,7 @@ def hyper_train_lstm(
         save_lm,
         train_lm,
     )
+    from weightspace.progress import progress_bar
 
     corpus = load_text(text)
     config = LMConfig(kind=kind, vocab=corpus.vocab, hidden=hidden, hyper_hidden=hyper_hidden, z_dim=z_dim)
@@ -83,7 +79,7 @@ def hyper_train_lstm(
     recipe = LMRecipe(steps=steps, seq_len=seq_len, batch=batch, lr=lr, seed=seed)
     out = (out or Path("runs/hyper-lstm") / kind).with_suffix("")
     console.print(f"{kind}: hidden {config.hidden}, {parameters_of(config):,} parameters; {corpus.summary()}")
-    with Progress(console=console, transient=True) as bar:
+    with progress_bar(console, transient=True) as bar:
         job = bar.add_task(kind, total=steps)
 
         def on_eval(row):
@@ -108,14 +104,13 @@ def hyper_train_generator(
     out: Path = typer.Option(Path("runs/hyper-gen/generator"), dir_okay=False, help="model path; resumable"),
 ) -> None:
     """A conditional generator of complete networks, trained on a zoo; evaluated against the zoo and random init."""
-    from rich.progress import Progress
-
     from weightspace.hyper.generator import GeneratorConfig, evaluate_generator, save_generator, train_generator
+    from weightspace.progress import progress_bar
     from weightspace.zoo import Zoo
 
     config = GeneratorConfig(steps=steps, components=components, functional_weight=functional_weight, seed=seed)
     out = out.with_suffix("")
-    with Progress(console=console, transient=True) as bar:
+    with progress_bar(console, transient=True) as bar:
         job = bar.add_task("generator", total=steps)
 
         def on_step(step, row):

@@ -46,9 +46,14 @@ def nets_show(
     if as_json:
         console.print_json(spec.to_json())
         return
+    console.print(spec_table(spec))
+
+
+def spec_table(spec) -> Table:
+    """An architecture layer by layer: index, layer, output shape, parameters."""
     table = Table(title=f"{spec.name or 'network'}: input {list(spec.input_shape)}, {spec.num_params():,} parameters")
     for col in ("#", "layer", "output", "parameters"):
-        table.add_column(col)
+        table.add_column(col, justify="right" if col in ("#", "parameters") else "left")
     for i, desc, shape, count in spec.describe():
         table.add_row(str(i), desc, str(list(shape)), f"{count:,}" if count else "")
-    console.print(table)
+    return table

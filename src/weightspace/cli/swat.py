@@ -24,8 +24,7 @@ def swat_train_ae(
     device: str = options.device(),
 ) -> None:
     """Train the multi-scale autoencoder on freshly sampled random MLPs (resumable)."""
-    from rich.progress import Progress
-
+    from weightspace.progress import progress_bar
     from weightspace.swat.autoencoder import AEConfig, Recipe, save_autoencoder, train_autoencoder
 
     config = AEConfig(
@@ -33,7 +32,7 @@ def swat_train_ae(
     )
     recipe = Recipe(steps=steps, lr=lr, seed=seed)
     out = out.with_suffix("")
-    with Progress(console=console, transient=True) as bar:
+    with progress_bar(console, transient=True) as bar:
         job = bar.add_task("autoencoder", total=steps)
 
         def on_eval(row):
@@ -60,16 +59,15 @@ def swat_search(
     device: str = options.device(),
 ) -> None:
     """Gradient descent in the latent space for one task: prints test MSE and size, saves the extracted Net."""
-    from rich.progress import Progress
-
     from weightspace.data import load
+    from weightspace.progress import progress_bar
     from weightspace.recipes.swat_bench import CEILING
     from weightspace.swat.autoencoder import load_autoencoder
     from weightspace.swat.search import SearchConfig, search
 
     data, model = load(task), load_autoencoder(ae)
     config = SearchConfig(steps=steps, anneal=anneal, seed=seed)
-    with Progress(console=console, transient=True) as bar:
+    with progress_bar(console, transient=True) as bar:
         job = bar.add_task("search", total=steps)
 
         def on_step(step, losses):
@@ -111,4 +109,4 @@ def swat_bench(
         raise WeightspaceError(f"--depths {depths!r}: every depth must be 1..4")
     config = SwatBenchConfig(ae=ae, depths=levels, steps_scale=steps_scale, tasks=names)
     report = run(config, Path("benchmarks/results/swat") if publish else out, device, console.print)
-    console.print(report, highlight=False, markup=False)
+    console.print(report, highlight=False, markup=False, soft_wrap=True)

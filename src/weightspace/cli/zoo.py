@@ -253,8 +253,10 @@ def zoo_formats() -> None:
     console.print(table)
 
 
-def print_classify(result, target: str, plot: Path) -> None:
-    from weightspace.zoo.classify import CLASSIFIERS, FEATURES, plot_confusion
+def print_classify(result, target: str, plot: Path | None) -> None:
+    """The classify table and per-class recall; with `plot`, also the confusion matrix and classify.json there."""
+    from weightspace.report.plots import plot_confusion
+    from weightspace.zoo.classify import CLASSIFIERS, FEATURES
 
     table = Table(
         title=f"which {target}? test accuracy from weights ({result.n_train} train / "
@@ -268,10 +270,6 @@ def print_classify(result, target: str, plot: Path) -> None:
     console.print(table)
     recall = ", ".join(f"{k}: {v:.2f}" for k, v in result.recall.items())
     console.print(f"best: {' + '.join(result.best)}; per-class recall: {recall}")
-    console.print(f"confusion matrix: {plot_confusion(result, plot)}")
-    write_json(Path(plot).with_name("classify.json"), {
-        "target": target, "scores": {f"{f}+{c}": s for (f, c), s in result.scores.items()},
-        "features": list(FEATURES), "classifiers": list(CLASSIFIERS), "best": list(result.best),
-        "labels": [str(x) for x in result.labels], "confusion": result.confusion.tolist(), "chance": result.chance,
-        "recall": result.recall, "n_train": result.n_train, "n_test": result.n_test,
-    })  # fmt: skip
+    if plot is not None:
+        console.print(f"confusion matrix: {plot_confusion(result, plot)}")
+        write_json(Path(plot).with_name("classify.json"), result.as_dict(target))

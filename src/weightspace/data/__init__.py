@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 
 from weightspace.data.base import TaskData, resize, stratified_split
-from weightspace.data.cornn import load_cornn
+from weightspace.data.cornn import NAMES, load_cornn
 from weightspace.data.images import (
     find_fashion_mnist,
     find_imagenette,
@@ -59,18 +59,19 @@ def locate(name: str) -> str:
 
 
 __all__ = [
-    "IMAGE_DATASETS",
     "CharCorpus",
     "DataNotFoundError",
+    "IMAGE_DATASETS",
+    "NAMES",
     "TaskData",
     "find_fashion_mnist",
     "find_imagenette",
     "find_mnist5k",
     "load",
+    "load_cornn",
     "load_digits",
     "load_fashion_mnist",
     "load_imagenette",
-    "load_cornn",
     "load_mnist5k",
     "load_text",
     "locate",

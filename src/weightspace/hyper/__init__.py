@@ -7,7 +7,7 @@
 
 from weightspace.hyper.api import ChunkedHyper, HyperError, HyperModel, Slots, release
 from weightspace.hyper.lstm import CharLM, HyperLSTMCell, LMConfig, LMRecipe, LNLSTMCell, bits_per_char, train_lm
-from weightspace.hyper.static import KernelHyper, ha_mnist_cnn, run_static, static_model
+from weightspace.hyper.static import KernelHyper, count_parameters, ha_mnist_cnn, static_model
 
 __all__ = [
     "CharLM",
@@ -23,7 +23,7 @@ __all__ = [
     "bits_per_char",
     "ha_mnist_cnn",
     "release",
-    "run_static",
     "static_model",
+    "count_parameters",
     "train_lm",
 ]

@@ -78,60 +78,14 @@ def static_model(spec: ArchSpec, generated: list[str], z_dim: int = 4, seed: int
     from weightspace.hyper.api import HyperModel
     from weightspace.nets.build import build
 
-    torch.manual_seed(seed)
-    target = build(spec)
-    if not generated:
-        return target
-    slots = Slots.of(target, generated)
-    return HyperModel(target, slots, KernelHyper(slots, z_dim))
+    with torch.random.fork_rng(devices=[]):  # seeded construction; the caller's random state is left alone
+        torch.manual_seed(seed)
+        target = build(spec)
+        if not generated:
+            return target
+        slots = Slots.of(target, generated)
+        return HyperModel(target, slots, KernelHyper(slots, z_dim))
 
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
-
-
-def run_static(
-    dataset: str = "mnist5k",
-    epochs: int = 10,
-    seed: int = 0,
-    z_dim: int = 4,
-    out: str | None = None,
-    on_epoch=None,
-) -> list[dict]:
-    """Ha et al.'s MNIST experiment: the same CNN with ordinary weights, and with its second conv kernel generated.
-
-    One row per model: parameters (whole network and the second conv's kernel), test error, epochs. With `out`,
-    each model checkpoints every epoch to OUT/<model>.ckpt.safetensors and a rerun resumes.
-    """
-    from pathlib import Path
-
-    from weightspace.data import load
-    from weightspace.train.loop import Recipe, train_module
-
-    data = load(dataset)
-    spec = ha_mnist_cnn(data.input_shape, data.num_classes)
-    conv2 = [n for n, s in spec.state_shapes().items() if len(s) == 4][1]
-    recipe = Recipe(epochs=epochs, lr=1e-3, batch_size=64, seed=seed)
-    rows = []
-    for label, generated in (("ordinary", []), ("hypernetwork", [conv2])):
-        model = static_model(spec, generated, z_dim, seed)
-        kernel = count_parameters(model.hyper) if generated else math.prod(spec.state_shapes()[conv2])
-        ckpt = Path(out) / f"{label}.ckpt.safetensors" if out else None
-
-        def report(row, label=label):
-            if on_epoch:
-                on_epoch(label, row)
-
-        history = train_module(model, data, recipe, checkpoint=ckpt, on_epoch=report)
-        rows.append(
-            {
-                "model": label,
-                "dataset": dataset,
-                "parameters": count_parameters(model),
-                "conv2_parameters": kernel,
-                "test_error": 1 - history[-1]["test_accuracy"],
-                "best_test_error": 1 - max(h["test_accuracy"] for h in history),
-                "epochs": epochs,
-            }
-        )
-    return rows

@@ -1,10 +1,13 @@
 """The data model every area shares: ArchSpec (architecture), Net (one network), builders, presets, symmetry."""
 
 from weightspace.nets.build import build, spec_of
+from weightspace.nets.features import layer_statistics
+from weightspace.nets.init import INIT_SCHEMES, init_net
 from weightspace.nets.net import Layout, Net, Slot, check_params, state_for
 from weightspace.nets.presets import PRESETS, lenet5_classic, lenet5_seed, mlp, preset, small_cnn
 from weightspace.nets.spec import (
     ACTIVATIONS,
+    PARAMETRIC,
     Activation,
     ArchSpec,
     BatchNorm,
@@ -19,7 +22,6 @@ from weightspace.nets.symmetry import Permutation, align, hidden_layers, match_u
 
 __all__ = [
     "ACTIVATIONS",
-    "PRESETS",
     "Activation",
     "ArchSpec",
     "BatchNorm",
@@ -27,9 +29,12 @@ __all__ = [
     "Dropout",
     "Flatten",
     "GlobalPool",
+    "INIT_SCHEMES",
     "Layout",
     "Linear",
     "Net",
+    "PARAMETRIC",
+    "PRESETS",
     "Permutation",
     "Pool2d",
     "Slot",
@@ -37,6 +42,8 @@ __all__ = [
     "build",
     "check_params",
     "hidden_layers",
+    "init_net",
+    "layer_statistics",
     "lenet5_classic",
     "lenet5_seed",
     "match_units",

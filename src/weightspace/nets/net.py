@@ -136,6 +136,11 @@ class Net:
         assert not unexpected and all(k.endswith("num_batches_tracked") for k in missing)
         return module.eval()
 
+    def __repr__(self) -> str:
+        meta = ", ".join(f"{k}={v!r}" for k, v in list(self.meta.items())[:6])
+        more = ", ..." if len(self.meta) > 6 else ""
+        return f"Net({self.spec.name or 'unnamed'!r}, {self.num_params():,} parameters, meta: {meta}{more})"
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Evaluate the network (eval mode) on a batch."""
         with torch.no_grad():

@@ -7,10 +7,10 @@ from pathlib import Path
 from rich.console import Console
 
 from weightspace.fileio import write_text_atomic
+from weightspace.progress import progress_bar
 from weightspace.report.html import render
 from weightspace.report.summary import zoo_summary
 from weightspace.zoo.store import Zoo
-from weightspace.zoo.writer import progress_bar
 
 
 def write_report(root: str | Path, out: str | Path | None = None, check: bool = True, console: Console | None = None):
@@ -18,7 +18,7 @@ def write_report(root: str | Path, out: str | Path | None = None, check: bool = 
     (default ROOT/report.html). `check` runs `zoo verify` and shows its result."""
     zoo = Zoo.open(root)
     console = console or Console(quiet=True)
-    with progress_bar(console) as progress:
+    with progress_bar(console, "networks") as progress:
         bar = progress.add_task("reading weights", total=None)
         summary = zoo_summary(zoo, check, lambda done, total: progress.update(bar, completed=done, total=total))
     path = Path(out) if out else zoo.root / "report.html"

@@ -8,7 +8,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import torch  # noqa: E402
 
 from weightspace.fileio import atomic_path  # noqa: E402
 
@@ -63,3 +65,59 @@ def save_figure(fig, path: Path) -> Path:
         fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
     return path
+
+
+def plot_predictions(pred: np.ndarray, true: np.ndarray, task: str, path: Path, title: str = "") -> Path:
+    """Predicted vs true (numbers) or a confusion matrix (classes)."""
+    fig, ax = plt.subplots(figsize=(4.5, 4.2))
+    if task == "classes":
+        labels = sorted(set(true.tolist()) | set(pred.tolist()), key=str)
+        index = {c: i for i, c in enumerate(labels)}
+        cm = np.zeros((len(labels), len(labels)))
+        for t, p in zip(true, pred):
+            cm[index[t], index[p]] += 1
+        ax.imshow(cm, cmap="Blues")
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+    else:
+        ax.scatter(true, pred, s=6, alpha=0.6)
+        lo, hi = float(min(true.min(), pred.min())), float(max(true.max(), pred.max()))
+        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+        ax.set_xlabel("true")
+        ax.set_ylabel("predicted")
+    ax.set_title(title, fontsize=9)
+    return save_figure(fig, path)
+
+
+def plot_embedding(embedding: torch.Tensor, colour: np.ndarray, path: Path, title: str = "") -> Path:
+    """The embeddings' first two principal components, coloured by the target."""
+    x = embedding - embedding.mean(0)
+    xy = (x @ torch.linalg.svd(x, full_matrices=False).Vh[:2].T).numpy()
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    numeric = np.issubdtype(np.asarray(colour).dtype, np.number)
+    codes = colour if numeric else np.unique(colour.astype(str), return_inverse=True)[1]
+    points = ax.scatter(xy[:, 0], xy[:, 1], c=codes, s=6, cmap="viridis" if numeric else "tab10")
+    fig.colorbar(points, ax=ax)
+    ax.set_xlabel("PC 1")
+    ax.set_ylabel("PC 2")
+    ax.set_title(title, fontsize=9)
+    return save_figure(fig, path)
+
+
+def plot_confusion(result, path: Path, title: str = "") -> Path:
+    """The confusion matrix of a `zoo.classify` result's best (features, classifier) pair."""
+    n = len(result.labels)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.8 + 0.5 * n))
+    ax.imshow(result.confusion, cmap="Blues")
+    ax.set_xticks(range(n), result.labels, rotation=45, ha="right")
+    ax.set_yticks(range(n), result.labels)
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, str(result.confusion[i, j]), ha="center", va="center", fontsize=8)
+    ax.set_xlabel("predicted task")
+    ax.set_ylabel("true task")
+    feats, clf = result.best
+    ax.set_title(title or f"{feats} + {clf}: {result.scores[result.best]:.1%} (chance {result.chance:.1%})")
+    return save_figure(fig, path)

@@ -1,28 +1,41 @@
 """SWAT-NN: one latent space of MLP architectures and weights, searched by gradient descent."""
 
+from weightspace.swat.autoencoder import load_autoencoder
+from weightspace.swat.baselines import BaselineConfig, darts_admm, dense
 from weightspace.swat.population import (
     ACTS,
     MLPBatch,
     SwatError,
     active_neurons,
     forward,
+    mse_on_test,
     nonzero_parameters,
     sample,
+    stack_tasks,
     to_net,
 )
+from weightspace.swat.search import SearchConfig, search
 from weightspace.swat.tokens import layout, parse, soften, tokenise
 
 __all__ = [
     "ACTS",
+    "BaselineConfig",
     "MLPBatch",
+    "SearchConfig",
     "SwatError",
     "active_neurons",
+    "darts_admm",
+    "dense",
     "forward",
     "layout",
+    "load_autoencoder",
+    "mse_on_test",
     "nonzero_parameters",
     "parse",
     "sample",
+    "search",
     "soften",
+    "stack_tasks",
     "to_net",
     "tokenise",
 ]

@@ -1,17 +1,20 @@
 """Model zoos: generate (batched, resumable, any executor), store (safetensors + Parquet), load, convert, classify."""
 
+from weightspace.zoo.classify import ClassifyResult, classify
 from weightspace.zoo.config import PRESETS, Arch, Varied, ZooConfig, zoo_preset
 from weightspace.zoo.generate import generate, run_shard
 from weightspace.zoo.lock import zoo_lock
 from weightspace.zoo.plan import NetPlan, ShardPlan, make_plan
+from weightspace.zoo.split import split_models
 from weightspace.zoo.store import Zoo, ZooDataset, ZooError
 from weightspace.zoo.verify import upgrade, verify
 from weightspace.zoo.writer import Pending, write_networks, write_zoo
 
 __all__ = [
-    "PRESETS",
     "Arch",
+    "ClassifyResult",
     "NetPlan",
+    "PRESETS",
     "Pending",
     "ShardPlan",
     "Varied",
@@ -19,9 +22,11 @@ __all__ = [
     "ZooConfig",
     "ZooDataset",
     "ZooError",
+    "classify",
     "generate",
     "make_plan",
     "run_shard",
+    "split_models",
     "upgrade",
     "verify",
     "write_networks",

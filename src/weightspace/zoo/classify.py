@@ -7,7 +7,6 @@ are fit on the training split only (the seed's scripts fit PCA before splitting,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -44,6 +43,15 @@ class ClassifyResult:
     chance: float
     n_train: int
     n_test: int
+
+    def as_dict(self, target: str = "task") -> dict:
+        """Plain JSON-ready data (what `zoo classify` writes as classify.json)."""
+        return {
+            "target": target, "scores": {f"{f}+{c}": v for (f, c), v in self.scores.items()},
+            "features": list(FEATURES), "classifiers": list(CLASSIFIERS), "best": list(self.best),
+            "labels": [str(x) for x in self.labels], "confusion": self.confusion.tolist(), "chance": self.chance,
+            "recall": self.recall, "n_train": self.n_train, "n_test": self.n_test,
+        }  # fmt: skip
 
 
 def features_of(zoo: Zoo, kind: str) -> np.ndarray:
@@ -84,26 +92,3 @@ def classify(
     recall = {lab: float(cm[i, i] / cm[i].sum()) if cm[i].sum() else float("nan") for i, lab in enumerate(labels)}
     chance = float(np.bincount(y[idx_train]).max() / len(idx_train))
     return ClassifyResult(scores, best, labels, recall, cm, chance, len(idx_train), len(idx_test))
-
-
-def plot_confusion(result: ClassifyResult, path: Path, title: str = "") -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = len(result.labels)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.8 + 0.5 * n))
-    ax.imshow(result.confusion, cmap="Blues")
-    ax.set_xticks(range(n), result.labels, rotation=45, ha="right")
-    ax.set_yticks(range(n), result.labels)
-    for i in range(n):
-        for j in range(n):
-            ax.text(j, i, str(result.confusion[i, j]), ha="center", va="center", fontsize=8)
-    ax.set_xlabel("predicted task")
-    ax.set_ylabel("true task")
-    feats, clf = result.best
-    ax.set_title(title or f"{feats} + {clf}: {result.scores[result.best]:.1%} (chance {result.chance:.1%})")
-    from weightspace.report.plots import save_figure
-
-    return save_figure(fig, path)

@@ -14,12 +14,12 @@ from typing import Any
 
 import torch
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from weightspace.data import TaskData, load
 from weightspace.device import check_device
 from weightspace.nets.init import init_net
 from weightspace.nets.spec import ArchSpec
+from weightspace.progress import progress_bar
 from weightspace.train.batched import fit_stacked, stack
 from weightspace.zoo.config import ZooConfig
 from weightspace.zoo.lock import zoo_lock
@@ -215,19 +215,15 @@ def _run(root, config, plan, todo, workers, client, device, deterministic, conso
     total = sum(len(s.nets) for s in plan)
     if len(todo) < len(plan):
         console.print(f"resuming {root}: {len(plan) - len(todo)} of {len(plan)} shards already whole", highlight=False)
-    columns = (
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("networks"),
-        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-    )  # fmt: skip
-    with Progress(*columns, console=console, transient=False) as progress:
-        bar = progress.add_task(config.name, total=total, completed=total - sum(len(s.nets) for s in todo), rate="")
+    with progress_bar(console, "networks") as progress:
+        bar = progress.add_task(config.name, total=total, completed=total - sum(len(s.nets) for s in todo))
         start, finished = time.perf_counter(), 0
 
         def done(result: dict) -> None:
             nonlocal finished
             finished += result["networks"]
             rate = finished / max(time.perf_counter() - start, 1e-9)
-            progress.update(bar, advance=result["networks"], rate=f"{rate:.2f} net/s")
+            progress.update(bar, advance=result["networks"], description=f"{config.name} ({rate:.2f} net/s)")
 
         jobs = [(str(root), config.model_dump_json(), shard, device, deterministic) for shard in todo]
         if client is not None:

@@ -10,10 +10,10 @@ import math
 from pathlib import Path
 
 import torch
-from rich.progress import Progress
 
 from weightspace.nets.presets import mlp
 from weightspace.nets.spec import ArchSpec
+from weightspace.progress import progress_bar
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import write_zoo
 
@@ -56,7 +56,7 @@ def fit_sines(frequencies: torch.Tensor, seed: int, steps: int = 1000, points: i
     x = torch.linspace(-math.pi, math.pi, points)
     target = torch.sin(frequencies[:, None] * x)
     opt = torch.optim.Adam(params, lr=lr)
-    with Progress(transient=True) as bar:
+    with progress_bar(transient=True) as bar:
         task = bar.add_task(f"fitting {len(frequencies)} SIRENs", total=steps)
         for _ in range(steps):
             err = (siren_forward(params, x) - target).pow(2).mean(1)

@@ -12,10 +12,10 @@ from typing import Any
 
 import torch
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from weightspace.errors import WeightspaceError
 from weightspace.nets.spec import ArchSpec
+from weightspace.progress import progress_bar
 from weightspace.zoo.lock import LOCK_NAME, zoo_lock
 from weightspace.zoo.manifest import ZooError, new_manifest, read_manifest, write_manifest
 from weightspace.zoo.shards import check_shard, shard_path, write_shard
@@ -31,14 +31,6 @@ class Pending:
     model_id: int
     rows: int
     source: Any = field(default=None, compare=False)
-
-
-def progress_bar(console: Console) -> Progress:
-    columns = (
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("networks"),
-        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-    )  # fmt: skip
-    return Progress(*columns, console=console, transient=False)
 
 
 def shards_to_make(
@@ -141,7 +133,7 @@ def _write_locked(root, name, spec, pending, load, source, chunks, resume, conso
     manifest = start_zoo(root, name, [spec], {"source": source}, resume)
     planned = {sid: sorted(p.model_id for p in chunk for _ in range(p.rows)) for sid, chunk in chunks.items()}
     todo = shards_to_make(root, planned, manifest["config_sha256"], stop, console)
-    with progress_bar(console) as progress:
+    with progress_bar(console, "networks") as progress:
         done = sum(len(chunks[s]) for s in chunks if s not in todo)
         bar = progress.add_task(name, total=len(pending), completed=done)
         for sid in todo:

@@ -1,4 +1,5 @@
-"""Zoo in, trained predictor out: the steps behind `weightspace encode train|eval|embed`."""
+"""The encoder recipe: zoo in, trained predictor out (`weightspace encode train|eval|embed` and the encode
+benchmarks call these)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ from weightspace.encode.fit import (
 from weightspace.encode.model import EncoderConfig, Predictor, Task
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import atomic_path
-from weightspace.report.plots import plt, save_figure
 from weightspace.zoo.split import split_models
 from weightspace.zoo.store import Zoo
 
@@ -132,42 +132,3 @@ def embed_zoo(model: Predictor, zoo: Zoo, name: str = "encoder") -> Path:
     with atomic_path(path) as tmp:
         save_file({"embedding": emb[order].contiguous(), "row": rows[order].contiguous()}, tmp)
     return path
-
-
-def plot_predictions(pred: np.ndarray, true: np.ndarray, task: Task, path: Path, title: str = "") -> Path:
-    """Predicted vs true (numbers) or a confusion matrix (classes)."""
-    fig, ax = plt.subplots(figsize=(4.5, 4.2))
-    if task == "classes":
-        labels = sorted(set(true.tolist()) | set(pred.tolist()), key=str)
-        index = {c: i for i, c in enumerate(labels)}
-        cm = np.zeros((len(labels), len(labels)))
-        for t, p in zip(true, pred):
-            cm[index[t], index[p]] += 1
-        ax.imshow(cm, cmap="Blues")
-        ax.set_xticks(range(len(labels)), labels)
-        ax.set_yticks(range(len(labels)), labels)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-    else:
-        ax.scatter(true, pred, s=6, alpha=0.6)
-        lo, hi = float(min(true.min(), pred.min())), float(max(true.max(), pred.max()))
-        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
-        ax.set_xlabel("true")
-        ax.set_ylabel("predicted")
-    ax.set_title(title, fontsize=9)
-    return save_figure(fig, path)
-
-
-def plot_embedding(embedding: torch.Tensor, colour: np.ndarray, path: Path, title: str = "") -> Path:
-    """The embeddings' first two principal components, coloured by the target."""
-    x = embedding - embedding.mean(0)
-    xy = (x @ torch.linalg.svd(x, full_matrices=False).Vh[:2].T).numpy()
-    fig, ax = plt.subplots(figsize=(4.8, 4.2))
-    numeric = np.issubdtype(np.asarray(colour).dtype, np.number)
-    codes = colour if numeric else np.unique(colour.astype(str), return_inverse=True)[1]
-    points = ax.scatter(xy[:, 0], xy[:, 1], c=codes, s=6, cmap="viridis" if numeric else "tab10")
-    fig.colorbar(points, ax=ax)
-    ax.set_xlabel("PC 1")
-    ax.set_ylabel("PC 2")
-    ax.set_title(title, fontsize=9)
-    return save_figure(fig, path)

@@ -1,0 +1,48 @@
+"""The demo: a digits LeNet-5 one-vs-rest zoo, which digit each network detects from its weights, the report page."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import PositiveInt
+from rich.console import Console
+
+from weightspace.fileio import write_json
+from weightspace.recipes.base import RecipeConfig
+from weightspace.report.page import write_report
+from weightspace.report.plots import plot_confusion
+from weightspace.zoo import Zoo, generate, zoo_preset
+from weightspace.zoo.classify import ClassifyResult, classify
+
+
+class DemoConfig(RecipeConfig):
+    per_task: PositiveInt = 10  # networks per digit class (10 classes)
+    epochs: PositiveInt = 6
+    workers: PositiveInt = 2
+
+
+@dataclass
+class DemoResult:
+    zoo: Zoo
+    seconds: float
+    classify: ClassifyResult
+    confusion_plot: Path
+    report: Path
+
+
+def run(config: DemoConfig, out: str | Path, device: str = "cpu", console: Console | None = None) -> DemoResult:
+    """OUT/zoo (resumed if there), OUT/classify.png + classify.json, OUT/zoo/report.html."""
+    out = Path(out)
+    zoo_config = zoo_preset("digits-lenet5", per_task=config.per_task)
+    zoo_config = zoo_config.model_copy(
+        update={"recipe": zoo_config.recipe.model_copy(update={"epochs": config.epochs})}
+    )
+    start = time.perf_counter()
+    zoo = generate(zoo_config, out / "zoo", workers=config.workers, device=device, resume=True, console=console)
+    seconds = time.perf_counter() - start
+    result = classify(zoo)
+    plot = plot_confusion(result, out / "classify.png")
+    write_json(out / "classify.json", result.as_dict("task"))
+    return DemoResult(zoo, seconds, result, plot, write_report(zoo.root, console=console))

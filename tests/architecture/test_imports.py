@@ -1,0 +1,70 @@
+"""The floors of the house, enforced: which package may import which (docs/architecture.md), and only names a
+package lists in its `__all__` cross a package boundary."""
+
+import ast
+import importlib
+from pathlib import Path
+
+SRC = Path(__file__).parents[2] / "src" / "weightspace"
+BASE = {"errors", "fileio", "device", "progress"}
+DATA_MODEL = BASE | {"nets", "data", "train"}
+COMPONENTS = {"zoo", "encode", "hyper", "grow", "swat"}
+ALLOWED = {  # package -> the packages it may import (besides itself)
+    "errors": set(),
+    "fileio": {"errors"},
+    "device": {"errors"},
+    "progress": set(),
+    "nets": {"errors", "fileio"},
+    "data": {"errors", "fileio"},
+    "train": BASE | {"nets", "data"},
+    "zoo": DATA_MODEL,
+    "encode": DATA_MODEL | {"zoo"},
+    "hyper": DATA_MODEL | {"zoo"},
+    "grow": DATA_MODEL,
+    "swat": DATA_MODEL,
+    "report": DATA_MODEL | COMPONENTS,
+    "recipes": DATA_MODEL | COMPONENTS | {"report"},
+    "cli": DATA_MODEL | COMPONENTS | {"report", "recipes"},
+}
+
+
+def imports():
+    """(importing package, file, line, imported module, names) for every `from weightspace... import` in src."""
+    for path in sorted(SRC.rglob("*.py")):
+        parts = path.relative_to(SRC).with_suffix("").parts
+        package = parts[0] if len(parts) > 1 else parts[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("weightspace."):
+                yield package, path.relative_to(SRC), node.lineno, node.module, [a.name for a in node.names]
+
+
+def test_every_package_imports_only_the_floors_below_it():
+    bad = []
+    for package, path, line, module, _ in imports():
+        target = module.split(".")[1]
+        if package in ALLOWED and target != package and target not in ALLOWED[package]:
+            bad.append(f"{path}:{line} {package} -> {target}")
+    assert not bad, "imports against the floors:\n" + "\n".join(bad)
+
+
+def test_only_public_names_cross_a_package_boundary():
+    bad = []
+    for package, path, line, module, names in imports():
+        target = module.split(".")[1]
+        if target == package or package in ("cli", "__main__"):
+            continue
+        public = set(getattr(importlib.import_module(f"weightspace.{target}"), "__all__", ()))
+        if module.count(".") >= 2 and module.split(".")[2] in public:  # a public submodule (e.g. zoo.formats)
+            continue
+        bad += [f"{path}:{line} {module}.{n}" for n in names if n not in public]
+    assert not bad, "names imported across packages but not in the package's __all__:\n" + "\n".join(bad)
+
+
+def test_no_component_imports_matplotlib_or_report_at_import_time():
+    import subprocess
+    import sys
+
+    code = "import sys, weightspace.zoo, weightspace.encode, weightspace.hyper, weightspace.grow, weightspace.swat; " \
+           "print('matplotlib' in sys.modules, 'weightspace.report' in sys.modules)"  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
