@@ -6,7 +6,7 @@ import importlib
 from pathlib import Path
 
 SRC = Path(__file__).parents[2] / "src" / "weightspace"
-BASE = {"errors", "fileio", "device", "progress"}
+BASE = {"errors", "fileio", "device", "progress", "seeding"}
 DATA_MODEL = BASE | {"nets", "data", "train"}
 COMPONENTS = {"zoo", "encode", "hyper", "grow", "swat"}
 ALLOWED = {  # package -> the packages it may import (besides itself)
@@ -14,7 +14,8 @@ ALLOWED = {  # package -> the packages it may import (besides itself)
     "fileio": {"errors"},
     "device": {"errors"},
     "progress": set(),
-    "nets": {"errors", "fileio"},
+    "seeding": set(),
+    "nets": {"errors", "fileio", "seeding"},
     "data": {"errors", "fileio"},
     "train": BASE | {"nets", "data"},
     "zoo": DATA_MODEL,
@@ -68,3 +69,27 @@ def test_no_component_imports_matplotlib_or_report_at_import_time():
            "print('matplotlib' in sys.modules, 'weightspace.report' in sys.modules)"  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_library_calls_leave_the_callers_random_state_alone():
+    import numpy as np
+    import torch
+
+    from weightspace.encode import EncoderConfig, FitConfig, Predictor, WeightBatch
+    from weightspace.encode.fit import Part, fit
+    from weightspace.hyper import static_model
+    from weightspace.hyper.lstm import LMConfig, LMRecipe, train_lm
+    from weightspace.nets import Net, mlp, preset
+
+    torch.manual_seed(123)
+    net = Net.init(mlp(3, [4], 2), seed=0)
+    part = Part(WeightBatch.of_nets([net, net]), torch.tensor([0.0, 1.0]), np.arange(2))
+    config = EncoderConfig(kind="statnn", target="t", task="regression").with_example(part.batch)
+    model = Predictor(config)  # building a module draws from the global generator: the caller's own doing
+    before = torch.get_rng_state()
+    Net.init(mlp(3, [4], 2), seed=5)
+    static_model(preset("small-cnn"), [], seed=1)
+    ids = torch.arange(400) % 7
+    train_lm(LMConfig(kind="lstm", vocab="abcdefg", hidden=8), ids, ids[:100], LMRecipe(steps=2, seq_len=10, batch=4))
+    fit(model, [part], None, FitConfig(epochs=1, batch_size=2))
+    assert torch.equal(torch.get_rng_state(), before)

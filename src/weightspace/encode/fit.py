@@ -18,6 +18,7 @@ from scipy.stats import kendalltau
 
 from weightspace.encode.model import EncoderConfig, Predictor, Task
 from weightspace.encode.weights import EncodeError, WeightBatch
+from weightspace.seeding import seeded
 from weightspace.zoo.store import Zoo
 
 
@@ -118,40 +119,40 @@ def fit(
     on_epoch: Callable[[int, float, float | None], None] | None = None,
 ) -> list[dict]:
     """Adam on the task loss (+ logit invariance); keeps the weights of the epoch with the best val loss."""
-    torch.manual_seed(config.seed)
-    gen = torch.Generator().manual_seed(config.seed)
-    device = torch.device(config.device)
-    model.to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    task = model.config.task
-    history, best, best_state = [], float("inf"), None
-    for epoch in range(1, config.epochs + 1):
-        model.train()
-        total, count = 0.0, 0
-        for k, idx in minibatches(train, config.batch_size, gen):
-            batch, target = train[k].batch.index(idx).to(device), train[k].target[idx].to(device)
-            if len(idx) < 2:
-                continue  # batchnorm cannot standardise one network
-            out = model(batch)
-            loss = task_loss(out, target, task)
-            if config.li_weight:
-                twin = model(batch.permute(batch.random_permutation(gen)))
-                loss = loss + config.li_weight * 0.5 * (out - twin).pow(2).sum(1).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total, count = total + loss.item() * len(idx), count + len(idx)
-        recompute_batchnorm(model, train, config.batch_size, device)
-        val_loss = evaluate_loss(model, val, config.batch_size, device) if val else None
-        history.append({"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss})
-        if on_epoch:
-            on_epoch(epoch, total / max(count, 1), val_loss)
-        score = val_loss if val_loss is not None else -epoch
-        if score < best:
-            best, best_state = score, {k: v.detach().clone() for k, v in model.state_dict().items()}
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return history
+    with seeded(config.seed, config.device):  # the caller's random state is left alone
+        gen = torch.Generator().manual_seed(config.seed)
+        device = torch.device(config.device)
+        model.to(device)
+        opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        task = model.config.task
+        history, best, best_state = [], float("inf"), None
+        for epoch in range(1, config.epochs + 1):
+            model.train()
+            total, count = 0.0, 0
+            for k, idx in minibatches(train, config.batch_size, gen):
+                batch, target = train[k].batch.index(idx).to(device), train[k].target[idx].to(device)
+                if len(idx) < 2:
+                    continue  # batchnorm cannot standardise one network
+                out = model(batch)
+                loss = task_loss(out, target, task)
+                if config.li_weight:
+                    twin = model(batch.permute(batch.random_permutation(gen)))
+                    loss = loss + config.li_weight * 0.5 * (out - twin).pow(2).sum(1).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total, count = total + loss.item() * len(idx), count + len(idx)
+            recompute_batchnorm(model, train, config.batch_size, device)
+            val_loss = evaluate_loss(model, val, config.batch_size, device) if val else None
+            history.append({"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss})
+            if on_epoch:
+                on_epoch(epoch, total / max(count, 1), val_loss)
+            score = val_loss if val_loss is not None else -epoch
+            if score < best:
+                best, best_state = score, {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        return history
 
 
 @torch.no_grad()

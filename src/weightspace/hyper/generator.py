@@ -29,6 +29,7 @@ from weightspace.fileio import read_model, save_model
 from weightspace.hyper.api import HyperError
 from weightspace.nets import ArchSpec, Layout, Net, align
 from weightspace.nets.init import init_net
+from weightspace.seeding import seeded
 from weightspace.train.batched import StackedModel
 from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
 from weightspace.zoo import Zoo
@@ -188,46 +189,46 @@ def train_generator(
     train = torch.from_numpy(aligned.split == "train")
     mean, basis, coords = principal_span(aligned.flat[train], config.components)
     labels = aligned.label[train]
-    torch.manual_seed(config.seed)
-    zoo_config = zoo.manifest["config"]
-    task_means = torch.stack([coords[labels == c].mean(0) for c in range(len(aligned.classes))])
-    gen_model = ZooGenerator(
-        aligned.spec, aligned.classes, config, zoo_config, mean, basis, aligned.template, task_means
-    )
-    opt = torch.optim.Adam(gen_model.parameters(), lr=config.lr)
-    history, step = [], 0
-    if checkpoint and Path(checkpoint).is_file():
-        progress = load_checkpoint(checkpoint, gen_model, opt)
-        history, step = progress["history"], progress["step"]
-    data = zoo_data(zoo_config)
-    engine, layout = StackedModel(aligned.spec), Layout.of(aligned.spec)
-    n_classes = len(aligned.classes)
-    task_of = torch.tensor(aligned.classes)
-    while step < config.steps:
-        g = torch.Generator().manual_seed(config.seed * 1_000_003 + step)  # a step's draws depend on (seed, step)
-        label = torch.arange(n_classes).repeat_interleave(config.per_class)
-        coord = gen_model.coordinates(label, torch.randn(len(label), config.noise, generator=g))
-        loss_mmd = torch.stack([mmd(coord[label == c], coords[labels == c]) for c in range(n_classes)]).mean()
-        loss = config.mmd_weight * loss_mmd
-        row = {"step": step + 1, "mmd": loss_mmd.item()}
-        if config.functional_weight:
-            idx = torch.randint(len(data.x_train), (config.images,), generator=g)
-            flat = gen_model.mean + coord @ gen_model.basis
-            logits = engine.forward(layout.split(flat), data.x_train[idx], shared_input=True)[..., 0]
-            target = (data.y_train[idx][None] == task_of[label][:, None]).float()
-            functional = F.binary_cross_entropy_with_logits(logits, target)
-            loss = loss + config.functional_weight * functional
-            row["task_loss"] = functional.item()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        step += 1
-        history.append(row)
-        if on_step:
-            on_step(step, row)
-        if checkpoint and (step % config.checkpoint_every == 0 or step == config.steps):
-            save_checkpoint(checkpoint, gen_model, opt, {"step": step, "history": history})
-    return gen_model.eval(), aligned, history
+    with seeded(config.seed, "cpu"):  # the caller's random state is left alone
+        zoo_config = zoo.manifest["config"]
+        task_means = torch.stack([coords[labels == c].mean(0) for c in range(len(aligned.classes))])
+        gen_model = ZooGenerator(
+            aligned.spec, aligned.classes, config, zoo_config, mean, basis, aligned.template, task_means
+        )
+        opt = torch.optim.Adam(gen_model.parameters(), lr=config.lr)
+        history, step = [], 0
+        if checkpoint and Path(checkpoint).is_file():
+            progress = load_checkpoint(checkpoint, gen_model, opt)
+            history, step = progress["history"], progress["step"]
+        data = zoo_data(zoo_config)
+        engine, layout = StackedModel(aligned.spec), Layout.of(aligned.spec)
+        n_classes = len(aligned.classes)
+        task_of = torch.tensor(aligned.classes)
+        while step < config.steps:
+            g = torch.Generator().manual_seed(config.seed * 1_000_003 + step)  # a step's draws depend on (seed, step)
+            label = torch.arange(n_classes).repeat_interleave(config.per_class)
+            coord = gen_model.coordinates(label, torch.randn(len(label), config.noise, generator=g))
+            loss_mmd = torch.stack([mmd(coord[label == c], coords[labels == c]) for c in range(n_classes)]).mean()
+            loss = config.mmd_weight * loss_mmd
+            row = {"step": step + 1, "mmd": loss_mmd.item()}
+            if config.functional_weight:
+                idx = torch.randint(len(data.x_train), (config.images,), generator=g)
+                flat = gen_model.mean + coord @ gen_model.basis
+                logits = engine.forward(layout.split(flat), data.x_train[idx], shared_input=True)[..., 0]
+                target = (data.y_train[idx][None] == task_of[label][:, None]).float()
+                functional = F.binary_cross_entropy_with_logits(logits, target)
+                loss = loss + config.functional_weight * functional
+                row["task_loss"] = functional.item()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            history.append(row)
+            if on_step:
+                on_step(step, row)
+            if checkpoint and (step % config.checkpoint_every == 0 or step == config.steps):
+                save_checkpoint(checkpoint, gen_model, opt, {"step": step, "history": history})
+        return gen_model.eval(), aligned, history
 
 
 # -- evaluation -------------------------------------------------------------------------------------------------------

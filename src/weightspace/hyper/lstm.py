@@ -18,6 +18,7 @@ from torch import nn
 
 from weightspace.fileio import read_model_record, save_model
 from weightspace.hyper.api import HyperError
+from weightspace.seeding import seeded
 from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
 
 Kind = Literal["lstm", "ln-lstm", "hyper-lstm"]
@@ -219,46 +220,52 @@ def train_lm(
     """Adam with truncated backprop through time over `batch` parallel streams; validation bits/char every
     `eval_every` steps. With `checkpoint`, progress is saved at every evaluation and a rerun resumes there
     (the carried hidden state is saved too, so a resumed run matches an uninterrupted one)."""
-    torch.manual_seed(recipe.seed)
-    model = CharLM(config)
-    opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
-    history: list[dict] = []
-    step = 0
-    state, running = None, []
-    if checkpoint and Path(checkpoint).is_file():
-        progress = load_checkpoint(checkpoint, model, opt)
-        history, step = progress["history"], progress["step"]
-        extra = progress["extra"]
-        state = tuple(extra[str(i)] for i in range(len(extra))) or None
-    data = streams(train_ids, recipe.batch)
-    per_pass = (data.shape[1] - 1) // recipe.seq_len
-    if per_pass < 1:
-        raise HyperError(f"the training text is too short for {recipe.batch} streams of {recipe.seq_len} characters")
-    while step < recipe.steps:
-        model.train()
-        i = (step % per_pass) * recipe.seq_len
-        if i == 0:
-            state = None
-        x, y = data[:, i : i + recipe.seq_len], data[:, i + 1 : i + 1 + recipe.seq_len]
-        logits, state = model(x, state)
-        state = tuple(s.detach() for s in state)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), recipe.clip)
-        opt.step()
-        running.append(loss.item() / math.log(2))
-        step += 1
-        if step % recipe.eval_every == 0 or step == recipe.steps:
-            row = {"step": step, "train_bpc": sum(running) / len(running), "valid_bpc": bits_per_char(model, valid_ids)}
-            history.append(row)
-            running = []
-            if checkpoint:
-                carried = {str(i): s for i, s in enumerate(state)}
-                save_checkpoint(checkpoint, model, opt, {"step": step, "history": history}, carried)
-            if on_eval:
-                on_eval(row)
-    return model.eval(), history
+    with seeded(recipe.seed, "cpu"):  # the caller's random state is left alone
+        model = CharLM(config)
+        opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+        history: list[dict] = []
+        step = 0
+        state, running = None, []
+        if checkpoint and Path(checkpoint).is_file():
+            progress = load_checkpoint(checkpoint, model, opt)
+            history, step = progress["history"], progress["step"]
+            extra = progress["extra"]
+            state = tuple(extra[str(i)] for i in range(len(extra))) or None
+        data = streams(train_ids, recipe.batch)
+        per_pass = (data.shape[1] - 1) // recipe.seq_len
+        if per_pass < 1:
+            raise HyperError(
+                f"the training text is too short for {recipe.batch} streams of {recipe.seq_len} characters"
+            )
+        while step < recipe.steps:
+            model.train()
+            i = (step % per_pass) * recipe.seq_len
+            if i == 0:
+                state = None
+            x, y = data[:, i : i + recipe.seq_len], data[:, i + 1 : i + 1 + recipe.seq_len]
+            logits, state = model(x, state)
+            state = tuple(s.detach() for s in state)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), recipe.clip)
+            opt.step()
+            running.append(loss.item() / math.log(2))
+            step += 1
+            if step % recipe.eval_every == 0 or step == recipe.steps:
+                row = {
+                    "step": step,
+                    "train_bpc": sum(running) / len(running),
+                    "valid_bpc": bits_per_char(model, valid_ids),
+                }
+                history.append(row)
+                running = []
+                if checkpoint:
+                    carried = {str(i): s for i, s in enumerate(state)}
+                    save_checkpoint(checkpoint, model, opt, {"step": step, "history": history}, carried)
+                if on_eval:
+                    on_eval(row)
+        return model.eval(), history
 
 
 def save_lm(model: CharLM, path, history: list[dict] | None = None):

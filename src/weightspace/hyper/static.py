@@ -15,6 +15,7 @@ from torch import nn
 from weightspace.hyper.api import HyperError, Slots
 from weightspace.nets.spec import Activation as Act
 from weightspace.nets.spec import ArchSpec, Conv2d, Flatten, Linear, Pool2d
+from weightspace.seeding import seeded
 
 
 class KernelHyper(nn.Module):
@@ -78,8 +79,7 @@ def static_model(spec: ArchSpec, generated: list[str], z_dim: int = 4, seed: int
     from weightspace.hyper.api import HyperModel
     from weightspace.nets.build import build
 
-    with torch.random.fork_rng(devices=[]):  # seeded construction; the caller's random state is left alone
-        torch.manual_seed(seed)
+    with seeded(seed):  # the caller's random state is left alone
         target = build(spec)
         if not generated:
             return target

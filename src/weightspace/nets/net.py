@@ -17,6 +17,7 @@ from weightspace.errors import SpecError, WeightspaceError
 from weightspace.fileio import atomic_path, read_safetensors
 from weightspace.nets.build import build, spec_of
 from weightspace.nets.spec import ArchSpec
+from weightspace.seeding import seeded
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,7 @@ class Net:
     @classmethod
     def init(cls, spec: ArchSpec, seed: int, **meta: Any) -> Net:
         """A freshly initialised network (PyTorch default init), reproducible from `seed`."""
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):  # the caller's random state is left alone
             module = build(spec)
         return cls.from_module(spec, module, seed=seed, **meta)
 

@@ -27,6 +27,7 @@ from weightspace.encode.fit import (
 from weightspace.encode.model import EncoderConfig, Predictor, Task
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import atomic_path
+from weightspace.seeding import seeded
 from weightspace.zoo.split import split_models
 from weightspace.zoo.store import Zoo
 
@@ -88,26 +89,26 @@ def train_on_zoo(
     raw = {s: read_parts(zoo, config.target, r) for s, r in rows.items()}
     config = prepare(config, raw["train"], task, zoo.table[config.target])
     parts = {s: encode_targets(p, config) for s, p in raw.items()}
-    torch.manual_seed(fit_config.seed)
-    model = Predictor(config)
-    start = time.perf_counter()
-    history = fit(model, parts["train"], parts["val"], fit_config, on_epoch)
-    seconds = time.perf_counter() - start
-    model.cpu().eval()
-    scores, pred, true = evaluate_parts(model, raw["test"])
-    report = {
-        "encoder": config.kind,
-        "target": config.target,
-        "task": config.task,
-        "train_networks": sum(len(p) for p in parts["train"]),
-        "test": scores,
-        "test_predictions": {"predicted": pred.tolist(), "true": true.tolist()},  # in the test parts' order
-        "permutation_gap": permutation_gap(model, parts["test"]),
-        "seconds_per_epoch": seconds / max(len(history), 1),
-        "encoder_parameters": sum(p.numel() for p in model.encoder.parameters()),
-        "history": history,
-    }
-    return model, report
+    with seeded(fit_config.seed, fit_config.device):  # the caller's random state is left alone
+        model = Predictor(config)
+        start = time.perf_counter()
+        history = fit(model, parts["train"], parts["val"], fit_config, on_epoch)
+        seconds = time.perf_counter() - start
+        model.cpu().eval()
+        scores, pred, true = evaluate_parts(model, raw["test"])
+        report = {
+            "encoder": config.kind,
+            "target": config.target,
+            "task": config.task,
+            "train_networks": sum(len(p) for p in parts["train"]),
+            "test": scores,
+            "test_predictions": {"predicted": pred.tolist(), "true": true.tolist()},  # in the test parts' order
+            "permutation_gap": permutation_gap(model, parts["test"]),
+            "seconds_per_epoch": seconds / max(len(history), 1),
+            "encoder_parameters": sum(p.numel() for p in model.encoder.parameters()),
+            "history": history,
+        }
+        return model, report
 
 
 def evaluate_parts(model: Predictor, parts: list[Part]) -> tuple[dict[str, float], np.ndarray, np.ndarray]:

@@ -23,6 +23,7 @@ from weightspace.grow.wider import widen_all
 from weightspace.nets import Activation, ArchSpec, Conv2d, Flatten, Linear, Net, Pool2d
 from weightspace.nets.init import init_net
 from weightspace.recipes.base import RecipeConfig
+from weightspace.seeding import seeded
 from weightspace.train import Recipe, evaluate, fit, logits_of
 
 
@@ -125,8 +126,7 @@ class Net2NetConfig(RecipeConfig):
 
 def run(config: Net2NetConfig, out: str | Path, device: str = "cpu", log: Callable[[str], None] = print) -> dict:
     """Train the teacher, grow it, train every student; write results.json and net2net.png into `out`."""
-    with torch.random.fork_rng(devices=[]):  # the experiment seeds torch; the caller's random state is left alone
-        torch.manual_seed(config.seed)
+    with seeded(config.seed):  # the caller's random state is left alone
         return _run(config, Path(out), device, log)
 
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from torch import nn
 
 from weightspace.fileio import read_model, save_model
+from weightspace.seeding import seeded
 from weightspace.swat.population import MAX_DEPTH, WIDTH, MLPBatch, SwatError, forward, sample
 from weightspace.swat.tokens import COLUMNS, parse, soften, tokenise
 from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
@@ -170,39 +171,39 @@ def train_autoencoder(
     """Adam (warm-up, then cosine decay) on freshly sampled networks; with `checkpoint`, progress is saved at
     every evaluation and a rerun resumes there, reproducing the uninterrupted run. Networks and probes are
     drawn on the CPU whatever `device` computes, so the data does not depend on the device."""
-    torch.manual_seed(recipe.seed)
-    ae = SwatAutoencoder(config).to(device)
-    opt = torch.optim.Adam(ae.parameters(), lr=recipe.lr)
-    history, step = [], 0
-    if checkpoint and Path(checkpoint).is_file():
-        progress = load_checkpoint(checkpoint, ae, opt)
-        history, step = progress["history"], progress["step"]
-    running, start, seen = [], time.perf_counter(), 0
-    while step < recipe.steps:
-        for group in opt.param_groups:
-            group["lr"] = recipe.lr * _schedule(step, recipe)
-        mlp, probes = _batch(recipe, config, step)
-        mlp, probes = mlp.to(device), probes.to(device)
-        loss = loss_of(*functional_errors(ae, mlp, probes), recipe.token_weight)
-        if not torch.isfinite(loss):
-            raise SwatError(f"the autoencoder loss became {loss.item()} at step {step}; lower the learning rate")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(ae.parameters(), recipe.clip)
-        opt.step()
-        running.append(loss.item())
-        step, seen = step + 1, seen + recipe.batch
-        if step % recipe.eval_every == 0 or step == recipe.steps:
-            rate = seen / (time.perf_counter() - start)  # training only, before the evaluation
-            row = {"step": step, "train_loss": sum(running) / len(running)} | evaluate(ae, recipe, config)
-            row["networks_per_s"] = rate
-            history.append(row)
-            running, start, seen = [], time.perf_counter(), 0
-            if checkpoint:
-                save_checkpoint(checkpoint, ae, opt, {"step": step, "history": history})
-            if on_eval:
-                on_eval(row)
-    return ae.eval(), history
+    with seeded(recipe.seed, device):  # the caller's random state is left alone
+        ae = SwatAutoencoder(config).to(device)
+        opt = torch.optim.Adam(ae.parameters(), lr=recipe.lr)
+        history, step = [], 0
+        if checkpoint and Path(checkpoint).is_file():
+            progress = load_checkpoint(checkpoint, ae, opt)
+            history, step = progress["history"], progress["step"]
+        running, start, seen = [], time.perf_counter(), 0
+        while step < recipe.steps:
+            for group in opt.param_groups:
+                group["lr"] = recipe.lr * _schedule(step, recipe)
+            mlp, probes = _batch(recipe, config, step)
+            mlp, probes = mlp.to(device), probes.to(device)
+            loss = loss_of(*functional_errors(ae, mlp, probes), recipe.token_weight)
+            if not torch.isfinite(loss):
+                raise SwatError(f"the autoencoder loss became {loss.item()} at step {step}; lower the learning rate")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(ae.parameters(), recipe.clip)
+            opt.step()
+            running.append(loss.item())
+            step, seen = step + 1, seen + recipe.batch
+            if step % recipe.eval_every == 0 or step == recipe.steps:
+                rate = seen / (time.perf_counter() - start)  # training only, before the evaluation
+                row = {"step": step, "train_loss": sum(running) / len(running)} | evaluate(ae, recipe, config)
+                row["networks_per_s"] = rate
+                history.append(row)
+                running, start, seen = [], time.perf_counter(), 0
+                if checkpoint:
+                    save_checkpoint(checkpoint, ae, opt, {"step": step, "history": history})
+                if on_eval:
+                    on_eval(row)
+        return ae.eval(), history
 
 
 def _schedule(step: int, recipe: Recipe) -> float:
