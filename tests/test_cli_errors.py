@@ -94,7 +94,9 @@ def invocations(zoo: str, net: str, file: str) -> list[list[str]]:
         counts=["--per-task", "--epochs", "--shard-size", "--workers"], seeds=["--seed"], devices=["--device"],
     )  # fmt: skip
     cases += bad_options(["zoo", "classify", zoo], seeds=["--seed"])
-    cases += bad_options(["zoo", "sine-inr", "--out", "o"], counts=["--networks", "--steps"], seeds=["--seed"])
+    cases += bad_options(
+        ["zoo", "sine-inr", "--out", "o"], counts=["--networks", "--steps"], seeds=["--seed"], devices=["--device"]
+    )
     cases += bad_options(
         ["grow", "wider", net, "--layer", "0", "--width", "9", "--out", "g.safetensors"],
         counts=["--width"], reals=["--noise"], seeds=["--seed"],
@@ -103,6 +105,7 @@ def invocations(zoo: str, net: str, file: str) -> list[list[str]]:
     cases += bad_options(
         ["grow", "experiment", "--out", "e"],
         counts=["--train-size", "--teacher-epochs", "--student-epochs"], reals=["--student-lr"], seeds=["--seed"],
+        devices=["--device"],
     )  # fmt: skip
     cases += bad_options(
         ["encode", "train", "--zoo", zoo],
@@ -110,14 +113,18 @@ def invocations(zoo: str, net: str, file: str) -> list[list[str]]:
         seeds=["--seed"], devices=["--device"],
     )  # fmt: skip
     cases += bad_options(["encode", "eval", net, "--zoo", zoo], seeds=["--seed"], extra=[["--split", "holdout"]])
-    cases += bad_options(["hyper", "train", "static"], counts=["--epochs", "--z-dim"], seeds=["--seed"])
+    cases += bad_options(
+        ["hyper", "train", "static"], counts=["--epochs", "--z-dim"], seeds=["--seed"], devices=["--device"]
+    )
     cases += bad_options(
         ["hyper", "train", "lstm"],
         counts=["--hidden", "--hyper-hidden", "--steps", "--seq-len", "--batch"], reals=["--lr"], seeds=["--seed"],
+        devices=["--device"],
     )  # fmt: skip
     cases += bad_options(
         ["hyper", "train", "generator", "--zoo", zoo],
         counts=["--steps", "--components", "--per-class"], reals=["--functional-weight"], seeds=["--seed"],
+        devices=["--device"],
     )  # fmt: skip
     cases += bad_options(["hyper", "generate", net, "--out", "o"], counts=["--per-class"], seeds=["--seed"])
     cases += bad_options(["hyper", "sample", net], counts=["--length"], reals=["--temperature"], seeds=["--seed"])

@@ -45,7 +45,7 @@ def encode_train(
     config = EncoderConfig(
         kind=encoder, target=target, positional=positional, canonical=canonical, width=width, depth=depth, dim=dim
     )
-    fit_config = FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, li_weight=li_weight, seed=seed, device=device)
+    fit_config = FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, li_weight=li_weight, seed=seed)
     with progress_bar(console, transient=True) as bar:
         job = bar.add_task(f"training {encoder}", total=epochs)
 
@@ -53,7 +53,7 @@ def encode_train(
             val = "" if val_loss is None else f" val {val_loss:.4f}"
             bar.update(job, completed=epoch, description=f"{encoder} loss {train_loss:.4f}{val}")
 
-        model, report = train_on_zoo(zoo, config, fit_config, task=task, split_seed=seed, on_epoch=on_epoch)
+        model, report = train_on_zoo(zoo, config, fit_config, task, seed, on_epoch, device)
     out = out or zoo.root / "encoders" / f"{encoder}-{target}"
     path = model.save(out)
     write_json(path.with_name(path.stem + ".report.json"), report)

@@ -93,6 +93,7 @@ def grow_experiment(
     student_epochs: int = options.count(5, "student epochs"),
     student_lr: float = options.real(3e-4, "Adam learning rate of every student (teacher: 1e-3)", above=0),
     seed: int = options.seed(),
+    device: str = options.device(),
 ) -> None:
     """Net2Net vs random init vs random pad, for a 2x wider and a deeper student of a small teacher CNN."""
     from weightspace.recipes.net2net import Net2NetConfig, results_table, run
@@ -101,6 +102,6 @@ def grow_experiment(
         dataset=dataset, train_size=train_size, teacher_epochs=teacher_epochs, student_epochs=student_epochs,
         student_lr=student_lr, seed=seed,
     )  # fmt: skip
-    results = run(config, out, log=console.print)
+    results = run(config, out, device, log=console.print)
     console.print(results_table(results), soft_wrap=True, highlight=False, markup=False)
     console.print(f"plot: {out / 'net2net.png'}")

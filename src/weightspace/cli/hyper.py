@@ -20,6 +20,7 @@ def hyper_train_static(
     z_dim: int = options.count(4, "N_z = d of the kernel generator"),
     seed: int = options.seed(),
     out: Path = options.out_dir(Path("runs/hyper-static"), "checkpoints and results.json (rerun to resume)"),
+    device: str = options.device(),
 ) -> None:
     """Ha et al.'s MNIST experiment: one CNN with ordinary weights vs its second conv kernel generated."""
     from weightspace.progress import progress_bar
@@ -34,7 +35,7 @@ def hyper_train_static(
             bar.advance(job)
             bar.update(job, description=f"{label} epoch {row['epoch']} test acc {row['test_accuracy']:.4f}")
 
-        rows = run(config, out, on_epoch=on_epoch)
+        rows = run(config, out, device, on_epoch=on_epoch)
     table = Table("model", "parameters", "conv2 parameters", "test error", title=f"static hypernetwork, {dataset}")
     for r in rows:
         error = f"{100 * r['test_error']:.2f} %"
@@ -57,6 +58,7 @@ def hyper_train_lstm(
     lr: float = options.real(2e-3, "Adam learning rate", above=0),
     seed: int = options.seed(),
     out: Path = typer.Option(None, dir_okay=False, help="model path (default runs/hyper-lstm/KIND); resumes"),
+    device: str = options.device(),
 ) -> None:
     """A character-level language model (LSTM, layer-norm LSTM or HyperLSTM); prints validation bits/char."""
     from weightspace.data import load_text
@@ -85,7 +87,9 @@ def hyper_train_lstm(
         def on_eval(row):
             bar.update(job, completed=row["step"], description=f"{kind} valid {row['valid_bpc']:.3f} bpc")
 
-        model, history = train_lm(config, corpus.train, corpus.valid, recipe, f"{out}.ckpt.safetensors", on_eval)
+        model, history = train_lm(
+            config, corpus.train, corpus.valid, recipe, f"{out}.ckpt.safetensors", on_eval, device
+        )
     path = save_lm(model, out, history)
     test = bits_per_char(model, corpus.test)
     result = {"kind": kind, "parameters": parameters_of(config), "hidden": config.hidden, "steps": steps}
@@ -102,6 +106,7 @@ def hyper_train_generator(
     per_class: int = options.count(20, "networks generated per task for the evaluation"),
     seed: int = options.seed(),
     out: Path = typer.Option(Path("runs/hyper-gen/generator"), dir_okay=False, help="model path; resumable"),
+    device: str = options.device(),
 ) -> None:
     """A conditional generator of complete networks, trained on a zoo; evaluated against the zoo and random init."""
     from weightspace.hyper.generator import GeneratorConfig, evaluate_generator, save_generator, train_generator
@@ -117,7 +122,7 @@ def hyper_train_generator(
             bar.update(job, completed=step, description=f"mmd {row['mmd']:.3f} task {row.get('task_loss', 0):.3f}")
 
         source = Zoo.open(zoo)
-        model, aligned, _ = train_generator(source, config, f"{out}.ckpt.safetensors", on_step)
+        model, aligned, _ = train_generator(source, config, f"{out}.ckpt.safetensors", on_step, device)
     report = evaluate_generator(model, aligned, per_class, seed)
     path = save_generator(model, out, report)
     table = Table("networks", "count", "accuracy", "recall", "AUC", "dist. within task", "dist. to nearest member",

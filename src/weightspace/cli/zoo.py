@@ -172,11 +172,12 @@ def zoo_sine_inr(
     networks: int = options.count(1000, "how many SIRENs", 2),
     steps: int = options.count(800, "Adam steps per SIREN (all train at once)"),
     seed: int = options.seed(),
+    device: str = options.device(),
 ) -> None:
     """The SNE paper's INR zoo: SIREN 1-32-32-1 fit to sin(a x), a ~ U(0.5, 10); target column `frequency`."""
     from weightspace.zoo.inr import make_sine_inr_zoo
 
-    zoo = make_sine_inr_zoo(out, networks=networks, seed=seed, steps=steps)
+    zoo = make_sine_inr_zoo(out, networks=networks, seed=seed, steps=steps, device=device)
     console.print(f"{zoo}; mean fit MSE {zoo.table['fit_mse'].mean():.2e}")
 
 

@@ -89,7 +89,6 @@ class FitConfig(BaseModel):
     weight_decay: float = 0.0
     li_weight: float = 1.0  # logit-invariance regulariser (SNE); 0 turns it off
     seed: int = 0
-    device: str = "cpu"
 
 
 def task_loss(out: torch.Tensor, target: torch.Tensor, task: Task) -> torch.Tensor:
@@ -117,11 +116,12 @@ def fit(
     val: list[Part] | None,
     config: FitConfig,
     on_epoch: Callable[[int, float, float | None], None] | None = None,
+    device: str = "cpu",
 ) -> list[dict]:
     """Adam on the task loss (+ logit invariance); keeps the weights of the epoch with the best val loss."""
-    with seeded(config.seed, config.device):  # the caller's random state is left alone
+    with seeded(config.seed, device):  # the caller's random state is left alone
         gen = torch.Generator().manual_seed(config.seed)
-        device = torch.device(config.device)
+        device = torch.device(device)
         model.to(device)
         opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         task = model.config.task

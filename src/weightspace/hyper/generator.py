@@ -183,39 +183,43 @@ def train_generator(
     config: GeneratorConfig,
     checkpoint: str | Path | None = None,
     on_step: Callable[[int, dict], None] | None = None,
+    device: str = "cpu",
 ) -> tuple[ZooGenerator, AlignedZoo, list[dict]]:
-    """Align the zoo, fit the generator (Adam); with `checkpoint`, progress is saved and a rerun resumes."""
+    """Align the zoo, fit the generator (Adam) on `device`; with `checkpoint`, progress is saved and a rerun resumes.
+    Random draws come from CPU generators, so both devices see the same noise and images."""
     aligned = align_zoo(zoo, config.split_seed)
     train = torch.from_numpy(aligned.split == "train")
     mean, basis, coords = principal_span(aligned.flat[train], config.components)
     labels = aligned.label[train]
-    with seeded(config.seed, "cpu"):  # the caller's random state is left alone
+    with seeded(config.seed, device):  # the caller's random state is left alone
         zoo_config = zoo.manifest["config"]
         task_means = torch.stack([coords[labels == c].mean(0) for c in range(len(aligned.classes))])
         gen_model = ZooGenerator(
             aligned.spec, aligned.classes, config, zoo_config, mean, basis, aligned.template, task_means
-        )
+        ).to(device)
+        coords, labels = coords.to(device), labels.to(device)
         opt = torch.optim.Adam(gen_model.parameters(), lr=config.lr)
         history, step = [], 0
         if checkpoint and Path(checkpoint).is_file():
             progress = load_checkpoint(checkpoint, gen_model, opt)
             history, step = progress["history"], progress["step"]
         data = zoo_data(zoo_config)
-        engine, layout = StackedModel(aligned.spec), Layout.of(aligned.spec)
+        x_train, y_train = data.x_train.to(device), data.y_train.to(device)
+        engine, layout = StackedModel(aligned.spec, device, compile=False), Layout.of(aligned.spec)
         n_classes = len(aligned.classes)
-        task_of = torch.tensor(aligned.classes)
+        task_of = torch.tensor(aligned.classes, device=device)
         while step < config.steps:
             g = torch.Generator().manual_seed(config.seed * 1_000_003 + step)  # a step's draws depend on (seed, step)
-            label = torch.arange(n_classes).repeat_interleave(config.per_class)
-            coord = gen_model.coordinates(label, torch.randn(len(label), config.noise, generator=g))
+            label = torch.arange(n_classes, device=device).repeat_interleave(config.per_class)
+            coord = gen_model.coordinates(label, torch.randn(len(label), config.noise, generator=g).to(device))
             loss_mmd = torch.stack([mmd(coord[label == c], coords[labels == c]) for c in range(n_classes)]).mean()
             loss = config.mmd_weight * loss_mmd
             row = {"step": step + 1, "mmd": loss_mmd.item()}
             if config.functional_weight:
-                idx = torch.randint(len(data.x_train), (config.images,), generator=g)
+                idx = torch.randint(len(x_train), (config.images,), generator=g).to(device)
                 flat = gen_model.mean + coord @ gen_model.basis
-                logits = engine.forward(layout.split(flat), data.x_train[idx], shared_input=True)[..., 0]
-                target = (data.y_train[idx][None] == task_of[label][:, None]).float()
+                logits = engine.forward(layout.split(flat), x_train[idx], shared_input=True)[..., 0]
+                target = (y_train[idx][None] == task_of[label][:, None]).float()
                 functional = F.binary_cross_entropy_with_logits(logits, target)
                 loss = loss + config.functional_weight * functional
                 row["task_loss"] = functional.item()
@@ -228,7 +232,7 @@ def train_generator(
                 on_step(step, row)
             if checkpoint and (step % config.checkpoint_every == 0 or step == config.steps):
                 save_checkpoint(checkpoint, gen_model, opt, {"step": step, "history": history})
-        return gen_model.eval(), aligned, history
+        return gen_model.cpu().eval(), aligned, history
 
 
 # -- evaluation -------------------------------------------------------------------------------------------------------

@@ -187,7 +187,7 @@ def streams(ids: torch.Tensor, batch: int) -> torch.Tensor:
 @torch.no_grad()
 def bits_per_char(model: CharLM, ids: torch.Tensor, seq_len: int = 200, batch: int = 16) -> float:
     model.eval()
-    data = streams(ids, batch)
+    data = streams(ids, batch).to(next(model.parameters()).device)
     state, total, count = None, 0.0, 0
     for i in range(0, data.shape[1] - 1, seq_len):
         x, y = data[:, i : i + seq_len], data[:, i + 1 : i + 1 + seq_len]
@@ -216,12 +216,13 @@ def train_lm(
     recipe: LMRecipe,
     checkpoint: str | None = None,
     on_eval=None,
+    device: str = "cpu",
 ) -> tuple[CharLM, list[dict]]:
     """Adam with truncated backprop through time over `batch` parallel streams; validation bits/char every
     `eval_every` steps. With `checkpoint`, progress is saved at every evaluation and a rerun resumes there
     (the carried hidden state is saved too, so a resumed run matches an uninterrupted one)."""
     with seeded(recipe.seed, "cpu"):  # the caller's random state is left alone
-        model = CharLM(config)
+        model = CharLM(config).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
         history: list[dict] = []
         step = 0
@@ -230,8 +231,8 @@ def train_lm(
             progress = load_checkpoint(checkpoint, model, opt)
             history, step = progress["history"], progress["step"]
             extra = progress["extra"]
-            state = tuple(extra[str(i)] for i in range(len(extra))) or None
-        data = streams(train_ids, recipe.batch)
+            state = tuple(extra[str(i)].to(device) for i in range(len(extra))) or None
+        data = streams(train_ids, recipe.batch).to(device)
         per_pass = (data.shape[1] - 1) // recipe.seq_len
         if per_pass < 1:
             raise HyperError(
@@ -265,7 +266,7 @@ def train_lm(
                     save_checkpoint(checkpoint, model, opt, {"step": step, "history": history}, carried)
                 if on_eval:
                     on_eval(row)
-        return model.eval(), history
+        return model.cpu().eval(), history
 
 
 def save_lm(model: CharLM, path, history: list[dict] | None = None):

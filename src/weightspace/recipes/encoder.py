@@ -70,6 +70,7 @@ def train_on_zoo(
     task: Task | None = None,
     split_seed: int = 0,
     on_epoch: Callable[[int, float, float | None], None] | None = None,
+    device: str = "cpu",
 ) -> tuple[Predictor, dict]:
     """Train on the zoo's train split (best val epoch kept); report test metrics and predictions, the symmetry gap,
     timings."""
@@ -89,10 +90,10 @@ def train_on_zoo(
     raw = {s: read_parts(zoo, config.target, r) for s, r in rows.items()}
     config = prepare(config, raw["train"], task, zoo.table[config.target])
     parts = {s: encode_targets(p, config) for s, p in raw.items()}
-    with seeded(fit_config.seed, fit_config.device):  # the caller's random state is left alone
+    with seeded(fit_config.seed, device):  # the caller's random state is left alone
         model = Predictor(config)
         start = time.perf_counter()
-        history = fit(model, parts["train"], parts["val"], fit_config, on_epoch)
+        history = fit(model, parts["train"], parts["val"], fit_config, on_epoch, device)
         seconds = time.perf_counter() - start
         model.cpu().eval()
         scores, pred, true = evaluate_parts(model, raw["test"])

@@ -49,12 +49,15 @@ def siren_forward(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     return (w3 @ h + b3[..., None])[:, 0]
 
 
-def fit_sines(frequencies: torch.Tensor, seed: int, steps: int = 1000, points: int = 256, lr: float = 1e-3):
-    """Fit one SIREN per frequency; returns the parameters and each network's final MSE."""
+def fit_sines(
+    frequencies: torch.Tensor, seed: int, steps: int = 1000, points: int = 256, lr: float = 1e-3, device: str = "cpu"
+):
+    """Fit one SIREN per frequency on `device` (initialised on the CPU: the same start on any device); returns the
+    parameters (on the CPU) and each network's final MSE."""
     gen = torch.Generator().manual_seed(seed)
-    params = [p.requires_grad_() for p in siren_init(len(frequencies), gen)]
-    x = torch.linspace(-math.pi, math.pi, points)
-    target = torch.sin(frequencies[:, None] * x)
+    params = [p.to(device).requires_grad_() for p in siren_init(len(frequencies), gen)]
+    x = torch.linspace(-math.pi, math.pi, points, device=device)
+    target = torch.sin(frequencies.to(device)[:, None] * x)
     opt = torch.optim.Adam(params, lr=lr)
     with progress_bar(transient=True) as bar:
         task = bar.add_task(f"fitting {len(frequencies)} SIRENs", total=steps)
@@ -66,14 +69,16 @@ def fit_sines(frequencies: torch.Tensor, seed: int, steps: int = 1000, points: i
             bar.advance(task)
     with torch.no_grad():
         err = (siren_forward(params, x) - target).pow(2).mean(1)
-    return [p.detach() for p in params], err
+    return [p.detach().cpu() for p in params], err.cpu()
 
 
-def make_sine_inr_zoo(out: str | Path, networks: int = 2000, seed: int = 0, steps: int = 1000) -> Zoo:
-    """Write the sine-INR zoo; its table holds `frequency` (the target) and `fit_mse`."""
+def make_sine_inr_zoo(
+    out: str | Path, networks: int = 2000, seed: int = 0, steps: int = 1000, device: str = "cpu"
+) -> Zoo:
+    """Write the sine-INR zoo (fitted on `device`); its table holds `frequency` (the target) and `fit_mse`."""
     gen = torch.Generator().manual_seed(seed)
     frequencies = 0.5 + 9.5 * torch.rand(networks, generator=gen)
-    params, err = fit_sines(frequencies, seed + 1, steps)
+    params, err = fit_sines(frequencies, seed + 1, steps, device=device)
     spec = sine_inr_spec()
     names = list(spec.state_shapes())  # 0.weight, 0.bias, 2.weight, 2.bias, 4.weight, 4.bias
     rows = [
