@@ -24,7 +24,7 @@ def test_filter_compares_as_the_columns_type(tmp_path, tiny_config):
     assert empty.stacked()["0.weight"].shape == (0, 16, 1, 3, 3)
 
 
-def imported_zoo(root, rows):
+def imported(root, rows):
     spec = mlp(3, [4], 2, activation="relu")
     stacked = {k: torch.randn(len(rows), *s) for k, s in spec.state_shapes().items()}
     return write_zoo(root, "imported", spec, stacked, rows, source={"format": "test"})
@@ -39,7 +39,7 @@ def imported_zoo(root, rows):
     ],
 )
 def test_zoo_info_reads_zoos_without_some_columns(tmp_path, rows, capsys):
-    root = imported_zoo(tmp_path / "z", rows).root
+    root = imported(tmp_path / "z", rows).root
     with pytest.raises(SystemExit) as exit_:
         main(["zoo", "info", str(root)])
     out = capsys.readouterr().out
@@ -48,11 +48,11 @@ def test_zoo_info_reads_zoos_without_some_columns(tmp_path, rows, capsys):
 
 def test_write_zoo_refuses_nothing_and_nonempty_folders(tmp_path):
     with pytest.raises(ZooError, match="at least one"):
-        imported_zoo(tmp_path / "z", [])
+        imported(tmp_path / "z", [])
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x.txt").write_text("mine")
     with pytest.raises(ZooError, match="already holds files"):
-        imported_zoo(tmp_path / "full", [{"file": "a"}])
+        imported(tmp_path / "full", [{"file": "a"}])
     assert sorted(p.name for p in (tmp_path / "full").iterdir()) == ["x.txt"]
 
 
@@ -76,3 +76,14 @@ def test_zoo_info_names_a_missing_shard(tmp_path, tiny_config, capsys):
     with pytest.raises(SystemExit):
         main(["zoo", "info", str(root)])
     assert "missing shard files: shards/00001.safetensors" in capsys.readouterr().out
+
+
+def test_nets_go_back_into_a_zoo(tmp_path, tiny_config):
+    from weightspace.zoo import Zoo
+
+    zoo = generate(tiny_config, tmp_path / "z").filter(epoch=2)
+    nets = [zoo.net(i) for i in range(3)]
+    back = Zoo.from_nets(tmp_path / "back", nets, "three")
+    assert torch.equal(back.flat(), zoo.flat(range(3))) and list(back.table["task"]) == list(zoo.table["task"][:3])
+    with pytest.raises(ZooError, match="one spec"):
+        Zoo.from_nets(tmp_path / "mixed", [nets[0], imported(tmp_path / "i", [{"file": "a"}]).net(0)])

@@ -1,6 +1,17 @@
 """Encode networks as vectors from their weights: SNE and its baselines, trained to predict properties."""
 
-from weightspace.encode.fit import FitConfig, Part, fit, metrics, permutation_gap, predict, read_parts
+from weightspace.encode.fit import (
+    FitConfig,
+    Part,
+    encode_targets,
+    fit,
+    infer_task,
+    metrics,
+    outputs,
+    permutation_gap,
+    predict,
+    read_parts,
+)
 from weightspace.encode.model import ENCODERS, EncoderConfig, Predictor, Task
 from weightspace.encode.sne import SNE
 from weightspace.encode.weights import EncodeError, WeightBatch
@@ -15,8 +26,11 @@ __all__ = [
     "SNE",
     "Task",
     "WeightBatch",
+    "encode_targets",
     "fit",
+    "infer_task",
     "metrics",
+    "outputs",
     "permutation_gap",
     "predict",
     "read_parts",

@@ -32,11 +32,7 @@ from weightspace.nets.init import init_net
 from weightspace.seeding import seeded
 from weightspace.train.batched import StackedModel
 from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
-from weightspace.zoo import Zoo
-from weightspace.zoo.config import ZooConfig
-from weightspace.zoo.generate import task_data
-from weightspace.zoo.split import split_models
-from weightspace.zoo.writer import write_zoo
+from weightspace.zoo import Zoo, ZooConfig, split_models, write_zoo
 
 
 class GeneratorConfig(BaseModel):
@@ -175,7 +171,7 @@ def mmd(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def zoo_data(zoo_config: dict):
     """The task data a zoo was trained on, from its recorded config."""
-    return task_data(ZooConfig.model_validate(zoo_config))
+    return ZooConfig.model_validate(zoo_config).task_data()
 
 
 def train_generator(

@@ -8,12 +8,15 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
+from weightspace.data import TaskData, load
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import read_yaml_mapping
 from weightspace.nets.init import INIT_SCHEMES
 from weightspace.nets.presets import preset
 from weightspace.nets.spec import ArchSpec
 from weightspace.train.loop import Recipe
+
+_DATA: dict[tuple, TaskData] = {}  # per-process cache: a worker loads its dataset once
 
 
 class Arch(BaseModel):
@@ -56,6 +59,13 @@ class ZooConfig(BaseModel):
     shard_size: PositiveInt = 16
     seed: int = Field(0, ge=0, le=2**32 - 1)
     threads: PositiveInt = 1  # torch threads per shard job: fixed so every executor computes the same numbers
+
+    def task_data(self) -> TaskData:
+        """The dataset this config trains on (loaded once per process)."""
+        key = (self.dataset, self.data_root, self.image_size)
+        if key not in _DATA:
+            _DATA[key] = load(self.dataset, self.data_root, self.image_size)
+        return _DATA[key]
 
     def spec(self, **overrides: Any) -> ArchSpec:
         return preset(self.arch.preset, **(self.arch.kwargs | overrides))

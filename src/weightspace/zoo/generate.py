@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from rich.console import Console
 
-from weightspace.data import TaskData, load
+from weightspace.data import TaskData
 from weightspace.device import check_device
 from weightspace.nets.init import init_net
 from weightspace.nets.spec import ArchSpec
@@ -29,14 +29,9 @@ from weightspace.zoo.shards import write_shard
 from weightspace.zoo.store import Zoo, finalize
 from weightspace.zoo.writer import shards_to_make, start_zoo
 
-_DATA: dict[tuple, TaskData] = {}  # per-process cache: a worker loads its dataset once
-
 
 def task_data(config: ZooConfig) -> TaskData:
-    key = (config.dataset, config.data_root, config.image_size)
-    if key not in _DATA:
-        _DATA[key] = load(config.dataset, config.data_root, config.image_size)
-    return _DATA[key]
+    return config.task_data()
 
 
 def shard_spec(config: ZooConfig, shard: ShardPlan) -> ArchSpec:

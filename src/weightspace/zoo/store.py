@@ -112,6 +112,22 @@ class Zoo:
         check_table(table, manifest, root)
         return cls(root, manifest, table, verify)
 
+    @classmethod
+    def from_nets(
+        cls, root: str | Path, nets: Sequence[Net], name: str = "nets", source: dict[str, Any] | None = None
+    ) -> Zoo:
+        """Networks of one spec written as a new zoo in `root`; each Net's metadata becomes its table row."""
+        from weightspace.zoo.writer import write_zoo  # the writer builds on this reader
+
+        if not nets:
+            raise ZooError("no networks to write: a zoo needs at least one")
+        spec = nets[0].spec
+        if any(n.spec != spec for n in nets):
+            raise ZooError("Zoo.from_nets needs networks of one spec; write one zoo per architecture")
+        stacked = {k: torch.stack([n.params[k] for n in nets]) for k in nets[0].params}
+        rows = [{k: v for k, v in n.meta.items() if isinstance(v, int | float | str | bool)} for n in nets]
+        return write_zoo(root, name, spec, stacked, rows, source=source or {"format": "nets"})
+
     # -- table --------------------------------------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self.table)

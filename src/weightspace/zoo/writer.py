@@ -22,6 +22,7 @@ from weightspace.zoo.shards import check_shard, shard_path, write_shard
 from weightspace.zoo.store import Zoo, finalize, remove_stale_temps
 
 Rows = list[tuple[dict[str, torch.Tensor], dict[str, Any]]]  # (state dict, table row) per checkpoint
+PLACEMENT = ("shard", "index", "spec")  # columns the writer sets; a row read from another zoo may carry them
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,8 @@ def _write_locked(root, name, spec, pending, load, source, chunks, resume, conso
                         raise ZooError(f"network {item.model_id}: its tensors do not match {spec.name or 'the spec'}")
                     for k in expected:
                         tensors[k].append(params[k].detach().to(torch.float32).cpu())
-                    rows.append({"spec": 0, "model_id": item.model_id} | row)
+                    own = {k: v for k, v in row.items() if k not in PLACEMENT}  # where a row sits is the writer's
+                    rows.append({"spec": 0, "model_id": item.model_id} | own)
                 progress.advance(bar)
             write_shard(root, sid, {k: torch.stack(v) for k, v in tensors.items()}, rows, manifest["config_sha256"])
             written.append(sid)
