@@ -6,7 +6,7 @@ from pathlib import Path
 
 from weightspace.cli import options
 from weightspace.cli.app import app, console
-from weightspace.cli.zoo import metric_table, print_classify
+from weightspace.cli.zoo import print_classify
 
 
 @app.command()
@@ -19,6 +19,7 @@ def demo(
     """Generate the digits LeNet-5 one-vs-rest zoo, summarise it, predict each network's class from its weights, and
     write the zoo's report page."""
     from weightspace.recipes.demo import DemoConfig, run
+    from weightspace.report.tables import metric_table
 
     config = DemoConfig(per_task=per_task, epochs=epochs, workers=workers)
     console.rule(f"generating digits-lenet5: {10 * per_task} one-vs-rest LeNet-5 detectors")

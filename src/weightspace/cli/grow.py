@@ -8,30 +8,12 @@ import typer
 
 from weightspace.cli import options
 from weightspace.cli.app import console, grow_app
-from weightspace.cli.nets import spec_table
-from weightspace.errors import WeightspaceError
-
-
-def load_net(source: Path, model: int | None):
-    """A saved Net (.safetensors) or, for a zoo directory, its row `model` (default 0)."""
-    from weightspace.nets import Net
-
-    if (source / "zoo.json").is_file():
-        from weightspace.zoo import Zoo
-
-        zoo = Zoo.open(source)
-        row = model or 0
-        if not 0 <= row < len(zoo):
-            raise WeightspaceError(f"--model {row}: the zoo has rows 0..{len(zoo) - 1}")
-        return zoo.net(row)
-    if source.is_file():
-        return Net.load(source)
-    raise WeightspaceError(f"{source} is neither a network file (.safetensors) nor a zoo directory")
 
 
 def _report_growth(net, grown, out: Path) -> None:
     from weightspace.grow import output_gap
     from weightspace.grow.common import probe_inputs
+    from weightspace.report.tables import spec_table
 
     grown.save(out)
     gap = output_gap(net, grown, probe_inputs(net.spec))
@@ -58,6 +40,7 @@ def grow_wider(
 ) -> None:
     """Net2WiderNet: more units in one layer, the same function."""
     from weightspace.grow import wider
+    from weightspace.zoo import load_net
 
     net = load_net(source, model)
     _report_growth(net, wider(net, layer, width, noise=noise, seed=seed), out)
@@ -76,6 +59,7 @@ def grow_deeper(
     import warnings
 
     from weightspace.grow import deeper
+    from weightspace.zoo import load_net
 
     net = load_net(source, model)
     with warnings.catch_warnings():

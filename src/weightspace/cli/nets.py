@@ -33,6 +33,7 @@ def nets_show(
 ) -> None:
     """Show an architecture layer by layer (or as JSON)."""
     from weightspace.nets import ArchSpec, Net, preset
+    from weightspace.report.tables import spec_table
 
     path = Path(name)
     if path.suffix in (".safetensors", ".json") and not path.is_file():
@@ -47,13 +48,3 @@ def nets_show(
         console.print_json(spec.to_json())
         return
     console.print(spec_table(spec))
-
-
-def spec_table(spec) -> Table:
-    """An architecture layer by layer: index, layer, output shape, parameters."""
-    table = Table(title=f"{spec.name or 'network'}: input {list(spec.input_shape)}, {spec.num_params():,} parameters")
-    for col in ("#", "layer", "output", "parameters"):
-        table.add_column(col, justify="right" if col in ("#", "parameters") else "left")
-    for i, desc, shape, count in spec.describe():
-        table.add_row(str(i), desc, str(list(shape)), f"{count:,}" if count else "")
-    return table

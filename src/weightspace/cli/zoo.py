@@ -73,33 +73,6 @@ def zoo_presets() -> None:
     console.print(table)
 
 
-def metric_table(zoo) -> Table | str:
-    """Mean test metrics per task at the last checkpoint; a sentence when the zoo records none."""
-    from weightspace.report.plots import metric_columns
-
-    t = zoo.table
-    last = t[t["epoch"] == t["epoch"].max()] if "epoch" in t.columns and t["epoch"].notna().any() else t
-    metrics = [m for m in metric_columns(last) if last[m].notna().any()]
-    usual = [m for m in metrics if m in ("test_accuracy", "test_precision", "test_recall", "test_f1", "test_auc")]
-    metrics = usual or metrics
-    if not metrics:
-        return "no test metrics recorded in this zoo"
-    by = "task" if "task" in last.columns else None
-    title = "mean test metrics" + (" per task" if by else "")
-    if "epoch" in t.columns and t["epoch"].notna().any():
-        title += f" (epoch {int(t['epoch'].max())})"
-    table = Table(title=title)
-    table.add_column(by or "networks")
-    table.add_column("networks", justify="right")
-    for m in metrics:
-        table.add_column(m.removeprefix("test_"), justify="right")
-    if by:
-        for task, group in last.groupby(by, sort=False):
-            table.add_row(str(task), str(len(group)), *(f"{group[m].mean():.3f}" for m in metrics))
-    table.add_row("all", str(len(last)), *(f"{last[m].mean():.3f}" for m in metrics), style="bold")
-    return table
-
-
 @zoo_app.command("info")
 def zoo_info(
     root: Path = options.zoo_dir(),
@@ -107,6 +80,7 @@ def zoo_info(
 ) -> None:
     """What a zoo holds: networks, tasks, checkpoints, architecture, per-task metrics and their histograms."""
     from weightspace.report.plots import metric_histograms
+    from weightspace.report.tables import metric_table
     from weightspace.zoo import Zoo
 
     zoo = Zoo.open(root)
@@ -257,18 +231,9 @@ def zoo_formats() -> None:
 def print_classify(result, target: str, plot: Path | None) -> None:
     """The classify table and per-class recall; with `plot`, also the confusion matrix and classify.json there."""
     from weightspace.report.plots import plot_confusion
-    from weightspace.zoo.classify import CLASSIFIERS, FEATURES
+    from weightspace.report.tables import classify_table
 
-    table = Table(
-        title=f"which {target}? test accuracy from weights ({result.n_train} train / "
-        f"{result.n_test} test networks; chance {result.chance:.3f})"
-    )
-    table.add_column("features")
-    for clf in CLASSIFIERS:
-        table.add_column(clf, justify="right")
-    for feats in FEATURES:
-        table.add_row(feats, *(f"{result.scores[feats, clf]:.3f}" for clf in CLASSIFIERS))
-    console.print(table)
+    console.print(classify_table(result, target))
     recall = ", ".join(f"{k}: {v:.2f}" for k, v in result.recall.items())
     console.print(f"best: {' + '.join(result.best)}; per-class recall: {recall}")
     if plot is not None:

@@ -6,7 +6,7 @@ from weightspace.zoo.generate import generate, run_shard
 from weightspace.zoo.lock import zoo_lock
 from weightspace.zoo.plan import NetPlan, ShardPlan, make_plan
 from weightspace.zoo.split import split_models
-from weightspace.zoo.store import Zoo, ZooDataset, ZooError
+from weightspace.zoo.store import Zoo, ZooDataset, ZooError, load_net
 from weightspace.zoo.verify import upgrade, verify
 from weightspace.zoo.writer import Pending, write_networks, write_zoo
 
@@ -24,6 +24,7 @@ __all__ = [
     "ZooError",
     "classify",
     "generate",
+    "load_net",
     "make_plan",
     "run_shard",
     "split_models",

@@ -305,3 +305,15 @@ def _as_column_type(column: pd.Series, name: str, value: Any) -> Any:
     if not isinstance(value, str):
         raise ZooError(f"column {name!r} holds text; {value!r} is not text")
     return value
+
+
+def load_net(source: str | Path, row: int | None = None) -> Net:
+    """A network from a saved Net file (.safetensors) or, for a zoo directory, its table row `row` (default 0)."""
+    source = Path(source)
+    if (source / "zoo.json").is_file():
+        return Zoo.open(source).net(row or 0)
+    if source.is_file():
+        if row is not None:
+            raise ZooError(f"{source} is one network; a row applies to a zoo directory")
+        return Net.load(source)
+    raise ZooError(f"{source} is neither a network file (.safetensors) nor a zoo directory")
