@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from weightspace.data.cornn import NAMES, load_cornn
-from weightspace.swat.autoencoder import Recipe, load_autoencoder, train_autoencoder
+from weightspace.swat.autoencoder import Recipe, SwatAutoencoder, train_autoencoder
 from weightspace.swat.search import SearchConfig, search
 
 PAPER_STEPS = 8001
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args()
     torch.manual_seed(0)
-    ae = load_autoencoder(args.ae)
+    ae = SwatAutoencoder.load(args.ae)
     tasks = [load_cornn(n) for n in list(NAMES)[: args.tasks]]
     devices = ["cpu"] + ([args.device] if args.device != "cpu" else [])
     result = {"search_depth": args.depth, "autoencoder": ae.config.model_dump()}

@@ -18,7 +18,7 @@ __all__ = [
     "current_umask",
     "json_safe",
     "read_model",
-    "read_model_record",
+    "read_config",
     "read_safetensors",
     "read_yaml_mapping",
     "save_model",
@@ -108,13 +108,21 @@ def save_model(path: str | os.PathLike, module, record: dict, header: dict[str, 
     return path
 
 
-def read_model_record(path: str | os.PathLike, kind: str, hint: str, error: type[Exception]):
-    """(tensors, record) of a pair `save_model` wrote whose config lives in the JSON `record`; otherwise `error`
-    says that no `kind` is there and to train one with `hint`."""
+def read_config(path: str | os.PathLike, key: str, kind: str, hint: str, error: type[Exception]):
+    """(tensors, config dict) of a pair `save_model` wrote: the config JSON under `key` in the header, or (files
+    written before configs moved into headers) the config in the JSON record beside it. Otherwise `error` says that
+    no `kind` is there and to make one with `hint`."""
     path = Path(path).with_suffix(".safetensors")
-    if not path.is_file() or not path.with_suffix(".json").is_file():
-        raise error(f"no {kind} at {path} (+ .json); train one with `{hint}`")
-    return read_safetensors(path)[0], json.loads(path.with_suffix(".json").read_text())
+    if not path.is_file():
+        raise error(f"no {kind} at {path}; make one with `{hint}`")
+    tensors, header = read_safetensors(path)
+    if key in header:
+        return tensors, json.loads(header[key])
+    record_path = path.with_suffix(".json")
+    if not record_path.is_file():
+        raise error(f"{path} holds no {kind} (no config in its header or beside it)")
+    record = json.loads(record_path.read_text())
+    return tensors, record.get("config", record) if isinstance(record, dict) else record
 
 
 def read_model(path: str | os.PathLike, key: str, kind: str, hint: str, error: type[Exception]):

@@ -296,3 +296,19 @@ def test_cli_trains_a_canonical_sne_that_permutations_cannot_move(tmp_path):
     report = json.loads((tmp_path / "enc.report.json").read_text())
     assert report["permutation_gap"] < 1e-5 and set(report["test_predictions"]["true"]) <= {"a", "b"}
     assert (tmp_path / "enc.png").is_file()  # the confusion matrix, drawn from the report's predictions
+
+
+def test_encoders_saved_before_configs_moved_into_headers_still_load(tmp_path):
+    """Files of the older convention (config only in the JSON beside the weights) load the same model."""
+    import json
+
+    from safetensors.torch import save_file
+
+    net = Net.init(mlp(3, [4], 2), 0)
+    config = EncoderConfig(kind="statnn", target="t", task="regression").with_example(WeightBatch.of_nets([net]))
+    model = Predictor(config)
+    path = model.save(tmp_path / "new")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp_path / "old.safetensors")
+    (tmp_path / "old.json").write_text(json.dumps(config.model_dump(mode="json")))
+    old, new = Predictor.load(tmp_path / "old"), Predictor.load(path)
+    assert old.config == new.config == model.config

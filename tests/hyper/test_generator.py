@@ -9,11 +9,10 @@ from tests.conftest import make_tiny_config
 from weightspace.hyper.api import HyperError
 from weightspace.hyper.generator import (
     GeneratorConfig,
+    ZooGenerator,
     align_zoo,
     evaluate_generator,
-    load_generator,
     mmd,
-    save_generator,
     train_generator,
     write_generated,
 )
@@ -61,8 +60,8 @@ def test_training_moves_the_generator_and_resumes_exactly(zoo, tmp_path):
 
 def test_saved_generator_samples_the_same_networks_and_writes_a_zoo(zoo, tmp_path):
     model, _, _ = train_generator(zoo, CONFIG)
-    path = save_generator(model, tmp_path / "gen")
-    again = load_generator(path)
+    path = model.save(tmp_path / "gen")
+    again = ZooGenerator.load(path)
     assert torch.allclose(model.sample(1, 2, seed=5)[1].flat(), again.sample(1, 2, seed=5)[1].flat(), atol=1e-6)
     with pytest.raises(HyperError, match="knows tasks"):
         again.sample(7, 1)

@@ -8,8 +8,7 @@ from weightspace.swat import active_neurons, forward, nonzero_parameters, parse,
 from weightspace.swat.autoencoder import (
     AEConfig,
     Recipe,
-    load_autoencoder,
-    save_autoencoder,
+    SwatAutoencoder,
     train_autoencoder,
 )
 from weightspace.swat.baselines import BaselineConfig, darts_admm, dense
@@ -81,14 +80,14 @@ def test_autoencoder_learns_resumes_and_round_trips(tmp_path):
     assert [r["step"] for r in history2] == [4, 8]
     for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b)
-    path = save_autoencoder(resumed, tmp_path / "ae", history2)
-    again = load_autoencoder(path)
+    path = resumed.save(tmp_path / "ae", history2)
+    again = SwatAutoencoder.load(path)
     tokens = tokenise(sample(3, 2, torch.Generator().manual_seed(1)))
     torch.testing.assert_close(again.encode(tokens), resumed.encode(tokens))
     with pytest.raises(SwatError, match="no trained autoencoder"):
-        load_autoencoder(tmp_path / "missing")
-    with pytest.raises(SwatError, match="holds no autoencoder"):
-        load_autoencoder(tmp_path / "ae.ckpt.safetensors")  # a training checkpoint, not a saved autoencoder
+        SwatAutoencoder.load(tmp_path / "missing")
+    with pytest.raises(SwatError, match="holds no trained autoencoder"):
+        SwatAutoencoder.load(tmp_path / "ae.ckpt.safetensors")  # a training checkpoint, not a saved autoencoder
 
 
 def test_the_functional_loss_reaches_every_decoder():

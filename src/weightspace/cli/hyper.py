@@ -68,7 +68,6 @@ def hyper_train_lstm(
         bits_per_char,
         matched_hidden,
         parameters_of,
-        save_lm,
         train_lm,
     )
     from weightspace.progress import progress_bar
@@ -90,7 +89,7 @@ def hyper_train_lstm(
         model, history = train_lm(
             config, corpus.train, corpus.valid, recipe, f"{out}.ckpt.safetensors", on_eval, device
         )
-    path = save_lm(model, out, history)
+    path = model.save(out, history)
     test = bits_per_char(model, corpus.test)
     result = {"kind": kind, "parameters": parameters_of(config), "hidden": config.hidden, "steps": steps}
     write_json(out.with_suffix(".result.json"), result | {"valid_bpc": history[-1]["valid_bpc"], "test_bpc": test})
@@ -109,7 +108,7 @@ def hyper_train_generator(
     device: str = options.device(),
 ) -> None:
     """A conditional generator of complete networks, trained on a zoo; evaluated against the zoo and random init."""
-    from weightspace.hyper.generator import GeneratorConfig, evaluate_generator, save_generator, train_generator
+    from weightspace.hyper.generator import GeneratorConfig, evaluate_generator, train_generator
     from weightspace.progress import progress_bar
     from weightspace.zoo import Zoo
 
@@ -124,7 +123,7 @@ def hyper_train_generator(
         source = Zoo.open(zoo)
         model, aligned, _ = train_generator(source, config, f"{out}.ckpt.safetensors", on_step, device)
     report = evaluate_generator(model, aligned, per_class, seed)
-    path = save_generator(model, out, report)
+    path = model.save(out, report)
     table = Table("networks", "count", "accuracy", "recall", "AUC", "dist. within task", "dist. to nearest member",
                   title=f"generator on {zoo} (test data; distances after alignment)")  # fmt: skip
     for name, r in report.items():
@@ -144,9 +143,9 @@ def hyper_generate(
     seed: int = options.seed(),
 ) -> None:
     """Write generated networks as a Zoo (with their test metrics), readable by `zoo classify` and `encode`."""
-    from weightspace.hyper.generator import load_generator, write_generated
+    from weightspace.hyper.generator import ZooGenerator, write_generated
 
-    generated = write_generated(load_generator(model_path), out, per_class, seed)
+    generated = write_generated(ZooGenerator.load(model_path), out, per_class, seed)
     means = generated.table[["test_accuracy", "test_recall", "test_auc"]].mean()
     console.print(
         f"{generated!r}: mean test accuracy {means['test_accuracy']:.3f}, recall {means['test_recall']:.3f}, "
@@ -161,9 +160,9 @@ def hyper_eval(
 ) -> None:
     """Bits per character of a trained language model on the held-out test text."""
     from weightspace.data import load_text
-    from weightspace.hyper.lstm import bits_per_char, load_lm
+    from weightspace.hyper.lstm import CharLM, bits_per_char
 
-    model, corpus = load_lm(model_path), load_text(text)
+    model, corpus = CharLM.load(model_path), load_text(text)
     if corpus.vocab != model.config.vocab:
         raise WeightspaceError("this text's characters differ from the model's vocabulary; pass the training text")
     console.print(f"{model.config.kind}: test {bits_per_char(model, corpus.test):.3f} bits/char")
@@ -178,6 +177,6 @@ def hyper_sample(
     seed: int = options.seed(),
 ) -> None:
     """Generate text one character at a time."""
-    from weightspace.hyper.lstm import load_lm
+    from weightspace.hyper.lstm import CharLM
 
-    console.print(load_lm(model_path).sample(prime, length, temperature, seed), highlight=False, markup=False)
+    console.print(CharLM.load(model_path).sample(prime, length, temperature, seed), highlight=False, markup=False)

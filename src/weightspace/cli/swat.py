@@ -25,7 +25,7 @@ def swat_train_ae(
 ) -> None:
     """Train the multi-scale autoencoder on freshly sampled random MLPs (resumable)."""
     from weightspace.progress import progress_bar
-    from weightspace.swat.autoencoder import AEConfig, Recipe, save_autoencoder, train_autoencoder
+    from weightspace.swat.autoencoder import AEConfig, Recipe, train_autoencoder
 
     config = AEConfig(
         d=d, encoder_layers=encoder_layers, decoder_layers=decoder_layers, mixed_activations=mixed_activations
@@ -44,7 +44,7 @@ def swat_train_ae(
             )
 
         ae, history = train_autoencoder(config, recipe, f"{out}.ckpt.safetensors", on_eval, device)
-    console.print(f"saved {save_autoencoder(ae, out, history)}")
+    console.print(f"saved {ae.save(out, history)}")
 
 
 @swat_app.command("search")
@@ -62,10 +62,10 @@ def swat_search(
     from weightspace.data import load
     from weightspace.progress import progress_bar
     from weightspace.recipes.swat_bench import CEILING
-    from weightspace.swat.autoencoder import load_autoencoder
+    from weightspace.swat.autoencoder import SwatAutoencoder
     from weightspace.swat.search import SearchConfig, search
 
-    data, model = load(task), load_autoencoder(ae)
+    data, model = load(task), SwatAutoencoder.load(ae)
     config = SearchConfig(steps=steps, anneal=anneal, seed=seed)
     with progress_bar(console, transient=True) as bar:
         job = bar.add_task("search", total=steps)

@@ -12,7 +12,7 @@ from torch import nn
 from weightspace.encode.baselines import NFN, DeepSets, FlatMLP, StatNN
 from weightspace.encode.sne import SNE
 from weightspace.encode.weights import EncodeError, WeightBatch
-from weightspace.fileio import read_model_record, save_model
+from weightspace.fileio import read_config, save_model
 
 ENCODERS = ("sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp")
 Task = Literal["regression", "probability", "classes"]
@@ -127,12 +127,15 @@ class Predictor(nn.Module):
         return out.argmax(1)
 
     # -- files: NAME.safetensors (weights) + NAME.json (config) --------------------------------------------------
+    HEADER = "weightspace.encoder"
+
     def save(self, path: str | Path) -> Path:
-        return save_model(path, self, self.config.model_dump(mode="json"))
+        """NAME.safetensors (weights, config in the header) + NAME.json (the config, for people)."""
+        return save_model(path, self, self.config.model_dump(mode="json"), {self.HEADER: self.config.model_dump_json()})
 
     @classmethod
     def load(cls, path: str | Path) -> Predictor:
-        tensors, record = read_model_record(path, "trained encoder", "weightspace encode train", EncodeError)
-        model = cls(EncoderConfig.model_validate(record))
+        tensors, config = read_config(path, cls.HEADER, "trained encoder", "weightspace encode train", EncodeError)
+        model = cls(EncoderConfig.model_validate(config))
         model.load_state_dict(tensors)
         return model.eval()

@@ -105,6 +105,35 @@ def principal_span(flat: torch.Tensor, components: int) -> tuple[torch.Tensor, t
 
 
 class ZooGenerator(nn.Module):
+    HEADER = "weightspace.zoo_generator"
+
+    def save(self, path: str | Path, report: dict | None = None) -> Path:
+        """NAME.safetensors (weights, span; spec, tasks and config in the header) + NAME.json (config, report)."""
+        header = {
+            self.HEADER: self.config.model_dump_json(),
+            "spec": self.spec.model_dump_json(),
+            "classes": json.dumps(self.classes),
+            "zoo_config": json.dumps(self.zoo_config),
+        }
+        record = {"config": self.config.model_dump(), "classes": self.classes, "report": report or {}}
+        return save_model(path, self, record, header)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ZooGenerator:
+        hint = "weightspace hyper train generator"
+        tensors, header = read_model(path, cls.HEADER, "zoo generator", hint, HyperError)
+        model = cls(
+            ArchSpec.model_validate_json(header["spec"]),
+            json.loads(header["classes"]),
+            GeneratorConfig.model_validate_json(header[cls.HEADER]),
+            json.loads(header["zoo_config"]),
+            tensors["mean"],
+            tensors["basis"],
+            tensors["template"],
+        )
+        model.load_state_dict(tensors)
+        return model.eval()
+
     def __init__(
         self,
         spec: ArchSpec,
@@ -298,32 +327,6 @@ def _per_task(rows: list[dict], tasks: list[int]) -> dict[str, dict[str, float]]
 
 
 # -- files ------------------------------------------------------------------------------------------------------------
-def save_generator(model: ZooGenerator, path: str | Path, report: dict | None = None) -> Path:
-    """NAME.safetensors (weights, span; spec, tasks and config in the header) + NAME.json (config, report)."""
-    header = {
-        "weightspace.zoo_generator": model.config.model_dump_json(),
-        "spec": model.spec.model_dump_json(),
-        "classes": json.dumps(model.classes),
-        "zoo_config": json.dumps(model.zoo_config),
-    }
-    record = {"config": model.config.model_dump(), "classes": model.classes, "report": report or {}}
-    return save_model(path, model, record, header)
-
-
-def load_generator(path: str | Path) -> ZooGenerator:
-    hint = "weightspace hyper train generator"
-    tensors, header = read_model(path, "weightspace.zoo_generator", "zoo generator", hint, HyperError)
-    model = ZooGenerator(
-        ArchSpec.model_validate_json(header["spec"]),
-        json.loads(header["classes"]),
-        GeneratorConfig.model_validate_json(header["weightspace.zoo_generator"]),
-        json.loads(header["zoo_config"]),
-        tensors["mean"],
-        tensors["basis"],
-        tensors["template"],
-    )
-    model.load_state_dict(tensors)
-    return model.eval()
 
 
 def write_generated(model: ZooGenerator, out: str | Path, per_class: int = 20, seed: int = 0) -> Zoo:

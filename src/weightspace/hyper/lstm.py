@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
-from weightspace.fileio import read_model_record, save_model
+from weightspace.fileio import read_config, save_model
 from weightspace.hyper.api import HyperError
 from weightspace.seeding import seeded
 from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
@@ -123,6 +123,21 @@ class LMConfig(BaseModel):
 
 class CharLM(nn.Module):
     """Characters -> embedding -> (LSTM | LN-LSTM | HyperLSTM) -> next-character logits."""
+
+    HEADER = "weightspace.lm"
+
+    def save(self, path: str | Path, history: list[dict] | None = None) -> Path:
+        """NAME.safetensors (weights, config in the header) + NAME.json (config and training history)."""
+        record = {"config": self.config.model_dump(), "history": history or []}
+        return save_model(path, self, record, {self.HEADER: self.config.model_dump_json()})
+
+    @classmethod
+    def load(cls, path: str | Path) -> CharLM:
+        """A language model `save` wrote (files from before the config moved into the header: read from the JSON)."""
+        tensors, config = read_config(path, cls.HEADER, "language model", "weightspace hyper train lstm", HyperError)
+        model = cls(LMConfig.model_validate(config))
+        model.load_state_dict(tensors)
+        return model.eval()
 
     def __init__(self, config: LMConfig):
         super().__init__()
@@ -267,15 +282,3 @@ def train_lm(
                 if on_eval:
                     on_eval(row)
         return model.cpu().eval(), history
-
-
-def save_lm(model: CharLM, path, history: list[dict] | None = None):
-    """NAME.safetensors (weights) + NAME.json (config and training history)."""
-    return save_model(path, model, {"config": model.config.model_dump(), "history": history or []})
-
-
-def load_lm(path) -> CharLM:
-    tensors, record = read_model_record(path, "language model", "weightspace hyper train lstm", HyperError)
-    model = CharLM(LMConfig.model_validate(record["config"]))
-    model.load_state_dict(tensors)
-    return model.eval()

@@ -22,7 +22,7 @@ from weightspace.data.cornn import NAMES, load_cornn
 from weightspace.fileio import write_text_atomic
 from weightspace.recipes.base import RecipeConfig
 from weightspace.report.plots import mse_vs_size
-from weightspace.swat.autoencoder import load_autoencoder
+from weightspace.swat import SwatAutoencoder
 from weightspace.swat.baselines import BaselineConfig, darts_admm, dense
 from weightspace.swat.population import ACTS, active_neurons, forward, mse_on_test, nonzero_parameters, stack_tasks
 from weightspace.swat.search import SearchConfig, search
@@ -51,7 +51,7 @@ def run(config: SwatBenchConfig, out: str | Path, device: str = "cpu", log: Call
     tasks = [load_cornn(n) for n in names]
     store_path = out / "results.json"
     store = json.loads(store_path.read_text()) if store_path.is_file() else {}
-    ae = load_autoencoder(config.ae)
+    ae = SwatAutoencoder.load(config.ae)
     search_config = SearchConfig(steps=round(8001 * config.steps_scale), anneal=round(3000 * config.steps_scale))
     base_config = BaselineConfig(steps=round(4000 * config.steps_scale))
     settings = {

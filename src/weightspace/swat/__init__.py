@@ -1,6 +1,6 @@
 """SWAT-NN: one latent space of MLP architectures and weights, searched by gradient descent."""
 
-from weightspace.swat.autoencoder import load_autoencoder
+from weightspace.swat.autoencoder import AEConfig, SwatAutoencoder
 from weightspace.swat.baselines import BaselineConfig, darts_admm, dense
 from weightspace.swat.population import (
     ACTS,
@@ -28,7 +28,8 @@ __all__ = [
     "dense",
     "forward",
     "layout",
-    "load_autoencoder",
+    "AEConfig",
+    "SwatAutoencoder",
     "mse_on_test",
     "nonzero_parameters",
     "parse",

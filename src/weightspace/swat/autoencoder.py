@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
-from weightspace.fileio import read_model, save_model
+from weightspace.fileio import read_config, save_model
 from weightspace.seeding import seeded
 from weightspace.swat.population import MAX_DEPTH, WIDTH, MLPBatch, SwatError, forward, sample
 from weightspace.swat.tokens import COLUMNS, parse, soften, tokenise
@@ -65,6 +65,20 @@ class Decoder(nn.Module):
 
 
 class SwatAutoencoder(nn.Module):
+    HEADER = "weightspace.swat_ae"
+
+    def save(self, path: str | Path, history: list[dict] | None = None) -> Path:
+        """NAME.safetensors (weights, config in the header) + NAME.json (config and training history)."""
+        record = {"config": self.config.model_dump(), "history": history or []}
+        return save_model(path, self, record, {self.HEADER: self.config.model_dump_json()})
+
+    @classmethod
+    def load(cls, path: str | Path) -> SwatAutoencoder:
+        tensors, config = read_config(path, cls.HEADER, "trained autoencoder", "weightspace swat train-ae", SwatError)
+        ae = cls(AEConfig.model_validate(config))
+        ae.load_state_dict(tensors)
+        return ae.eval()
+
     def __init__(self, config: AEConfig):
         super().__init__()
         self.config = config
@@ -211,16 +225,3 @@ def _schedule(step: int, recipe: Recipe) -> float:
         return (step + 1) / recipe.warmup
     progress = (step - recipe.warmup) / max(1, recipe.steps - recipe.warmup)
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-
-
-def save_autoencoder(ae: SwatAutoencoder, path: str | Path, history: list[dict] | None = None) -> Path:
-    """NAME.safetensors (weights, config in the header) + NAME.json (config and training history)."""
-    record = {"config": ae.config.model_dump(), "history": history or []}
-    return save_model(path, ae, record, {"weightspace.swat_ae": ae.config.model_dump_json()})
-
-
-def load_autoencoder(path: str | Path) -> SwatAutoencoder:
-    tensors, header = read_model(path, "weightspace.swat_ae", "autoencoder", "weightspace swat train-ae", SwatError)
-    ae = SwatAutoencoder(AEConfig.model_validate_json(header["weightspace.swat_ae"]))
-    ae.load_state_dict(tensors)
-    return ae.eval()
