@@ -6,7 +6,7 @@
 Search: `--tasks` CORNN tasks searched at depth `--depth` for `--steps` steps, once as one batched run and once as
 a loop of single-task runs; reported per task and extrapolated to the paper's 8,001-step schedule. Autoencoder:
 networks per second of training (batches of 64 random MLPs, 256 probes, forward + backward + Adam), on each device.
-Needs a trained autoencoder (`weightspace swat train-ae`); results go to benchmarks/results/swat_speed_DEVICE.json.
+Needs a trained autoencoder (`weightspace swat train autoencoder`); results go to benchmarks/results/swat_speed_DEVICE.json.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from weightspace.data.cornn import NAMES, load_cornn
-from weightspace.swat.autoencoder import Recipe, SwatAutoencoder, train_autoencoder
+from weightspace.swat.autoencoder import AETraining, SwatAutoencoder, train_autoencoder
 from weightspace.swat.search import SearchConfig, search
 
 PAPER_STEPS = 8001
@@ -57,7 +57,7 @@ def search_seconds(ae, tasks, depth: int, steps: int, device: str) -> dict:
 
 def ae_networks_per_s(ae_config, steps: int, device: str) -> float:
     """Training throughput as the training loop logs it (the held-out evaluation excluded)."""
-    recipe = Recipe(steps=steps, warmup=1, eval_every=steps, eval_networks=4)
+    recipe = AETraining(steps=steps, warmup=1, eval_every=steps, eval_networks=4)
     train_autoencoder(ae_config, recipe.model_copy(update={"steps": 3, "eval_every": 3}), device=device)  # warm-up
     _, history = train_autoencoder(ae_config, recipe, device=device)
     return history[-1]["networks_per_s"]

@@ -129,7 +129,7 @@ def invocations(zoo: str, net: str, file: str) -> list[list[str]]:
     cases += bad_options(["hyper", "generate", net, "--out", "o"], counts=["--per-class"], seeds=["--seed"])
     cases += bad_options(["hyper", "sample", net], counts=["--length"], reals=["--temperature"], seeds=["--seed"])
     cases += bad_options(
-        ["swat", "train-ae"],
+        ["swat", "train", "autoencoder"],
         counts=["--steps", "--d", "--encoder-layers", "--decoder-layers"], reals=["--lr"], seeds=["--seed"],
         devices=["--device"],
     )  # fmt: skip

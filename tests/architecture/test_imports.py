@@ -79,9 +79,9 @@ def test_library_calls_leave_the_callers_random_state_alone():
     import torch
 
     from weightspace.encode import EncoderConfig, FitConfig, Predictor, WeightBatch
-    from weightspace.encode.fit import Part, fit
+    from weightspace.encode.fit import Part, fit_predictor
     from weightspace.hyper import static_model
-    from weightspace.hyper.lstm import LMConfig, LMRecipe, train_lm
+    from weightspace.hyper.lstm import LMConfig, LMTraining, train_lm
     from weightspace.nets import Net, mlp, preset
 
     torch.manual_seed(123)
@@ -93,6 +93,6 @@ def test_library_calls_leave_the_callers_random_state_alone():
     Net.init(mlp(3, [4], 2), seed=5)
     static_model(preset("small-cnn"), [], seed=1)
     ids = torch.arange(400) % 7
-    train_lm(LMConfig(kind="lstm", vocab="abcdefg", hidden=8), ids, ids[:100], LMRecipe(steps=2, seq_len=10, batch=4))
-    fit(model, [part], None, FitConfig(epochs=1, batch_size=2))
+    train_lm(LMConfig(kind="lstm", vocab="abcdefg", hidden=8), ids, ids[:100], LMTraining(steps=2, seq_len=10, batch=4))
+    fit_predictor(model, [part], None, FitConfig(epochs=1, batch_size=2))
     assert torch.equal(torch.get_rng_state(), before)

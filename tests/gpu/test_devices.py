@@ -4,7 +4,7 @@ Skipped cleanly without a GPU."""
 import pytest
 import torch
 
-from weightspace.hyper.lstm import LMConfig, LMRecipe, train_lm
+from weightspace.hyper.lstm import LMConfig, LMTraining, train_lm
 from weightspace.zoo.inr import fit_sines
 
 pytestmark = [
@@ -17,7 +17,7 @@ def test_language_model_on_cuda_matches_the_cpu(monkeypatch):
     monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
     ids = torch.arange(2000) % 11
-    config, recipe = LMConfig(kind="hyper-lstm", vocab="abcdefghijk", hidden=16, hyper_hidden=8), LMRecipe(steps=5)
+    config, recipe = LMConfig(kind="hyper-lstm", vocab="abcdefghijk", hidden=16, hyper_hidden=8), LMTraining(steps=5)
     cpu, h_cpu = train_lm(config, ids, ids[:300], recipe)
     gpu, h_gpu = train_lm(config, ids, ids[:300], recipe, device="cuda")
     for k, v in cpu.state_dict().items():

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from weightspace.data.cornn import load_cornn
-from weightspace.swat.autoencoder import AEConfig, Recipe, SwatAutoencoder, train_autoencoder
+from weightspace.swat.autoencoder import AEConfig, AETraining, SwatAutoencoder, train_autoencoder
 from weightspace.swat.baselines import BaselineConfig, darts_admm, dense
 from weightspace.swat.search import SearchConfig, search
 
@@ -36,7 +36,10 @@ def test_baselines_and_autoencoder_train_on_cuda():
     pruned = darts_admm(tasks, 1, [5, 5], config, device="cuda")
     assert pruned.act.device.type == "cpu"
     assert all(sum(int((w[i] != 0).sum()) for w in pruned.weights) <= 5 for i in range(2))
-    small, recipe = AEConfig(d=32, heads=2, encoder_layers=1, decoder_layers=1), Recipe(steps=3, warmup=1, eval_every=3)
+    small, recipe = (
+        AEConfig(d=32, heads=2, encoder_layers=1, decoder_layers=1),
+        AETraining(steps=3, warmup=1, eval_every=3),
+    )
     _, cpu_hist = train_autoencoder(small, recipe)
     _, gpu_hist = train_autoencoder(small, recipe, device="cuda")
     assert gpu_hist[0]["train_loss"] == pytest.approx(cpu_hist[0]["train_loss"], rel=1e-3)

@@ -6,6 +6,7 @@ from torch import nn
 from typer.testing import CliRunner
 
 from weightspace.cli import app
+from weightspace.errors import WeightspaceError
 from weightspace.hyper import (
     CharLM,
     ChunkedHyper,
@@ -14,9 +15,9 @@ from weightspace.hyper import (
     HyperModel,
     KernelHyper,
     LMConfig,
-    LMRecipe,
-    Slots,
+    LMTraining,
     ha_mnist_cnn,
+    module_layout,
     static_model,
     train_lm,
 )
@@ -38,9 +39,9 @@ class UserNet(nn.Module):
 def test_generic_api_on_a_user_module_generates_named_params_and_trains_the_hypernetwork():
     torch.manual_seed(0)
     target = UserNet()
-    slots = Slots.of(target, ["head.1.weight", "head.1.bias"])
-    assert slots.numel == 7 * 3 + 3
-    model = HyperModel(target, slots, ChunkedHyper(slots.numel, chunk=10, chunk_dim=4))
+    slots = module_layout(target, ["head.1.weight", "head.1.bias"])
+    assert slots.size == 7 * 3 + 3
+    model = HyperModel(target, slots, ChunkedHyper(slots.size, chunk=10, chunk_dim=4))
     names = {n for n, _ in model.named_parameters()}
     assert "target.head.1.weight" not in names and "target.fc1.weight" in names  # released, not dead weights
     x = torch.randn(8, 5)
@@ -58,16 +59,16 @@ def test_generic_api_on_a_user_module_generates_named_params_and_trains_the_hype
 
 def test_slots_name_the_available_parameters_when_one_is_wrong():
     with pytest.raises(HyperError, match="fc1.weight"):
-        Slots.of(UserNet(), ["fc9.weight"])
-    with pytest.raises(HyperError, match="need 24"):
-        Slots.of(UserNet(), ["head.1.weight", "head.1.bias"]).split(torch.zeros(23))
+        module_layout(UserNet(), ["fc9.weight"])
+    with pytest.raises(WeightspaceError, match="layout of 24"):
+        module_layout(UserNet(), ["head.1.weight", "head.1.bias"]).split(torch.zeros(23))
 
 
 def test_conditional_hypernetwork_runs_each_input_with_its_own_parameter_set():
     torch.manual_seed(0)
     target = UserNet()
-    slots = Slots.of(target, ["fc1.weight"])
-    model = HyperModel(target, slots, ChunkedHyper(slots.numel, chunk=16, cond_dim=2))
+    slots = module_layout(target, ["fc1.weight"])
+    model = HyperModel(target, slots, ChunkedHyper(slots.size, chunk=16, cond_dim=2))
     cond, x = torch.randn(3, 2), torch.randn(3, 4, 5)
     out = model.forward_each(x, cond)
     assert out.shape == (3, 4, 3)
@@ -87,7 +88,7 @@ def test_static_hypernetwork_has_the_papers_parameter_counts():
 
 def test_kernel_blocks_tile_a_larger_layer():
     target = nn.Sequential(nn.Conv2d(16, 32, 3), nn.Conv2d(32, 16, 3))
-    slots = Slots.of(target, ["0.weight", "1.weight"])
+    slots = module_layout(target, ["0.weight", "1.weight"])
     hyper = KernelHyper(slots, z_dim=4, block=(16, 16))
     assert hyper.z.shape[0] == 2 + 2  # one embedding per 16x16 block
     blocks, kernels = hyper.blocks(), hyper()
@@ -96,7 +97,7 @@ def test_kernel_blocks_tile_a_larger_layer():
     torch.testing.assert_close(kernels["1.weight"][:, :16], blocks[2])
     torch.testing.assert_close(kernels["1.weight"][:, 16:], blocks[3])
     with pytest.raises(HyperError, match="multiples"):
-        KernelHyper(Slots.of(nn.Sequential(nn.Conv2d(16, 24, 3), nn.Conv2d(24, 16, 3)), ["0.weight", "1.weight"]),
+        KernelHyper(module_layout(nn.Sequential(nn.Conv2d(16, 24, 3), nn.Conv2d(24, 16, 3)), ["0.weight", "1.weight"]),
                     block=(16, 16))  # fmt: skip
 
 
@@ -139,7 +140,7 @@ def test_language_models_learn_and_resume_exactly(kind, tmp_path):
     vocab = "".join(sorted(set(TEXT)))
     ids = torch.tensor([vocab.index(c) for c in TEXT])
     config = LMConfig(kind=kind, vocab=vocab, embed=8, hidden=24, hyper_hidden=8)
-    recipe = LMRecipe(steps=40, seq_len=20, batch=4, lr=1e-2, eval_every=20)
+    recipe = LMTraining(steps=40, seq_len=20, batch=4, lr=1e-2, eval_every=20)
     model, history = train_lm(config, ids, ids[:200], recipe)
     assert history[-1]["valid_bpc"] < history[0]["valid_bpc"] < 5.0  # log2(vocab) is 4.6
     ckpt = str(tmp_path / "lm.ckpt.safetensors")

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from weightspace.errors import SpecError
-from weightspace.nets import PRESETS, Net, build, lenet5_classic, lenet5_seed, mlp, preset, small_cnn
+from weightspace.nets import ARCH_PRESETS, Net, build, lenet5_classic, lenet5_seed, mlp, preset, small_cnn
 
 
 def test_seed_lenet5_has_91481_parameters_in_the_papers_split():
@@ -24,7 +24,7 @@ def test_classic_lenet5_has_61706_parameters():
     assert lenet5_classic().num_params() == 61_706
 
 
-@pytest.mark.parametrize("name", list(PRESETS))
+@pytest.mark.parametrize("name", list(ARCH_PRESETS))
 def test_every_preset_builds_and_runs(name):
     spec = preset(name)
     net = Net.init(spec, seed=0)

@@ -7,12 +7,12 @@ from weightspace.nets import Net
 from weightspace.swat import active_neurons, forward, nonzero_parameters, parse, sample, to_net, tokenise
 from weightspace.swat.autoencoder import (
     AEConfig,
-    Recipe,
+    AETraining,
     SwatAutoencoder,
     train_autoencoder,
 )
 from weightspace.swat.baselines import BaselineConfig, darts_admm, dense
-from weightspace.swat.population import SwatError, mse_on_test
+from weightspace.swat.mlps import SwatError, mse_on_test
 from weightspace.swat.search import SearchConfig, search
 from weightspace.swat.tokens import COLUMNS, mask
 
@@ -66,7 +66,7 @@ def test_sampling_is_seeded_and_follows_the_family():
 
 
 def test_autoencoder_learns_resumes_and_round_trips(tmp_path):
-    recipe = Recipe(steps=8, batch=8, probes=32, eval_every=4, eval_networks=8, warmup=2)
+    recipe = AETraining(steps=8, batch=8, probes=32, eval_every=4, eval_networks=8, warmup=2)
     whole, history = train_autoencoder(TINY, recipe)
     assert len(history) == 2 and all(torch.isfinite(torch.tensor([r["mse"], r["token_error"]])).all() for r in history)
     ckpt = tmp_path / "ae.ckpt.safetensors"
@@ -91,7 +91,7 @@ def test_autoencoder_learns_resumes_and_round_trips(tmp_path):
 
 
 def test_the_functional_loss_reaches_every_decoder():
-    ae, _ = train_autoencoder(TINY, Recipe(steps=1, batch=4, probes=16, eval_every=10**6, eval_networks=4))
+    ae, _ = train_autoencoder(TINY, AETraining(steps=1, batch=4, probes=16, eval_every=10**6, eval_networks=4))
     from weightspace.swat.autoencoder import functional_errors
 
     ae.train().zero_grad(set_to_none=True)
@@ -110,7 +110,7 @@ def small_task(name: str, n: int = 200) -> TaskData:
 
 
 def test_search_extracts_a_net_and_batching_changes_nothing():
-    ae, _ = train_autoencoder(TINY, Recipe(steps=2, batch=4, probes=16, eval_every=10**6, eval_networks=4))
+    ae, _ = train_autoencoder(TINY, AETraining(steps=2, batch=4, probes=16, eval_every=10**6, eval_networks=4))
     config = SearchConfig(steps=12, anneal=6)
     a, b = small_task("sphere"), small_task("booth")
     together = search(ae, [a, b], 2, config)

@@ -37,6 +37,7 @@ encode_app = group("encode", "Encode networks from their weights (SNE and baseli
 hyper_app = group("hyper", "Hypernetworks: static (CNN kernels), HyperLSTM, zoo generators.")
 hyper_train_app = group("train", "Train a hypernetwork experiment (resumable).", hyper_app)
 swat_app = group("swat", "SWAT-NN: a latent space of MLP architectures + weights, searched.")
+swat_train_app = group("train", "Train SWAT-NN's models (resumable).", swat_app)
 console = Console()
 
 # Errors a user can cause from the command line. Anything else is a bug and keeps its traceback.

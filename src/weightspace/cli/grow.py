@@ -12,7 +12,7 @@ from weightspace.cli.app import console, grow_app
 
 def _report_growth(net, grown, out: Path) -> None:
     from weightspace.grow import output_gap
-    from weightspace.grow.common import probe_inputs
+    from weightspace.grow.interface import probe_inputs
     from weightspace.report.tables import spec_table
 
     grown.save(out)

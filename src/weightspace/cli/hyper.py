@@ -64,7 +64,7 @@ def hyper_train_lstm(
     from weightspace.data import load_text
     from weightspace.hyper.lstm import (
         LMConfig,
-        LMRecipe,
+        LMTraining,
         bits_per_char,
         matched_hidden,
         parameters_of,
@@ -77,7 +77,7 @@ def hyper_train_lstm(
     if match:
         budget = parameters_of(config.model_copy(update={"kind": match}))
         config = config.model_copy(update={"hidden": matched_hidden(config, budget)})
-    recipe = LMRecipe(steps=steps, seq_len=seq_len, batch=batch, lr=lr, seed=seed)
+    recipe = LMTraining(steps=steps, seq_len=seq_len, batch=batch, lr=lr, seed=seed)
     out = (out or Path("runs/hyper-lstm") / kind).with_suffix("")
     console.print(f"{kind}: hidden {config.hidden}, {parameters_of(config):,} parameters; {corpus.summary()}")
     with progress_bar(console, transient=True) as bar:

@@ -14,12 +14,12 @@ from weightspace.errors import WeightspaceError
 @nets_app.command("presets")
 def nets_presets() -> None:
     """List the preset architectures with their parameter counts."""
-    from weightspace.nets import PRESETS
+    from weightspace.nets import ARCH_PRESETS
 
     table = Table(title="presets")
     for col in ("name", "input", "output", "parameters", "about"):
         table.add_column(col)
-    for name, make in PRESETS.items():
+    for name, make in ARCH_PRESETS.items():
         spec = make()
         about = (make.__doc__ or "").strip().splitlines()[0] if make.__doc__ else "mlp(input, widths, outputs)"
         table.add_row(name, str(list(spec.input_shape)), str(list(spec.output_shape)), f"{spec.num_params():,}", about)

@@ -7,11 +7,12 @@ from pathlib import Path
 import typer
 
 from weightspace.cli import options
-from weightspace.cli.app import console, swat_app
+from weightspace.cli.app import console, swat_app, swat_train_app
 from weightspace.errors import WeightspaceError
 
 
-@swat_app.command("train-ae")
+@swat_train_app.command("autoencoder")
+@swat_app.command("train-ae", hidden=True)  # the earlier spelling, kept for one release
 def swat_train_ae(
     steps: int = options.count(12000, "batches of 64 random networks"),
     d: int = options.count(128, "latent width per token"),
@@ -25,12 +26,12 @@ def swat_train_ae(
 ) -> None:
     """Train the multi-scale autoencoder on freshly sampled random MLPs (resumable)."""
     from weightspace.progress import progress_bar
-    from weightspace.swat.autoencoder import AEConfig, Recipe, train_autoencoder
+    from weightspace.swat.autoencoder import AEConfig, AETraining, train_autoencoder
 
     config = AEConfig(
         d=d, encoder_layers=encoder_layers, decoder_layers=decoder_layers, mixed_activations=mixed_activations
     )
-    recipe = Recipe(steps=steps, lr=lr, seed=seed)
+    recipe = AETraining(steps=steps, lr=lr, seed=seed)
     out = out.with_suffix("")
     with progress_bar(console, transient=True) as bar:
         job = bar.add_task("autoencoder", total=steps)
@@ -51,7 +52,7 @@ def swat_train_ae(
 def swat_search(
     task: str = typer.Option(..., help="a regression task: cornn:NAME (e.g. cornn:ackley)"),
     depth: int = options.count(2, "hidden layers: which decoder to search through (1-4)", 1, 4),
-    ae: Path = typer.Option(Path("runs/swat/ae"), help="trained autoencoder (`swat train-ae`)"),
+    ae: Path = typer.Option(Path("runs/swat/ae"), help="trained autoencoder (`swat train autoencoder`)"),
     steps: int = options.count(8001, "Adam steps (the paper: 8,001)"),
     anneal: int = options.count(3000, "temperature floor and start of selection (the paper: 3,000)", 0),
     seed: int = options.seed(),

@@ -54,12 +54,12 @@ def zoo_generate(
 @zoo_app.command("presets")
 def zoo_presets() -> None:
     """List the zoo presets."""
-    from weightspace.zoo import PRESETS
+    from weightspace.zoo import ZOO_PRESETS
 
     table = Table(title="zoo presets")
     for col in ("name", "dataset", "architecture", "tasks", "networks", "epochs"):
         table.add_column(col, no_wrap=col == "name")
-    for name, cfg in PRESETS.items():
+    for name, cfg in ZOO_PRESETS.items():
         n_tasks = 1 if cfg.tasks == "multiclass" else len(cfg.classes or range(10))
         varied = " (varied hyperparameters)" if cfg.varied else ""
         table.add_row(

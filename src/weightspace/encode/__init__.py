@@ -4,7 +4,7 @@ from weightspace.encode.fit import (
     FitConfig,
     Part,
     encode_targets,
-    fit,
+    fit_predictor,
     infer_task,
     metrics,
     outputs,
@@ -12,7 +12,7 @@ from weightspace.encode.fit import (
     predict,
     read_parts,
 )
-from weightspace.encode.model import ENCODERS, EncoderConfig, Predictor, Task
+from weightspace.encode.predictor import ENCODERS, EncoderConfig, Predictor, Task
 from weightspace.encode.sne import SNE
 from weightspace.encode.weights import EncodeError, WeightBatch
 
@@ -27,7 +27,7 @@ __all__ = [
     "Task",
     "WeightBatch",
     "encode_targets",
-    "fit",
+    "fit_predictor",
     "infer_task",
     "metrics",
     "outputs",

@@ -17,7 +17,7 @@ from weightspace.encode.weights import EncodeError, WeightBatch
 from weightspace.nets.features import layer_statistics
 
 
-def mlp(sizes: list[int]) -> nn.Sequential:
+def dense_layers(sizes: list[int]) -> nn.Sequential:
     layers: list[nn.Module] = []
     for a, b in zip(sizes, sizes[1:]):
         layers += [nn.Linear(a, b), nn.ReLU()]
@@ -44,7 +44,7 @@ class FlatMLP(FixedShape):
         super().__init__(example.shape_key())
         self.dim = dim
         size = example.flat().shape[1]
-        self.net = nn.Sequential(nn.BatchNorm1d(size, affine=False), mlp([size, hidden, hidden, dim]))
+        self.net = nn.Sequential(nn.BatchNorm1d(size, affine=False), dense_layers([size, hidden, hidden, dim]))
 
     def forward(self, batch: WeightBatch) -> torch.Tensor:
         self.check(batch)
@@ -56,7 +56,7 @@ class StatNN(FixedShape):
         super().__init__(example.shape_key())
         self.dim = dim
         size = self.features(example).shape[1]
-        self.net = nn.Sequential(nn.BatchNorm1d(size, affine=False), mlp([size, hidden, hidden, dim]))
+        self.net = nn.Sequential(nn.BatchNorm1d(size, affine=False), dense_layers([size, hidden, hidden, dim]))
 
     @staticmethod
     def features(batch: WeightBatch) -> torch.Tensor:
@@ -76,9 +76,9 @@ class DeepSets(nn.Module):
     def __init__(self, dim: int = 32, width: int = 64, chunk_size: int = 16, kernel_max: int = 5):
         super().__init__()
         self.dim, self.chunk_size, self.kernel_max = dim, chunk_size, kernel_max
-        self.phi = mlp([kernel_max**2, width, width])
-        self.chunk_rho = mlp([width, width, width])
-        self.rho = mlp([width, width, dim])
+        self.phi = dense_layers([kernel_max**2, width, width])
+        self.chunk_rho = dense_layers([width, width, width])
+        self.rho = dense_layers([width, width, dim])
 
     def forward(self, batch: WeightBatch) -> torch.Tensor:
         c = chunk_batch(batch, self.chunk_size, self.kernel_max)

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
 from scipy.stats import kendalltau
 
-from weightspace.encode.model import EncoderConfig, Predictor, Task
+from weightspace.encode.predictor import EncoderConfig, Predictor, Task
 from weightspace.encode.weights import EncodeError, WeightBatch
 from weightspace.seeding import seeded
 from weightspace.zoo.store import Zoo
@@ -110,7 +110,7 @@ def minibatches(parts: list[Part], size: int, generator: torch.Generator | None)
     return jobs
 
 
-def fit(
+def fit_predictor(
     model: Predictor,
     train: list[Part],
     val: list[Part] | None,

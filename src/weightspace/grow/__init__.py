@@ -1,7 +1,7 @@
 """Net2Net (Chen, Goodfellow & Shlens 2015): grow a trained network wider or deeper without changing its function."""
 
-from weightspace.grow.common import output_gap
 from weightspace.grow.deeper import IDEMPOTENT, deeper
+from weightspace.grow.interface import output_gap
 from weightspace.grow.wider import widen_all, wider
 
 __all__ = ["IDEMPOTENT", "deeper", "output_gap", "widen_all", "wider"]

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from weightspace.errors import SpecError
-from weightspace.grow.common import Model, as_net, like, output_gap, probe_inputs
+from weightspace.grow.interface import Model, as_net, like, output_gap, probe_inputs
 from weightspace.nets.net import Net
 from weightspace.nets.spec import PARAMETRIC, Activation, BatchNorm, Conv2d, Linear
 

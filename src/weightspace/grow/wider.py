@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 
 from weightspace.errors import SpecError
-from weightspace.grow.common import Model, as_net, like, next_parametric
+from weightspace.grow.interface import Model, as_net, like, next_parametric
 from weightspace.nets.net import Net
 from weightspace.nets.spec import Activation, BatchNorm, Conv2d, Flatten
 

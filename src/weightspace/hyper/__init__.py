@@ -5,8 +5,8 @@
 - lstm:   HyperLSTM, layer-norm LSTM and character language models
 """
 
-from weightspace.hyper.api import ChunkedHyper, HyperError, HyperModel, Slots, release
-from weightspace.hyper.lstm import CharLM, HyperLSTMCell, LMConfig, LMRecipe, LNLSTMCell, bits_per_char, train_lm
+from weightspace.hyper.api import ChunkedHyper, HyperError, HyperModel, module_layout, release
+from weightspace.hyper.lstm import CharLM, HyperLSTMCell, LMConfig, LMTraining, LNLSTMCell, bits_per_char, train_lm
 from weightspace.hyper.static import KernelHyper, count_parameters, ha_mnist_cnn, static_model
 
 __all__ = [
@@ -17,9 +17,9 @@ __all__ = [
     "HyperModel",
     "KernelHyper",
     "LMConfig",
-    "LMRecipe",
+    "LMTraining",
     "LNLSTMCell",
-    "Slots",
+    "module_layout",
     "bits_per_char",
     "ha_mnist_cnn",
     "release",

@@ -1,8 +1,8 @@
 """Put a hypernetwork on any module: some of its parameters are generated, the rest stay its own.
 
     target = MyNet()                                   # any nn.Module, nothing to subclass
-    slots = Slots.of(target, ["conv2.weight"])         # which parameters the hypernetwork writes
-    hyper = ChunkedHyper(slots.numel, chunk=1024)      # or KernelHyper, or your own module returning a vector
+    slots = module_layout(target, ["conv2.weight"])         # which parameters the hypernetwork writes
+    hyper = ChunkedHyper(slots.size, chunk=1024)      # or KernelHyper, or your own module returning a vector
     model = HyperModel(target, slots, hyper)
     model(x)                                           # target's forward with generated conv2.weight
 
@@ -15,51 +15,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.func import functional_call
 
 from weightspace.errors import WeightspaceError
+from weightspace.nets.net import Layout
 
 
 class HyperError(WeightspaceError):
     """A hypernetwork does not fit its target."""
 
 
-@dataclass(frozen=True)
-class Slots:
-    """Named parameter shapes of a target module, in a fixed order, and their place in one flat vector."""
-
-    names: tuple[str, ...]
-    shapes: tuple[tuple[int, ...], ...]
-
-    @classmethod
-    def of(cls, module: nn.Module, names: Sequence[str]) -> Slots:
-        params = dict(module.named_parameters())
-        unknown = [n for n in names if n not in params]
-        if unknown or not names:
-            raise HyperError(
-                f"the target has no parameters {unknown or '(none named)'}; its parameters are: {', '.join(params)}"
-            )
-        return cls(tuple(names), tuple(tuple(params[n].shape) for n in names))
-
-    @property
-    def sizes(self) -> list[int]:
-        return [math.prod(s) for s in self.shapes]
-
-    @property
-    def numel(self) -> int:
-        return sum(self.sizes)
-
-    def split(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
-        """[..., numel] -> {name: [..., *shape]}."""
-        if flat.shape[-1] != self.numel:
-            raise HyperError(f"the hypernetwork produced {flat.shape[-1]} numbers; the slots need {self.numel}")
-        lead = flat.shape[:-1]
-        pieces = flat.split(self.sizes, dim=-1)
-        return {n: p.reshape(*lead, *s) for n, p, s in zip(self.names, pieces, self.shapes)}
+def module_layout(module: nn.Module, names: Sequence[str]) -> Layout:
+    """The layout (name, shape, place in one flat vector) of the named parameters of `module` a hypernetwork
+    writes, in the given order."""
+    params = dict(module.named_parameters())
+    unknown = [n for n in names if n not in params]
+    if unknown or not names:
+        raise HyperError(
+            f"the target has no parameters {unknown or '(none named)'}; its parameters are: {', '.join(params)}"
+        )
+    return Layout.of_shapes({n: tuple(params[n].shape) for n in names})
 
 
 def release(module: nn.Module, names: Sequence[str]) -> None:
@@ -79,7 +57,7 @@ class HyperModel(nn.Module):
     `hyper` may return a batch [B, numel] of parameter sets; use `forward_each` to run input b with set b.
     """
 
-    def __init__(self, target: nn.Module, slots: Slots, hyper: nn.Module):
+    def __init__(self, target: nn.Module, slots: Layout, hyper: nn.Module):
         super().__init__()
         release(target, slots.names)
         self.target, self.slots, self.hyper = target, slots, hyper

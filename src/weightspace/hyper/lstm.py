@@ -213,7 +213,7 @@ def bits_per_char(model: CharLM, ids: torch.Tensor, seq_len: int = 200, batch: i
     return total / count / math.log(2)
 
 
-class LMRecipe(BaseModel):
+class LMTraining(BaseModel):
     model_config = ConfigDict(extra="forbid")
     steps: int = 2000
     seq_len: int = 100
@@ -228,7 +228,7 @@ def train_lm(
     config: LMConfig,
     train_ids: torch.Tensor,
     valid_ids: torch.Tensor,
-    recipe: LMRecipe,
+    recipe: LMTraining,
     checkpoint: str | None = None,
     on_eval=None,
     device: str = "cpu",

@@ -12,7 +12,8 @@ import math
 import torch
 from torch import nn
 
-from weightspace.hyper.api import HyperError, Slots
+from weightspace.hyper.api import HyperError, module_layout
+from weightspace.nets.net import Layout
 from weightspace.nets.spec import Activation as Act
 from weightspace.nets.spec import ArchSpec, Conv2d, Flatten, Linear, Pool2d
 from weightspace.seeding import seeded
@@ -21,7 +22,7 @@ from weightspace.seeding import seeded
 class KernelHyper(nn.Module):
     """Generates the conv kernels named in `slots` from per-block embeddings; returns {name: kernel}."""
 
-    def __init__(self, slots: Slots, z_dim: int = 4, d: int | None = None, block: tuple[int, int] | None = None):
+    def __init__(self, slots: Layout, z_dim: int = 4, d: int | None = None, block: tuple[int, int] | None = None):
         super().__init__()
         d = d or z_dim  # the paper sets d = N_z
         shapes = slots.shapes
@@ -83,7 +84,7 @@ def static_model(spec: ArchSpec, generated: list[str], z_dim: int = 4, seed: int
         target = build(spec)
         if not generated:
             return target
-        slots = Slots.of(target, generated)
+        slots = module_layout(target, generated)
         return HyperModel(target, slots, KernelHyper(slots, z_dim))
 
 

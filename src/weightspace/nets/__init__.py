@@ -4,7 +4,7 @@ from weightspace.nets.build import build, spec_of
 from weightspace.nets.features import layer_statistics
 from weightspace.nets.init import INIT_SCHEMES, init_net
 from weightspace.nets.net import Layout, Net, Slot, check_params, state_for
-from weightspace.nets.presets import PRESETS, lenet5_classic, lenet5_seed, mlp, preset, small_cnn
+from weightspace.nets.presets import ARCH_PRESETS, lenet5_classic, lenet5_seed, mlp, preset, small_cnn
 from weightspace.nets.spec import (
     ACTIVATIONS,
     PARAMETRIC,
@@ -34,7 +34,7 @@ __all__ = [
     "Linear",
     "Net",
     "PARAMETRIC",
-    "PRESETS",
+    "ARCH_PRESETS",
     "Permutation",
     "Pool2d",
     "Slot",

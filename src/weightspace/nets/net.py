@@ -41,9 +41,14 @@ class Layout:
 
     @classmethod
     def of(cls, spec: ArchSpec, buffers: bool = True) -> Layout:
+        return cls.of_shapes(spec.state_shapes(buffers=buffers))
+
+    @classmethod
+    def of_shapes(cls, shapes: dict[str, tuple[int, ...]]) -> Layout:
+        """Named shapes laid end to end, in the given order."""
         slots, offset = [], 0
-        for name, shape in spec.state_shapes(buffers=buffers).items():
-            slots.append(Slot(name, offset, shape))
+        for name, shape in shapes.items():
+            slots.append(Slot(name, offset, tuple(shape)))
             offset += math.prod(shape)
         return cls(tuple(slots))
 
@@ -51,11 +56,21 @@ class Layout:
     def size(self) -> int:
         return self.slots[-1].offset + self.slots[-1].size if self.slots else 0
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.slots)
+
+    @property
+    def shapes(self) -> tuple[tuple[int, ...], ...]:
+        return tuple(s.shape for s in self.slots)
+
     def __iter__(self):
         return iter(self.slots)
 
     def split(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
         """[..., P] -> {name: [..., *shape]}: views into `flat`, so gradients flow through them."""
+        if flat.shape[-1] != self.size:
+            raise SpecError(f"a vector of {flat.shape[-1]} numbers does not fill this layout of {self.size}")
         lead = flat.shape[:-1]
         return {s.name: flat[..., s.offset : s.offset + s.size].reshape(*lead, *s.shape) for s in self.slots}
 

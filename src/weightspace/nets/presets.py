@@ -1,4 +1,4 @@
-"""Named architectures the papers use. Each returns an ArchSpec; `PRESETS` maps CLI names to them."""
+"""Named architectures the papers use. Each returns an ArchSpec; `ARCH_PRESETS` maps CLI names to them."""
 
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def mlp(
     return ArchSpec(name="mlp", input_shape=input_shape, layers=layers)
 
 
-PRESETS: dict[str, Callable[..., ArchSpec]] = {
+ARCH_PRESETS: dict[str, Callable[..., ArchSpec]] = {
     "lenet5-seed": lenet5_seed,
     "lenet5-classic": lenet5_classic,
     "small-cnn": small_cnn,
@@ -130,6 +130,6 @@ PRESETS: dict[str, Callable[..., ArchSpec]] = {
 
 def preset(name: str, **kwargs) -> ArchSpec:
     """Build a named preset; unknown names give the list of known ones."""
-    if name not in PRESETS:
-        raise SpecError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
-    return PRESETS[name](**kwargs)
+    if name not in ARCH_PRESETS:
+        raise SpecError(f"unknown preset {name!r}; choose one of: {', '.join(ARCH_PRESETS)}")
+    return ARCH_PRESETS[name](**kwargs)

@@ -16,7 +16,7 @@ from weightspace.encode.fit import (
     FitConfig,
     Part,
     encode_targets,
-    fit,
+    fit_predictor,
     infer_task,
     metrics,
     outputs,
@@ -24,7 +24,7 @@ from weightspace.encode.fit import (
     predict,
     read_parts,
 )
-from weightspace.encode.model import EncoderConfig, Predictor, Task
+from weightspace.encode.predictor import EncoderConfig, Predictor, Task
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import atomic_path
 from weightspace.seeding import seeded
@@ -93,7 +93,7 @@ def train_on_zoo(
     with seeded(fit_config.seed, device):  # the caller's random state is left alone
         model = Predictor(config)
         start = time.perf_counter()
-        history = fit(model, parts["train"], parts["val"], fit_config, on_epoch, device)
+        history = fit_predictor(model, parts["train"], parts["val"], fit_config, on_epoch, device)
         seconds = time.perf_counter() - start
         model.cpu().eval()
         scores, pred, true = evaluate_parts(model, raw["test"])

@@ -24,7 +24,7 @@ from weightspace.recipes.base import RecipeConfig
 from weightspace.report.plots import mse_vs_size
 from weightspace.swat import SwatAutoencoder
 from weightspace.swat.baselines import BaselineConfig, darts_admm, dense
-from weightspace.swat.population import ACTS, active_neurons, forward, mse_on_test, nonzero_parameters, stack_tasks
+from weightspace.swat.mlps import ACTS, active_neurons, forward, mse_on_test, nonzero_parameters, stack_tasks
 from weightspace.swat.search import SearchConfig, search
 
 CEILING = {1: 29, 2: 85, 3: 141, 4: 197}
@@ -36,7 +36,7 @@ COMPARABLE = 1.1  # "comparable MSE": within 10 % of SWAT's
 
 
 class SwatBenchConfig(RecipeConfig):
-    ae: Path = Path("runs/swat/ae")  # a trained autoencoder (`weightspace swat train-ae`)
+    ae: Path = Path("runs/swat/ae")  # a trained autoencoder (`weightspace swat train autoencoder`)
     depths: list[int] = [1, 2, 3, 4]
     steps_scale: float = Field(1.0, gt=0)  # multiplies every step count (search and baselines)
     tasks: list[str] | None = None  # CORNN names; None: all 54

@@ -2,7 +2,7 @@
 
 from weightspace.swat.autoencoder import AEConfig, SwatAutoencoder
 from weightspace.swat.baselines import BaselineConfig, darts_admm, dense
-from weightspace.swat.population import (
+from weightspace.swat.mlps import (
     ACTS,
     MLPBatch,
     SwatError,
@@ -15,7 +15,7 @@ from weightspace.swat.population import (
     to_net,
 )
 from weightspace.swat.search import SearchConfig, search
-from weightspace.swat.tokens import layout, parse, soften, tokenise
+from weightspace.swat.tokens import parse, soften, token_layout, tokenise
 
 __all__ = [
     "ACTS",
@@ -27,7 +27,7 @@ __all__ = [
     "darts_admm",
     "dense",
     "forward",
-    "layout",
+    "token_layout",
     "AEConfig",
     "SwatAutoencoder",
     "mse_on_test",

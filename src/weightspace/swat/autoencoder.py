@@ -20,7 +20,7 @@ from torch import nn
 
 from weightspace.fileio import read_config, save_model
 from weightspace.seeding import seeded
-from weightspace.swat.population import MAX_DEPTH, WIDTH, MLPBatch, SwatError, forward, sample
+from weightspace.swat.mlps import MAX_DEPTH, WIDTH, MLPBatch, SwatError, forward, sample
 from weightspace.swat.tokens import COLUMNS, parse, soften, tokenise
 from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
 
@@ -34,7 +34,7 @@ class AEConfig(BaseModel):
     mixed_activations: bool = False  # train on the authors' softmaxed activation mixtures
 
 
-class Recipe(BaseModel):
+class AETraining(BaseModel):
     model_config = ConfigDict(extra="forbid")
     steps: int = 20000
     batch: int = 64  # networks per step, one depth per step as in the authors' generator
@@ -74,7 +74,7 @@ class SwatAutoencoder(nn.Module):
 
     @classmethod
     def load(cls, path: str | Path) -> SwatAutoencoder:
-        tensors, config = read_config(path, cls.HEADER, "trained autoencoder", "weightspace swat train-ae", SwatError)
+        tensors, config = read_config(path, cls.HEADER, "trained autoencoder", "weightspace swat train autoencoder", SwatError)
         ae = cls(AEConfig.model_validate(config))
         ae.load_state_dict(tensors)
         return ae.eval()
@@ -134,7 +134,7 @@ def loss_of(errors: torch.Tensor, target: torch.Tensor, tokens: torch.Tensor, to
     return functional + token_weight * tokens.mean() if token_weight else functional
 
 
-def _batch(recipe: Recipe, config: AEConfig, step: int, seed_offset: int = 0) -> tuple[MLPBatch, torch.Tensor]:
+def _batch(recipe: AETraining, config: AEConfig, step: int, seed_offset: int = 0) -> tuple[MLPBatch, torch.Tensor]:
     """The networks and probes of one step, a pure function of (seed, step): a resumed run sees the same data."""
     gen = torch.Generator().manual_seed(recipe.seed * 1_000_003 + step + seed_offset)
     depth = int(torch.randint(1, MAX_DEPTH + 1, (1,), generator=gen))
@@ -144,7 +144,7 @@ def _batch(recipe: Recipe, config: AEConfig, step: int, seed_offset: int = 0) ->
 
 
 @torch.no_grad()
-def evaluate(ae: SwatAutoencoder, recipe: Recipe, config: AEConfig) -> dict[str, float]:
+def evaluate(ae: SwatAutoencoder, recipe: AETraining, config: AEConfig) -> dict[str, float]:
     """Held-out random networks (a seed training never draws), 1,000 probes: the training loss ("scaled"), mean
     MSE of the best decoder, the same normalised by each network's output variance (median, networks with
     non-constant output), how often the best decoder is the network's own depth, and the own-depth decoder's
@@ -177,7 +177,7 @@ def evaluate(ae: SwatAutoencoder, recipe: Recipe, config: AEConfig) -> dict[str,
 
 def train_autoencoder(
     config: AEConfig,
-    recipe: Recipe,
+    recipe: AETraining,
     checkpoint: str | Path | None = None,
     on_eval: Callable[[dict], None] | None = None,
     device: str = "cpu",
@@ -220,7 +220,7 @@ def train_autoencoder(
         return ae.eval(), history
 
 
-def _schedule(step: int, recipe: Recipe) -> float:
+def _schedule(step: int, recipe: AETraining) -> float:
     if step < recipe.warmup:
         return (step + 1) / recipe.warmup
     progress = (step - recipe.warmup) / max(1, recipe.steps - recipe.warmup)

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
 
 from weightspace.data import TaskData
-from weightspace.swat.population import ACTS, INPUTS, WIDTH, MLPBatch, forward, stack_tasks
+from weightspace.swat.mlps import ACTS, INPUTS, WIDTH, MLPBatch, forward, stack_tasks
 
 
 class BaselineConfig(BaseModel):

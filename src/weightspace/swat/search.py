@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from weightspace.data import TaskData
 from weightspace.nets import Net
 from weightspace.swat.autoencoder import SwatAutoencoder
-from weightspace.swat.population import (
+from weightspace.swat.mlps import (
     MLPBatch,
     SwatError,
     active_neurons,

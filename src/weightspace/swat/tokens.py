@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import torch
 
-from weightspace.swat.population import ACTS, INPUTS, MAX_DEPTH, WIDTH, MLPBatch, SwatError
+from weightspace.swat.mlps import ACTS, INPUTS, MAX_DEPTH, WIDTH, MLPBatch, SwatError
 
 COLUMNS = 12 * MAX_DEPTH + 8  # 56
 
 
 @dataclass(frozen=True)
-class Block:
+class TokenSlot:
     """One field of the layout: rows [0, rows) x columns [col, col + cols)."""
 
     name: str  # "w0", "b0", "a0", ..., "gate"
@@ -26,27 +26,27 @@ class Block:
     cols: int
 
 
-def layout(depth: int) -> list[Block]:
+def token_layout(depth: int) -> list[TokenSlot]:
     """The blocks of a depth-`depth` network, in column order."""
     if not 1 <= depth <= MAX_DEPTH:
         raise SwatError(f"depth must be 1..{MAX_DEPTH}, got {depth}")
     blocks, col = [], 0
     for layer in range(depth + 1):
         hidden = layer < depth
-        blocks.append(Block(f"w{layer}", col, INPUTS if layer == 0 else WIDTH, WIDTH if hidden else 1))
-        blocks.append(Block(f"b{layer}", col + WIDTH, WIDTH if hidden else 1, 1))
+        blocks.append(TokenSlot(f"w{layer}", col, INPUTS if layer == 0 else WIDTH, WIDTH if hidden else 1))
+        blocks.append(TokenSlot(f"b{layer}", col + WIDTH, WIDTH if hidden else 1, 1))
         col += WIDTH + 1
         if hidden:
-            blocks.append(Block(f"a{layer}", col, WIDTH, len(ACTS)))
+            blocks.append(TokenSlot(f"a{layer}", col, WIDTH, len(ACTS)))
             col += len(ACTS)
-    blocks.append(Block("gate", col, WIDTH, depth))
+    blocks.append(TokenSlot("gate", col, WIDTH, depth))
     return blocks
 
 
 def mask(depth: int) -> torch.Tensor:
     """[7, 56] with 1 at the real entries of a depth-`depth` network."""
     m = torch.zeros(WIDTH, COLUMNS)
-    for b in layout(depth):
+    for b in token_layout(depth):
         m[: b.rows, b.col : b.col + b.cols] = 1
     return m
 
@@ -55,7 +55,7 @@ def tokenise(mlp: MLPBatch) -> torch.Tensor:
     """[B, 7, 56, 2]: values and the real-entry mask."""
     fields = _fields(mlp)
     values = torch.zeros(len(mlp), WIDTH, COLUMNS, device=mlp.act.device)
-    for b in layout(mlp.depth):
+    for b in token_layout(mlp.depth):
         values[:, : b.rows, b.col : b.col + b.cols] = fields[b.name]
     return torch.stack([values, mask(mlp.depth).to(values.device).expand_as(values)], -1)
 
@@ -67,7 +67,7 @@ def parse(values: torch.Tensor, depth: int) -> MLPBatch:
         values = values[..., 0]
     if values.shape[1:] != (WIDTH, COLUMNS):
         raise SwatError(f"tokens must be [B, {WIDTH}, {COLUMNS}], got {list(values.shape)}")
-    part = {b.name: values[:, : b.rows, b.col : b.col + b.cols] for b in layout(depth)}
+    part = {b.name: values[:, : b.rows, b.col : b.col + b.cols] for b in token_layout(depth)}
     weights = [part[f"w{layer}"] for layer in range(depth + 1)]
     biases = [part[f"b{layer}"][..., 0] for layer in range(depth + 1)]
     act = torch.stack([part[f"a{layer}"] for layer in range(depth)], 1)

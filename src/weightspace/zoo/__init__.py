@@ -1,7 +1,7 @@
 """Model zoos: generate (batched, resumable, any executor), store (safetensors + Parquet), load, convert, classify."""
 
 from weightspace.zoo.classify import ClassifyResult, classify
-from weightspace.zoo.config import PRESETS, Arch, Varied, ZooConfig, zoo_preset
+from weightspace.zoo.config import ZOO_PRESETS, Arch, Varied, ZooConfig, zoo_preset
 from weightspace.zoo.generate import generate, run_shard
 from weightspace.zoo.lock import zoo_lock
 from weightspace.zoo.plan import NetPlan, ShardPlan, make_plan
@@ -14,7 +14,7 @@ __all__ = [
     "Arch",
     "ClassifyResult",
     "NetPlan",
-    "PRESETS",
+    "ZOO_PRESETS",
     "Pending",
     "ShardPlan",
     "Varied",

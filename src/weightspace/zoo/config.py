@@ -104,7 +104,7 @@ def _varied(name: str, dataset: str, arch: str, kwargs: dict, per_task: int, epo
     )
 
 
-PRESETS: dict[str, ZooConfig] = {
+ZOO_PRESETS: dict[str, ZooConfig] = {
     # Kurtenbach & Shamir's protocol exactly: 10 classes x 1,000 LeNet-5 one-vs-rest detectors on ImageNette.
     "imagenette-lenet5": ZooConfig(
         name="imagenette-lenet5",
@@ -162,7 +162,7 @@ PRESETS: dict[str, ZooConfig] = {
 
 def zoo_preset(name: str, **overrides: Any) -> ZooConfig:
     """A named zoo config, with top-level fields (per_task, shard_size, recipe, ...) replaced by `overrides`."""
-    if name not in PRESETS:
-        raise WeightspaceError(f"unknown zoo preset {name!r}; choose one of: {', '.join(PRESETS)}")
-    base = PRESETS[name].model_dump()
+    if name not in ZOO_PRESETS:
+        raise WeightspaceError(f"unknown zoo preset {name!r}; choose one of: {', '.join(ZOO_PRESETS)}")
+    base = ZOO_PRESETS[name].model_dump()
     return ZooConfig.model_validate(base | {k: v for k, v in overrides.items() if v is not None}).check()
