@@ -146,7 +146,8 @@ def test_cli_train_search_bench(tmp_path):
     ae = tmp_path / "ae"
     out = run(
         "swat",
-        "train-ae",
+        "train",
+        "autoencoder",
         "--steps",
         "2",
         "--d",

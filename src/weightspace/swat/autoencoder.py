@@ -74,7 +74,8 @@ class SwatAutoencoder(nn.Module):
 
     @classmethod
     def load(cls, path: str | Path) -> SwatAutoencoder:
-        tensors, config = read_config(path, cls.HEADER, "trained autoencoder", "weightspace swat train autoencoder", SwatError)
+        hint = "weightspace swat train autoencoder"
+        tensors, config = read_config(path, cls.HEADER, "trained autoencoder", hint, SwatError)
         ae = cls(AEConfig.model_validate(config))
         ae.load_state_dict(tensors)
         return ae.eval()
