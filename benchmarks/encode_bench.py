@@ -8,9 +8,12 @@
     python benchmarks/encode_bench.py speed
     python benchmarks/encode_bench.py summary                    # SNE vs the best baseline, from the results
 
-Each run appends finished entries to benchmarks/results/encode_<name>.json and skips entries already there, so an
-interrupted run resumes; the table goes to encode_<name>.md. Trained encoders go to runs/encode-bench/ (reused when
-there). Budgets (epochs, width) are sized for 2 CPU cores and printed with every table; `--encoders` runs a subset.
+Results go to --out (default runs/encode-bench/results; `--publish` writes the committed benchmarks/results/): each
+finished entry is saved to encode_<name>.json with the settings that made it (epochs scale, encoder budgets), and
+reused only when a rerun's settings are the same (the log says "reused"), so an interrupted run resumes and a run
+with other settings recomputes. The table goes to encode_<name>.md. Trained encoders go to runs/encode-bench/models,
+reused under the same rule. Budgets (epochs, width) are sized for 2 CPU cores and printed with every table;
+`--encoders` runs a subset.
 """
 
 from __future__ import annotations
@@ -28,16 +31,23 @@ from weightspace.fileio import write_text_atomic
 from weightspace.recipes.encoder import evaluate_on_zoo, train_on_zoo
 from weightspace.zoo import Zoo
 
-RESULTS = Path(__file__).parent / "results"
-MODELS = Path("runs/encode-bench")
+PUBLISHED = Path(__file__).parent / "results"
+RESULTS = Path("runs/encode-bench/results")  # --out; --publish sets PUBLISHED
+MODELS = Path("runs/encode-bench/models")
+SCALE = 1.0  # --epochs-scale, part of every entry's settings
 SNE = {"width": 32, "depth": 1, "dim": 32, "chunk_size": 16}
 EPOCHS = {"sne": 30, "deepsets": 40, "nfn-np": 30, "nfn-hnp": 30, "mlp": 60, "statnn": 60}
 ALL = ("sne", "deepsets", "statnn", "mlp", "nfn-np", "nfn-hnp")
 CANONICAL = {"config": {"canonical": True}, "li_weight": 0.0}  # exactly invariant: nothing for LI to do
 
 
+def settings() -> dict:
+    """What decides an entry's numbers besides its name: reused only when these are equal."""
+    return {"epochs_scale": SCALE, "sne": SNE, "epochs": EPOCHS}
+
+
 class Store:
-    """Results of one benchmark, keyed by entry name, saved after every entry.
+    """Results of one benchmark, keyed by entry name, each saved with its settings after it finishes.
 
     Every read goes to the file, so runs over different encoders can share one store at the same time.
     """
@@ -49,23 +59,29 @@ class Store:
         return json.loads(self.path.read_text()) if self.path.is_file() else {}
 
     def get(self, key, make):
-        if key not in self.read():
-            value = make()
-            write_text_atomic(self.path, json.dumps(self.read() | {key: value}, indent=1))
-        return self.read()[key]
+        entry = self.read().get(key)
+        if isinstance(entry, dict) and entry.get("settings") == settings():
+            print(f"  {key}: reused from {self.path} (same settings)", flush=True)
+            return entry
+        value = make() | {"settings": settings()}
+        write_text_atomic(self.path, json.dumps(self.read() | {key: value}, indent=1))
+        return value
 
 
 def train(zoo_dir: Path, kind: str, target: str, name: str, epochs_scale: float = 1.0, **extra) -> dict:
     """Train (or reload) one encoder; its report without the loss history."""
     path = MODELS / f"{name}.safetensors"
     if path.is_file() and path.with_suffix(".report.json").is_file():
-        return json.loads(path.with_suffix(".report.json").read_text())
+        saved = json.loads(path.with_suffix(".report.json").read_text())
+        if saved.get("settings") == settings():
+            return saved
     config = EncoderConfig(kind=kind, target=target, **(SNE if kind == "sne" else {}), **extra.pop("config", {}))
     epochs = max(1, round(EPOCHS[kind] * epochs_scale))
     fit = FitConfig(epochs=epochs, li_weight=extra.pop("li_weight", 1.0 if kind == "sne" else 0.0))
     start = time.perf_counter()
     model, report = train_on_zoo(Zoo.open(zoo_dir), config, fit, **extra)
     report = {k: v for k, v in report.items() if k not in ("history", "test_predictions")} | {"epochs": epochs}
+    report["settings"] = settings()
     report["train_seconds"] = time.perf_counter() - start
     model.save(path)
     write_text_atomic(path.with_suffix(".report.json"), json.dumps(report, indent=1))
@@ -289,7 +305,11 @@ if __name__ == "__main__":
     parser.add_argument("--zoos", type=Path, default=Path("runs/encode-zoos"))
     parser.add_argument("--epochs-scale", type=float, default=1.0, help="multiply every encoder's epochs")
     parser.add_argument("--encoders", default=",".join(ALL), help=f"comma-separated subset of {','.join(ALL)}")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where results go (default %(default)s)")
+    parser.add_argument("--publish", action="store_true", help=f"write into {PUBLISHED} (the committed results)")
     args = parser.parse_args()
+    RESULTS = PUBLISHED if args.publish else args.out
+    SCALE = args.epochs_scale
     kinds = tuple(args.encoders.split(","))
     if unknown := set(kinds) - set(ALL):
         parser.error(f"unknown encoders {sorted(unknown)}; choose from {', '.join(ALL)}")
