@@ -3,7 +3,7 @@
 BIN := .venv/bin
 STAMP := .venv/.installed-stamp
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench docs-check clean
 
 $(STAMP): pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
@@ -18,11 +18,14 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest -q -m "slow or gpu"
+
+docs-check: $(STAMP)  # the README's numbers against reruns and the stored results (about 5 minutes)
+	$(BIN)/python scripts/docs_check.py
 
 clean:
 	rm -rf .venv runs

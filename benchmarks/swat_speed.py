@@ -6,7 +6,8 @@
 Search: `--tasks` CORNN tasks searched at depth `--depth` for `--steps` steps, once as one batched run and once as
 a loop of single-task runs; reported per task and extrapolated to the paper's 8,001-step schedule. Autoencoder:
 networks per second of training (batches of 64 random MLPs, 256 probes, forward + backward + Adam), on each device.
-Needs a trained autoencoder (`weightspace swat train autoencoder`); results go to benchmarks/results/swat_speed_DEVICE.json.
+Needs a trained autoencoder (`weightspace swat train autoencoder`); results go to
+benchmarks/results/swat_speed_DEVICE.json.
 """
 
 from __future__ import annotations

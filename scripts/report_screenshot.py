@@ -1,6 +1,6 @@
 """Screenshot a report page with headless Chromium (the README's picture of the demo report).
 
-    python scripts/report_screenshot.py runs/demo/zoo/report.html docs/img/report-demo.png [--height 1500]
+python scripts/report_screenshot.py runs/demo/zoo/report.html docs/img/report-demo.png [--height 1500]
 """
 
 import argparse

@@ -1,0 +1,125 @@
+"""Check the README against what the commands produce: `make docs-check`.
+
+Quick commands are rerun and every number in their README block must appear in the new output; long ones are
+checked against the stored file their table was made from (every number in the README table must be in that file,
+at the README's precision). Prints one line per check and exits 1 if any number is missing.
+
+    python scripts/docs_check.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+BIN = Path(sys.executable).parent
+NUMBER = re.compile(r"(?<![\w.,])-?(?:\d+\.\d+|\d{1,3}(?:,\d{3})+)(?![\w.,])")  # decimals and 91,481
+
+
+def block_after(marker: str) -> str:
+    """The README lines from `marker` to the end of its fenced block or table."""
+    start = README.index(marker)
+    end = README.find("\n```", start)
+    table_end = README.find("\n\n", start)
+    return README[start : min(e for e in (end, table_end) if e > 0)]
+
+
+def numbers(text: str, skip: str | None = None) -> list[str]:
+    lines = [line for line in text.splitlines() if not (skip and re.search(skip, line))]
+    return NUMBER.findall("\n".join(lines))
+
+
+def missing(expected: list[str], source_text: str) -> list[str]:
+    """README numbers not found in the source at the README's precision."""
+    source = [float(x) for x in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", source_text)]
+    gone = []
+    for text in expected:
+        if "." not in text:  # a count such as 91,481: as printed, or as a plain integer in a data file
+            if text not in source_text and text.replace(",", "") not in source_text:
+                gone.append(text)
+            continue
+        digits = len(text.split(".")[1])
+        if not any(round(s, digits) == float(text) or f"{s:.{digits}f}" == text for s in source):
+            gone.append(text)
+    return gone
+
+
+def run(command: str) -> str:
+    env = os.environ | {"COLUMNS": "200", "PATH": f"{BIN}:{os.environ['PATH']}"}
+    return subprocess.run(command, shell=True, cwd=ROOT, capture_output=True, text=True, env=env, check=True).stdout
+
+
+def fashion_table() -> str:
+    import pandas as pd
+
+    table = pd.read_parquet(ROOT / "benchmarks/results/fashion_lenet5_200_models.parquet")
+    last = table[table["epoch"] == table["epoch"].max()]
+    metrics = ["test_accuracy", "test_precision", "test_recall", "test_f1", "test_auc"]
+    return last.groupby("task")[metrics].mean().to_string() + "\n" + last[metrics].mean().to_string()
+
+
+SINE = (
+    "weightspace zoo sine-inr --out runs/docs-check/sine-inr --networks 1000 && weightspace encode train --zoo "
+    "runs/docs-check/sine-inr --target frequency --encoder statnn --epochs 40"
+)
+CHECKS = [  # (name, README marker, how: "run COMMAND" | "file PATH" | a function; lines to skip)
+    ("nets show", "$ weightspace nets show lenet5-seed", "run weightspace nets show lenet5-seed", None),
+    (
+        "encode summary",
+        "| benchmark | SNE | best baseline",
+        "run python benchmarks/encode_bench.py summary --publish",
+        None,
+    ),
+    ("demo", "$ make demo", "run weightspace demo --out runs/docs-check/demo", r" s -> |\d+ s\b"),
+    ("encode train on the sine-INR zoo", "$ weightspace zoo sine-inr --out", "run " + SINE, r"s/epoch|embeddings"),
+    ("Fashion-MNIST classes", "| Fashion-MNIST class (ours", fashion_table, r"seed: mean"),
+    # the --fast-gpu row was printed by zoo_engine_variants.py and not stored: the check names it, skips it
+    ("engine speed", "| where | M (networks at once)", "file benchmarks/results/zoo_engine_*.json", r"fast-gpu"),
+    ("Net2Net", "| growth | start | params", "file benchmarks/results/net2net_fashion.json", None),
+    ("encode INR", "| encoder | test MSE | paper MSE", "file benchmarks/results/encode_inr.md", None),
+    ("encode accuracy", "| encoder | train on | tau on digits", "file benchmarks/results/encode_accuracy.md", None),
+    ("encode cross-arch", "| encoder (trained on small CNN", "file benchmarks/results/encode_cross_arch.md", None),
+    ("SWAT", "| method | depth | mean test MSE", "file benchmarks/results/swat/README.md", r"paper|predict-the-mean"),
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="skip the reruns that train (the demo, the INR zoo)")
+    args = parser.parse_args()
+    failed = 0
+    for name, marker, how, skip in CHECKS:
+        if marker not in README:
+            print(f"x {name}: the README no longer has {marker!r}")
+            failed += 1
+            continue
+        expected = numbers(block_after(marker), skip)
+        if callable(how):
+            source, origin = how(), "recomputed from the stored table"
+        elif how.startswith("run "):
+            if args.quick and ("demo" in name or "sine-INR" in name):
+                print(f"- {name}: skipped")
+                continue
+            source, origin = run(how[4:]), f"rerun: {how[4:]}"
+        else:
+            paths = sorted(ROOT.glob(how[5:]))
+            source = "\n".join(json.dumps(json.loads(p.read_text())) if p.suffix == ".json" else p.read_text()
+                               for p in paths)  # fmt: skip
+            origin = f"stored: {how[5:]}"
+        gone = missing(expected, source)
+        failed += bool(gone)
+        mark = "x" if gone else "ok"
+        detail = f"; not found: {', '.join(gone[:8])}" if gone else ""
+        print(f"{mark} {name}: {len(expected)} numbers ({origin}){detail}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
