@@ -30,8 +30,7 @@ from weightspace.hyper.api import HyperError
 from weightspace.nets import ArchSpec, Layout, Net, align
 from weightspace.nets.init import init_net
 from weightspace.seeding import seeded
-from weightspace.train.batched import StackedModel
-from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
+from weightspace.train import StackedModel, run_steps
 from weightspace.zoo import Zoo, ZooConfig, split_models, write_zoo
 
 
@@ -224,22 +223,19 @@ def train_generator(
         ).to(device)
         coords, labels = coords.to(device), labels.to(device)
         opt = torch.optim.Adam(gen_model.parameters(), lr=config.lr)
-        history, step = [], 0
-        if checkpoint and Path(checkpoint).is_file():
-            progress = load_checkpoint(checkpoint, gen_model, opt)
-            history, step = progress["history"], progress["step"]
         data = zoo_data(zoo_config)
         x_train, y_train = data.x_train.to(device), data.y_train.to(device)
         engine, layout = StackedModel(aligned.spec, device, compile=False), Layout.of(aligned.spec)
         n_classes = len(aligned.classes)
         task_of = torch.tensor(aligned.classes, device=device)
-        while step < config.steps:
-            g = torch.Generator().manual_seed(config.seed * 1_000_003 + step)  # a step's draws depend on (seed, step)
+
+        def step(i: int, carried: dict) -> tuple[torch.Tensor, dict]:
+            g = torch.Generator().manual_seed(config.seed * 1_000_003 + i)  # a step's draws depend on (seed, step)
             label = torch.arange(n_classes, device=device).repeat_interleave(config.per_class)
             coord = gen_model.coordinates(label, torch.randn(len(label), config.noise, generator=g).to(device))
             loss_mmd = torch.stack([mmd(coord[label == c], coords[labels == c]) for c in range(n_classes)]).mean()
             loss = config.mmd_weight * loss_mmd
-            row = {"step": step + 1, "mmd": loss_mmd.item()}
+            values = {"mmd": loss_mmd.item()}
             if config.functional_weight:
                 idx = torch.randint(len(x_train), (config.images,), generator=g).to(device)
                 flat = gen_model.mean + coord @ gen_model.basis
@@ -247,16 +243,16 @@ def train_generator(
                 target = (y_train[idx][None] == task_of[label][:, None]).float()
                 functional = F.binary_cross_entropy_with_logits(logits, target)
                 loss = loss + config.functional_weight * functional
-                row["task_loss"] = functional.item()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            history.append(row)
+                values["task_loss"] = functional.item()
+            return loss, values
+
+        def log(row: dict) -> None:
             if on_step:
-                on_step(step, row)
-            if checkpoint and (step % config.checkpoint_every == 0 or step == config.steps):
-                save_checkpoint(checkpoint, gen_model, opt, {"step": step, "history": history})
+                on_step(row["step"], row)
+
+        history = run_steps(
+            gen_model, opt, config.steps, step, 1, checkpoint=checkpoint, save_every=config.checkpoint_every, on_log=log
+        )
         return gen_model.cpu().eval(), aligned, history
 
 

@@ -19,7 +19,7 @@ from torch import nn
 from weightspace.fileio import read_config, save_model
 from weightspace.hyper.api import HyperError
 from weightspace.seeding import seeded
-from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
+from weightspace.train import run_steps
 
 Kind = Literal["lstm", "ln-lstm", "hyper-lstm"]
 
@@ -239,46 +239,27 @@ def train_lm(
     with seeded(recipe.seed, "cpu"):  # the caller's random state is left alone
         model = CharLM(config).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
-        history: list[dict] = []
-        step = 0
-        state, running = None, []
-        if checkpoint and Path(checkpoint).is_file():
-            progress = load_checkpoint(checkpoint, model, opt)
-            history, step = progress["history"], progress["step"]
-            extra = progress["extra"]
-            state = tuple(extra[str(i)].to(device) for i in range(len(extra))) or None
         data = streams(train_ids, recipe.batch).to(device)
         per_pass = (data.shape[1] - 1) // recipe.seq_len
         if per_pass < 1:
-            raise HyperError(
-                f"the training text is too short for {recipe.batch} streams of {recipe.seq_len} characters"
-            )
-        while step < recipe.steps:
+            raise HyperError(f"the training text is too short for {recipe.batch} streams of {recipe.seq_len} chars")
+
+        def step(i: int, carried: dict) -> tuple[torch.Tensor, dict]:
             model.train()
-            i = (step % per_pass) * recipe.seq_len
-            if i == 0:
-                state = None
-            x, y = data[:, i : i + recipe.seq_len], data[:, i + 1 : i + 1 + recipe.seq_len]
+            j = (i % per_pass) * recipe.seq_len
+            state = None if j == 0 else (tuple(carried[str(k)] for k in range(len(carried))) or None)
+            x, y = data[:, j : j + recipe.seq_len], data[:, j + 1 : j + 1 + recipe.seq_len]
             logits, state = model(x, state)
-            state = tuple(s.detach() for s in state)
+            carried.clear()
+            carried.update({str(k): s.detach() for k, s in enumerate(state)})  # truncated BPTT: carry, detached
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), recipe.clip)
-            opt.step()
-            running.append(loss.item() / math.log(2))
-            step += 1
-            if step % recipe.eval_every == 0 or step == recipe.steps:
-                row = {
-                    "step": step,
-                    "train_bpc": sum(running) / len(running),
-                    "valid_bpc": bits_per_char(model, valid_ids),
-                }
-                history.append(row)
-                running = []
-                if checkpoint:
-                    carried = {str(i): s for i, s in enumerate(state)}
-                    save_checkpoint(checkpoint, model, opt, {"step": step, "history": history}, carried)
-                if on_eval:
-                    on_eval(row)
+            return loss, {"train_bpc": loss.item() / math.log(2)}
+
+        def summarise(done: int, rows: list[dict]) -> dict:
+            train_bpc = sum(r["train_bpc"] for r in rows) / len(rows)
+            return {"step": done, "train_bpc": train_bpc, "valid_bpc": bits_per_char(model, valid_ids)}
+
+        history = run_steps(
+            model, opt, recipe.steps, step, recipe.eval_every, summarise, checkpoint, on_log=on_eval, clip=recipe.clip
+        )
         return model.cpu().eval(), history

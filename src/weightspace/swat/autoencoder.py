@@ -22,7 +22,7 @@ from weightspace.fileio import read_config, save_model
 from weightspace.seeding import seeded
 from weightspace.swat.mlps import MAX_DEPTH, WIDTH, MLPBatch, SwatError, forward, sample
 from weightspace.swat.tokens import COLUMNS, parse, soften, tokenise
-from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
+from weightspace.train import run_steps
 
 
 class AEConfig(BaseModel):
@@ -189,35 +189,26 @@ def train_autoencoder(
     with seeded(recipe.seed, device):  # the caller's random state is left alone
         ae = SwatAutoencoder(config).to(device)
         opt = torch.optim.Adam(ae.parameters(), lr=recipe.lr)
-        history, step = [], 0
-        if checkpoint and Path(checkpoint).is_file():
-            progress = load_checkpoint(checkpoint, ae, opt)
-            history, step = progress["history"], progress["step"]
-        running, start, seen = [], time.perf_counter(), 0
-        while step < recipe.steps:
+        clock = {"start": time.perf_counter(), "seen": 0}
+
+        def step(i: int, carried: dict) -> tuple[torch.Tensor, dict]:
             for group in opt.param_groups:
-                group["lr"] = recipe.lr * _schedule(step, recipe)
-            mlp, probes = _batch(recipe, config, step)
-            mlp, probes = mlp.to(device), probes.to(device)
-            loss = loss_of(*functional_errors(ae, mlp, probes), recipe.token_weight)
-            if not torch.isfinite(loss):
-                raise SwatError(f"the autoencoder loss became {loss.item()} at step {step}; lower the learning rate")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(ae.parameters(), recipe.clip)
-            opt.step()
-            running.append(loss.item())
-            step, seen = step + 1, seen + recipe.batch
-            if step % recipe.eval_every == 0 or step == recipe.steps:
-                rate = seen / (time.perf_counter() - start)  # training only, before the evaluation
-                row = {"step": step, "train_loss": sum(running) / len(running)} | evaluate(ae, recipe, config)
-                row["networks_per_s"] = rate
-                history.append(row)
-                running, start, seen = [], time.perf_counter(), 0
-                if checkpoint:
-                    save_checkpoint(checkpoint, ae, opt, {"step": step, "history": history})
-                if on_eval:
-                    on_eval(row)
+                group["lr"] = recipe.lr * _schedule(i, recipe)
+            mlp, probes = _batch(recipe, config, i)
+            loss = loss_of(*functional_errors(ae, mlp.to(device), probes.to(device)), recipe.token_weight)
+            clock["seen"] += recipe.batch
+            return loss, {"train_loss": loss.item()}
+
+        def summarise(done: int, rows: list[dict]) -> dict:
+            rate = clock["seen"] / (time.perf_counter() - clock["start"])  # training only, before the evaluation
+            row = {"step": done, "train_loss": sum(r["train_loss"] for r in rows) / len(rows)}
+            row |= evaluate(ae, recipe, config) | {"networks_per_s": rate}
+            clock["start"], clock["seen"] = time.perf_counter(), 0
+            return row
+
+        history = run_steps(
+            ae, opt, recipe.steps, step, recipe.eval_every, summarise, checkpoint, on_log=on_eval, clip=recipe.clip
+        )
         return ae.eval(), history
 
 
