@@ -7,16 +7,9 @@ import torch
 
 from tests.conftest import make_tiny_config
 from weightspace.hyper.api import HyperError
-from weightspace.hyper.generator import (
-    GeneratorConfig,
-    ZooGenerator,
-    align_zoo,
-    evaluate_generator,
-    mmd,
-    train_generator,
-    write_generated,
-)
+from weightspace.hyper.generator import GeneratorConfig, ZooGenerator, align_zoo, mmd
 from weightspace.nets import Net
+from weightspace.recipes.zoo_generator import evaluate_generator, train_generator, write_generated
 from weightspace.zoo import Zoo, generate
 
 CONFIG = GeneratorConfig(steps=4, per_class=2, images=16, checkpoint_every=2)

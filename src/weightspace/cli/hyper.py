@@ -108,8 +108,9 @@ def hyper_train_generator(
     device: str = options.device(),
 ) -> None:
     """A conditional generator of complete networks, trained on a zoo; evaluated against the zoo and random init."""
-    from weightspace.hyper.generator import GeneratorConfig, evaluate_generator, train_generator
+    from weightspace.hyper import GeneratorConfig
     from weightspace.progress import progress_bar
+    from weightspace.recipes.zoo_generator import evaluate_generator, train_generator
     from weightspace.zoo import Zoo
 
     config = GeneratorConfig(steps=steps, components=components, functional_weight=functional_weight, seed=seed)
@@ -143,7 +144,8 @@ def hyper_generate(
     seed: int = options.seed(),
 ) -> None:
     """Write generated networks as a Zoo (with their test metrics), readable by `zoo classify` and `encode`."""
-    from weightspace.hyper.generator import ZooGenerator, write_generated
+    from weightspace.hyper import ZooGenerator
+    from weightspace.recipes.zoo_generator import write_generated
 
     generated = write_generated(ZooGenerator.load(model_path), out, per_class, seed)
     means = generated.table[["test_accuracy", "test_recall", "test_auc"]].mean()

@@ -6,12 +6,23 @@
 """
 
 from weightspace.hyper.api import ChunkedHyper, HyperError, HyperModel, module_layout, release
+from weightspace.hyper.generator import (
+    AlignedZoo,
+    GeneratorConfig,
+    ZooGenerator,
+    align_zoo,
+    final_rows,
+    mmd,
+    principal_span,
+)
 from weightspace.hyper.lstm import CharLM, HyperLSTMCell, LMConfig, LMTraining, LNLSTMCell, bits_per_char, train_lm
 from weightspace.hyper.static import KernelHyper, count_parameters, ha_mnist_cnn, static_model
 
 __all__ = [
+    "AlignedZoo",
     "CharLM",
     "ChunkedHyper",
+    "GeneratorConfig",
     "HyperError",
     "HyperLSTMCell",
     "HyperModel",
@@ -19,11 +30,16 @@ __all__ = [
     "LMConfig",
     "LMTraining",
     "LNLSTMCell",
-    "module_layout",
+    "ZooGenerator",
+    "align_zoo",
     "bits_per_char",
+    "count_parameters",
+    "final_rows",
     "ha_mnist_cnn",
+    "mmd",
+    "module_layout",
+    "principal_span",
     "release",
     "static_model",
-    "count_parameters",
     "train_lm",
 ]
