@@ -96,6 +96,7 @@ def swat_bench(
     tasks: str = typer.Option("all", help="comma-separated CORNN names, or all (54)"),
     out: Path = options.out_dir(Path("runs/swat-bench"), "results folder (entries reused only for equal settings)"),
     publish: bool = typer.Option(False, help="write into benchmarks/results/swat, the committed results, instead"),
+    report_only: bool = typer.Option(False, help="rebuild the tables and plot from the stored entries alone"),
     device: str = options.device(),
 ) -> None:
     """SWAT and its baselines on the CORNN tasks: tables and a plot of test MSE vs non-zero parameters."""
@@ -108,6 +109,6 @@ def swat_bench(
         raise WeightspaceError(f"--depths {depths!r}: give comma-separated whole numbers, e.g. 1,2") from None
     if not levels or not all(1 <= d <= 4 for d in levels):
         raise WeightspaceError(f"--depths {depths!r}: every depth must be 1..4")
-    config = SwatBenchConfig(ae=ae, depths=levels, steps_scale=steps_scale, tasks=names)
+    config = SwatBenchConfig(ae=ae, depths=levels, steps_scale=steps_scale, tasks=names, report_only=report_only)
     report = run(config, Path("benchmarks/results/swat") if publish else out, device, console.print)
     console.print(report, highlight=False, markup=False, soft_wrap=True)

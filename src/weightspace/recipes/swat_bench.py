@@ -22,7 +22,7 @@ from weightspace.data.cornn import NAMES, load_cornn
 from weightspace.fileio import write_text_atomic
 from weightspace.recipes.base import RecipeConfig
 from weightspace.report.plots import mse_vs_size
-from weightspace.swat import SwatAutoencoder
+from weightspace.swat import SwatAutoencoder, SwatError
 from weightspace.swat.baselines import BaselineConfig, darts_admm, dense
 from weightspace.swat.mlps import ACTS, active_neurons, forward, mse_on_test, nonzero_parameters, stack_tasks
 from weightspace.swat.search import SearchConfig, search
@@ -40,6 +40,7 @@ class SwatBenchConfig(RecipeConfig):
     depths: list[int] = [1, 2, 3, 4]
     steps_scale: float = Field(1.0, gt=0)  # multiplies every step count (search and baselines)
     tasks: list[str] | None = None  # CORNN names; None: all 54
+    report_only: bool = False  # rebuild README.md and the plot from stored entries alone (no autoencoder needed)
 
 
 def run(config: SwatBenchConfig, out: str | Path, device: str = "cpu", log: Callable[[str], None] = print) -> str:
@@ -51,18 +52,24 @@ def run(config: SwatBenchConfig, out: str | Path, device: str = "cpu", log: Call
     tasks = [load_cornn(n) for n in names]
     store_path = out / "results.json"
     store = json.loads(store_path.read_text()) if store_path.is_file() else {}
-    ae = SwatAutoencoder.load(config.ae)
+    ae = None if config.report_only else SwatAutoencoder.load(config.ae)
     search_config = SearchConfig(steps=round(8001 * config.steps_scale), anneal=round(3000 * config.steps_scale))
     base_config = BaselineConfig(steps=round(4000 * config.steps_scale))
     settings = {
         "tasks": names,
         "search": search_config.model_dump(mode="json"),
         "baselines": base_config.model_dump(mode="json"),
-        "autoencoder": ae.config.model_dump(mode="json"),
+        "autoencoder": None if ae is None else ae.config.model_dump(mode="json"),
     }
 
+    def same(stored: dict) -> bool:  # report_only trusts the stored autoencoder config, checks everything else
+        keys = [k for k in settings if not (config.report_only and k == "autoencoder")]
+        return all(stored.get("settings", {}).get(k) == settings[k] for k in keys)
+
     def entry(key: str, make) -> dict:
-        if key in store and store[key].get("settings") == settings:
+        if config.report_only and not (key in store and same(store[key])):
+            raise SwatError(f"{key}: no stored entry with these settings in {store_path}; run without --report-only")
+        if key in store and same(store[key]):
             log(f"{key}: reused from {store_path} (same settings)")
             return store[key]
         start = time.perf_counter()
