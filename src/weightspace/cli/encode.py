@@ -8,7 +8,6 @@ import typer
 
 from weightspace.cli import options
 from weightspace.cli.app import console, encode_app
-from weightspace.fileio import write_json
 
 
 @encode_app.command("train")
@@ -33,19 +32,19 @@ def encode_train(
     """Train an encoder + predictor head on a zoo; save it; print test metrics and a predicted-vs-true plot."""
     import json
 
-    import numpy as np
-
     from weightspace.encode import EncoderConfig, FitConfig
     from weightspace.progress import progress_bar
-    from weightspace.recipes.encoder import train_on_zoo
-    from weightspace.report.plots import plot_predictions
-    from weightspace.zoo import Zoo
+    from weightspace.recipes.encoder import EncoderTrainingConfig, run
 
-    zoo = Zoo.open(zoo_dir)
-    config = EncoderConfig(
-        kind=encoder, target=target, positional=positional, canonical=canonical, width=width, depth=depth, dim=dim
+    config = EncoderTrainingConfig(
+        zoo=zoo_dir,
+        encoder=EncoderConfig(
+            kind=encoder, target=target, positional=positional, canonical=canonical, width=width, depth=depth, dim=dim
+        ),
+        fit=FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, li_weight=li_weight, seed=seed),
+        task=task,
+        split_seed=seed,
     )
-    fit_config = FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, li_weight=li_weight, seed=seed)
     with progress_bar(console, transient=True) as bar:
         job = bar.add_task(f"training {encoder}", total=epochs)
 
@@ -53,12 +52,8 @@ def encode_train(
             val = "" if val_loss is None else f" val {val_loss:.4f}"
             bar.update(job, completed=epoch, description=f"{encoder} loss {train_loss:.4f}{val}")
 
-        model, report = train_on_zoo(zoo, config, fit_config, task, seed, on_epoch, device)
-    out = out or zoo.root / "encoders" / f"{encoder}-{target}"
-    path = model.save(out)
-    write_json(path.with_name(path.stem + ".report.json"), report)
-    pred, true = (np.asarray(report["test_predictions"][k]) for k in ("predicted", "true"))
-    plot = plot_predictions(pred, true, model.config.task, path.with_suffix(".png"), f"{encoder} on {zoo.root.name}")
+        report = run(config, out or zoo_dir / "encoders" / f"{encoder}-{target}", device, on_epoch)
+    path, plot = Path(report["model"]), report["plot"]
     shown = {k: round(v, 4) for k, v in report["test"].items()}
     console.print(
         f"{encoder}: test {json.dumps(shown)}; symmetry gap {report['permutation_gap']:.1e}; "

@@ -10,7 +10,6 @@ from rich.table import Table
 from weightspace.cli import options
 from weightspace.cli.app import console, hyper_app, hyper_train_app
 from weightspace.errors import WeightspaceError
-from weightspace.fileio import write_json
 
 
 @hyper_train_app.command("static")
@@ -62,38 +61,27 @@ def hyper_train_lstm(
 ) -> None:
     """A character-level language model (LSTM, layer-norm LSTM or HyperLSTM); prints validation bits/char."""
     from weightspace.data import load_text
-    from weightspace.hyper.lstm import (
-        LMConfig,
-        LMTraining,
-        bits_per_char,
-        matched_hidden,
-        parameters_of,
-        train_lm,
-    )
+    from weightspace.hyper.lstm import LMTraining, parameters_of
     from weightspace.progress import progress_bar
+    from weightspace.recipes.language_model import LanguageModelConfig, model_config, run
 
+    training = LMTraining(steps=steps, seq_len=seq_len, batch=batch, lr=lr, seed=seed)
+    config = LanguageModelConfig(kind=kind, text=text, hidden=hidden, hyper_hidden=hyper_hidden, z_dim=z_dim,
+                                 match=match, training=training)  # fmt: skip
     corpus = load_text(text)
-    config = LMConfig(kind=kind, vocab=corpus.vocab, hidden=hidden, hyper_hidden=hyper_hidden, z_dim=z_dim)
-    if match:
-        budget = parameters_of(config.model_copy(update={"kind": match}))
-        config = config.model_copy(update={"hidden": matched_hidden(config, budget)})
-    recipe = LMTraining(steps=steps, seq_len=seq_len, batch=batch, lr=lr, seed=seed)
+    lm = model_config(config, corpus.vocab)
     out = (out or Path("runs/hyper-lstm") / kind).with_suffix("")
-    console.print(f"{kind}: hidden {config.hidden}, {parameters_of(config):,} parameters; {corpus.summary()}")
+    console.print(f"{kind}: hidden {lm.hidden}, {parameters_of(lm):,} parameters; {corpus.summary()}")
     with progress_bar(console, transient=True) as bar:
         job = bar.add_task(kind, total=steps)
 
         def on_eval(row):
             bar.update(job, completed=row["step"], description=f"{kind} valid {row['valid_bpc']:.3f} bpc")
 
-        model, history = train_lm(
-            config, corpus.train, corpus.valid, recipe, f"{out}.ckpt.safetensors", on_eval, device
-        )
-    path = model.save(out, history)
-    test = bits_per_char(model, corpus.test)
-    result = {"kind": kind, "parameters": parameters_of(config), "hidden": config.hidden, "steps": steps}
-    write_json(out.with_suffix(".result.json"), result | {"valid_bpc": history[-1]["valid_bpc"], "test_bpc": test})
-    console.print(f"{kind}: valid {history[-1]['valid_bpc']:.3f} bpc, test {test:.3f} bpc; saved {path}")
+        result = run(config, out, device, on_eval)
+    console.print(
+        f"{kind}: valid {result['valid_bpc']:.3f} bpc, test {result['test_bpc']:.3f} bpc; saved {result['model']}"
+    )
 
 
 @hyper_train_app.command("generator")
@@ -110,21 +98,18 @@ def hyper_train_generator(
     """A conditional generator of complete networks, trained on a zoo; evaluated against the zoo and random init."""
     from weightspace.hyper import GeneratorConfig
     from weightspace.progress import progress_bar
-    from weightspace.recipes.zoo_generator import evaluate_generator, train_generator
-    from weightspace.zoo import Zoo
+    from weightspace.recipes.zoo_generator import GeneratorTrainingConfig, run
 
-    config = GeneratorConfig(steps=steps, components=components, functional_weight=functional_weight, seed=seed)
-    out = out.with_suffix("")
+    generator = GeneratorConfig(steps=steps, components=components, functional_weight=functional_weight, seed=seed)
+    config = GeneratorTrainingConfig(zoo=zoo, generator=generator, per_class=per_class, seed=seed)
     with progress_bar(console, transient=True) as bar:
         job = bar.add_task("generator", total=steps)
 
         def on_step(step, row):
             bar.update(job, completed=step, description=f"mmd {row['mmd']:.3f} task {row.get('task_loss', 0):.3f}")
 
-        source = Zoo.open(zoo)
-        model, aligned, _ = train_generator(source, config, f"{out}.ckpt.safetensors", on_step, device)
-    report = evaluate_generator(model, aligned, per_class, seed)
-    path = model.save(out, report)
+        result = run(config, out, device, on_step)
+    report, path = result["report"], Path(result["model"])
     table = Table("networks", "count", "accuracy", "recall", "AUC", "dist. within task", "dist. to nearest member",
                   title=f"generator on {zoo} (test data; distances after alignment)")  # fmt: skip
     for name, r in report.items():

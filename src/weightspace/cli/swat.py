@@ -26,13 +26,13 @@ def swat_train_ae(
 ) -> None:
     """Train the multi-scale autoencoder on freshly sampled random MLPs (resumable)."""
     from weightspace.progress import progress_bar
-    from weightspace.swat.autoencoder import AEConfig, AETraining, train_autoencoder
+    from weightspace.recipes.swat import AutoencoderConfig, train
+    from weightspace.swat import AEConfig, AETraining
 
-    config = AEConfig(
+    model = AEConfig(
         d=d, encoder_layers=encoder_layers, decoder_layers=decoder_layers, mixed_activations=mixed_activations
     )
-    recipe = AETraining(steps=steps, lr=lr, seed=seed)
-    out = out.with_suffix("")
+    config = AutoencoderConfig(model=model, training=AETraining(steps=steps, lr=lr, seed=seed))
     with progress_bar(console, transient=True) as bar:
         job = bar.add_task("autoencoder", total=steps)
 
@@ -44,8 +44,8 @@ def swat_train_ae(
                 f"own-depth decoder {row['own_depth_decoder']:.2f}, {row['networks_per_s']:.0f} nets/s"
             )
 
-        ae, history = train_autoencoder(config, recipe, f"{out}.ckpt.safetensors", on_eval, device)
-    console.print(f"saved {ae.save(out, history)}")
+        result = train(config, out, device, on_eval)
+    console.print(f"saved {result['model']}")
 
 
 @swat_app.command("search")
@@ -60,14 +60,13 @@ def swat_search(
     device: str = options.device(),
 ) -> None:
     """Gradient descent in the latent space for one task: prints test MSE and size, saves the extracted Net."""
-    from weightspace.data import load
     from weightspace.progress import progress_bar
+    from weightspace.recipes.swat import SearchRunConfig, find
     from weightspace.recipes.swat_bench import CEILING
-    from weightspace.swat.autoencoder import SwatAutoencoder
-    from weightspace.swat.search import SearchConfig, search
+    from weightspace.swat import SearchConfig
 
-    data, model = load(task), SwatAutoencoder.load(ae)
-    config = SearchConfig(steps=steps, anneal=anneal, seed=seed)
+    config = SearchRunConfig(task=task, depth=depth, ae=ae, search=SearchConfig(steps=steps, anneal=anneal, seed=seed))
+    out = out or Path("runs/swat") / f"{task.replace(':', '-')}-depth{depth}.safetensors"
     with progress_bar(console, transient=True) as bar:
         job = bar.add_task("search", total=steps)
 
@@ -75,10 +74,7 @@ def swat_search(
             if step % 50 == 0 or step == steps - 1:
                 bar.update(job, completed=step + 1, description=f"loss {losses[0].item():.4f}")
 
-        found = search(model, [data], depth, config, on_step, device)[0]
-    out = out or Path("runs/swat") / f"{data.name.replace(':', '-')}-depth{depth}.safetensors"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    found.net.save(out)
+        found, data = find(config, out, device, on_step)
     mean_mse = (data.y_test - data.y_train.mean()).pow(2).mean().item()
     console.print(
         f"{data.name} depth {depth}: test MSE {found.test_mse:.5f} (predict-the-mean {mean_mse:.5f}), "

@@ -31,7 +31,7 @@ def zoo_generate(
     fast_gpu: bool = typer.Option(False, help="GPU only: TF32 and atomic kernels, ~5x faster, not bit-reproducible"),
 ) -> None:
     """Generate a zoo: seeded, batched, resumable, on one process, a local pool or a Dask cluster."""
-    from weightspace.zoo import ZooConfig, generate, zoo_preset
+    from weightspace.zoo import ZooConfig, zoo_preset
 
     if (preset_name is None) == (config is None):
         raise WeightspaceError("give exactly one of --preset NAME or --config FILE")
@@ -44,9 +44,11 @@ def zoo_generate(
         changes["recipe"] = cfg.recipe.model_copy(update={"epochs": epochs})
         changes["checkpoints"] = [e for e in (cfg.checkpoints or []) if e <= epochs] or None
     cfg = ZooConfig.model_validate(cfg.model_dump() | changes).check()
-    zoo = generate(
-        cfg, out, workers=workers, dask=dask, device=device, resume=resume, console=console,
-        deterministic=not fast_gpu, stop_on_damage=stop_on_damage,
+    from weightspace.recipes.zoo import run
+
+    zoo = run(
+        cfg, out, device, workers=workers, dask=dask, resume=resume, console=console, deterministic=not fast_gpu,
+        stop_on_damage=stop_on_damage,
     )  # fmt: skip
     console.print(f"{zoo}: {zoo.table['model_id'].nunique()} networks; verify with `weightspace zoo verify {out}`")
 

@@ -15,7 +15,17 @@ from weightspace.hyper.generator import (
     mmd,
     principal_span,
 )
-from weightspace.hyper.lstm import CharLM, HyperLSTMCell, LMConfig, LMTraining, LNLSTMCell, bits_per_char, train_lm
+from weightspace.hyper.lstm import (
+    CharLM,
+    HyperLSTMCell,
+    LMConfig,
+    LMTraining,
+    LNLSTMCell,
+    bits_per_char,
+    matched_hidden,
+    parameters_of,
+    train_lm,
+)
 from weightspace.hyper.static import KernelHyper, count_parameters, ha_mnist_cnn, static_model
 
 __all__ = [
@@ -36,8 +46,10 @@ __all__ = [
     "count_parameters",
     "final_rows",
     "ha_mnist_cnn",
+    "matched_hidden",
     "mmd",
     "module_layout",
+    "parameters_of",
     "principal_span",
     "release",
     "static_model",

@@ -27,6 +27,7 @@ from weightspace.encode.fit import (
 from weightspace.encode.predictor import EncoderConfig, Predictor, Task
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import atomic_path
+from weightspace.recipes.base import RecipeConfig
 from weightspace.seeding import seeded
 from weightspace.zoo.split import split_models
 from weightspace.zoo.store import Zoo
@@ -134,3 +135,26 @@ def embed_zoo(model: Predictor, zoo: Zoo, name: str = "encoder") -> Path:
     with atomic_path(path) as tmp:
         save_file({"embedding": emb[order].contiguous(), "row": rows[order].contiguous()}, tmp)
     return path
+
+
+class EncoderTrainingConfig(RecipeConfig):
+    zoo: Path
+    encoder: EncoderConfig
+    fit: FitConfig = FitConfig()
+    task: Task | None = None  # default: from the target column
+    split_seed: int = 0
+
+
+def run(config: EncoderTrainingConfig, out: str | Path, device: str = "cpu", on_epoch=None) -> dict:
+    """Train on the zoo's train split; OUT.safetensors (+ .json), OUT.report.json and OUT.png (predicted vs true)."""
+    from weightspace.fileio import write_json
+    from weightspace.report.plots import plot_predictions
+
+    zoo = Zoo.open(config.zoo)
+    model, report = train_on_zoo(zoo, config.encoder, config.fit, config.task, config.split_seed, on_epoch, device)
+    path = model.save(out)
+    write_json(path.with_name(path.stem + ".report.json"), report)
+    pred, true = (np.asarray(report["test_predictions"][k]) for k in ("predicted", "true"))
+    title = f"{config.encoder.kind} on {zoo.root.name}"
+    plot = plot_predictions(pred, true, model.config.task, path.with_suffix(".png"), title)
+    return report | {"model": str(path), "plot": str(plot)}

@@ -11,10 +11,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 
 from weightspace.hyper import AlignedZoo, GeneratorConfig, ZooGenerator, align_zoo, mmd, principal_span
 from weightspace.nets import ArchSpec, Layout
 from weightspace.nets.init import init_net
+from weightspace.recipes.base import RecipeConfig
 from weightspace.seeding import seeded
 from weightspace.train import StackedModel, run_steps
 from weightspace.zoo import Zoo, ZooConfig, write_zoo
@@ -172,3 +174,19 @@ def write_generated(model: ZooGenerator, out: str | Path, per_class: int = 20, s
     name = f"generated-{model.zoo_config.get('name', 'zoo')}"
     source = {"generator": model.config.model_dump(), "zoo_config": model.zoo_config}
     return write_zoo(out, name, model.spec, stacked, rows, source=source | {"seconds": time.perf_counter() - start})
+
+
+class GeneratorTrainingConfig(RecipeConfig):
+    zoo: Path  # a one-vs-rest zoo
+    generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
+    per_class: int = Field(20, ge=1)  # networks generated per task for the evaluation
+    seed: int = Field(0, ge=0)  # the evaluation's draws
+
+
+def run(config: GeneratorTrainingConfig, out: str | Path, device: str = "cpu", on_step=None) -> dict:
+    """Train (resuming from OUT.ckpt.safetensors), evaluate, save OUT.safetensors + OUT.json (with the report)."""
+    out = Path(out).with_suffix("")
+    model, aligned, _ = train_generator(Zoo.open(config.zoo), config.generator, f"{out}.ckpt.safetensors", on_step,
+                                        device)  # fmt: skip
+    report = evaluate_generator(model, aligned, config.per_class, config.seed)
+    return {"report": report, "model": str(model.save(out, report))}

@@ -1,6 +1,6 @@
 """SWAT-NN: one latent space of MLP architectures and weights, searched by gradient descent."""
 
-from weightspace.swat.autoencoder import AEConfig, SwatAutoencoder
+from weightspace.swat.autoencoder import AEConfig, AETraining, SwatAutoencoder, train_autoencoder
 from weightspace.swat.baselines import BaselineConfig, darts_admm, dense
 from weightspace.swat.mlps import (
     ACTS,
@@ -19,17 +19,17 @@ from weightspace.swat.tokens import parse, soften, token_layout, tokenise
 
 __all__ = [
     "ACTS",
+    "AEConfig",
+    "AETraining",
     "BaselineConfig",
     "MLPBatch",
     "SearchConfig",
+    "SwatAutoencoder",
     "SwatError",
     "active_neurons",
     "darts_admm",
     "dense",
     "forward",
-    "token_layout",
-    "AEConfig",
-    "SwatAutoencoder",
     "mse_on_test",
     "nonzero_parameters",
     "parse",
@@ -38,5 +38,7 @@ __all__ = [
     "soften",
     "stack_tasks",
     "to_net",
+    "token_layout",
     "tokenise",
+    "train_autoencoder",
 ]
