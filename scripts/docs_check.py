@@ -24,12 +24,13 @@ BIN = Path(sys.executable).parent
 NUMBER = re.compile(r"(?<![\w.,])-?(?:\d+\.\d+(?:e-?\d+)?|\d{1,3}(?:,\d{3})+)(?![\w.]|,\d)")  # 0.5, 4.7e-04, 91,481
 
 
-def block_after(marker: str) -> str:
-    """The README lines from `marker` to the end of its fenced block or table."""
+def block_after(marker: str, until: str | None = None) -> str:
+    """The README lines from `marker` to `until`, or to the end of its fenced block or table."""
     start = README.index(marker)
-    end = README.find("\n```", start)
-    table_end = README.find("\n\n", start)
-    return README[start : min(e for e in (end, table_end) if e > 0)]
+    ends = [README.find("\n```", start), README.find("\n\n", start)]
+    if until:
+        ends.append(README.find(until, start + len(marker)))
+    return README[start : min(e for e in ends if e > 0)]
 
 
 def numbers(text: str, skip: str | None = None) -> list[str]:
@@ -85,6 +86,18 @@ CHECKS = [  # (name, README marker, how: "run COMMAND" | "file PATH" | a functio
         "run " + SINE,
         r"\d+\.\d+ s/epoch|gap \S+",
     ),
+    (
+        "static hypernetwork, MNIST-5k",
+        "$ weightspace hyper train static --dataset mnist5k",
+        "run weightspace hyper train static --dataset mnist5k --epochs 8 --out runs/docs-check/static",
+        None,
+    ),
+    (
+        "HyperLSTM",
+        "$ weightspace hyper train lstm --kind hyper-lstm --steps 1000",
+        "run weightspace hyper train lstm --kind hyper-lstm --steps 1000 --out runs/docs-check/hyper-lstm",
+        r"The [^\n]*",
+    ),
     ("Fashion-MNIST classes", "| Fashion-MNIST class (ours", fashion_table, r"\| seed: mean[^\n]*"),
     # the --fast-gpu row was printed by zoo_engine_variants.py and not stored: the check names it, skips it
     (
@@ -103,21 +116,21 @@ CHECKS = [  # (name, README marker, how: "run COMMAND" | "file PATH" | a functio
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="skip the reruns that train (the demo, the INR zoo)")
+    parser.add_argument("--quick", action="store_true", help="skip the reruns that train (demo, INRs, hypernetworks)")
     args = parser.parse_args()
     if not args.quick:
         shutil.rmtree(ROOT / "runs" / "docs-check", ignore_errors=True)  # every rerun starts from nothing
     failed = 0
-    for name, marker, how, skip in CHECKS:
+    for name, marker, how, skip, *until in CHECKS:
         if marker not in README:
             print(f"x {name}: the README no longer has {marker!r}")
             failed += 1
             continue
-        expected = numbers(block_after(marker), skip)
+        expected = numbers(block_after(marker, *until), skip)
         if callable(how):
             source, origin = how(), "recomputed from the stored table"
         elif how.startswith("run "):
-            if args.quick and ("demo" in name or "sine-INR" in name):
+            if args.quick and how.count("weightspace") and name != "nets show":
                 print(f"- {name}: skipped")
                 continue
             source, origin = run(how[4:]), f"rerun: {how[4:]}"
