@@ -140,3 +140,23 @@ def test_pages_for_the_other_commands_outputs(tmp_path):
         page = written.read_text()
         assert expected in page and "<table>" in page and not OUTSIDE.search(page)
     assert 'src="data:image/png;base64,' in (tmp_path / "n2n" / "report.html").read_text()
+
+
+def test_a_zoo_with_an_encoder_and_embeddings_shows_them(tmp_path):
+    from weightspace.encode import EncoderConfig, FitConfig
+    from weightspace.recipes.encoder import EncoderTrainingConfig, embed_zoo, run
+    from weightspace.zoo.inr import make_sine_inr_zoo
+
+    zoo = make_sine_inr_zoo(tmp_path / "inr", networks=30, steps=20)
+    config = EncoderTrainingConfig(
+        zoo=zoo.root, encoder=EncoderConfig(kind="statnn", target="frequency"), fit=FitConfig(epochs=2)
+    )
+    report = run(config, zoo.root / "encoders" / "statnn-frequency")
+    from weightspace.encode import Predictor
+
+    embed_zoo(Predictor.load(report["model"]), zoo, "statnn-frequency")
+    summary = zoo_summary(Zoo.open(zoo.root))
+    assert [e["name"] for e in summary["beside"]["encoders"]] == ["statnn-frequency"]
+    assert len(summary["beside"]["embeddings"][0]["xy"]) == 30
+    page = render(summary)
+    assert "predicted vs true" in page and "embedding map" in page
