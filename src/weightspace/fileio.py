@@ -20,6 +20,7 @@ __all__ = [
     "read_model",
     "read_config",
     "read_safetensors",
+    "SavedModel",
     "read_yaml_mapping",
     "save_model",
     "sha256_file",
@@ -158,3 +159,29 @@ def read_yaml_mapping(path: str | Path, what: str = "config") -> dict:
     if data is not None and not isinstance(data, dict):
         raise WeightspaceError(f"{what} {path} must be a mapping of fields")
     return data or {}
+
+
+class SavedModel:
+    """The save/load convention of every trained model (mix into an nn.Module with a pydantic `config`):
+    `X.save(path, **record)` writes NAME.safetensors (weights, the config in the header) and NAME.json (the config and
+    `record`, e.g. the training history, for people); `X.load(path)` rebuilds the model from the header alone.
+    A class sets HEADER (its header key), CONFIG (its config class), KIND and HINT (for the error when there is
+    none) and ERROR (the error class)."""
+
+    HEADER: str
+    CONFIG: type
+    KIND: str
+    HINT: str
+    ERROR: type[Exception]
+
+    def save(self, path: str | os.PathLike, **record: Any) -> Path:
+        config = self.config  # type: ignore[attr-defined]
+        body = {"config": config.model_dump(mode="json")} | record
+        return save_model(path, self, body, {self.HEADER: config.model_dump_json()})
+
+    @classmethod
+    def load(cls, path: str | os.PathLike):
+        tensors, config = read_config(path, cls.HEADER, cls.KIND, cls.HINT, cls.ERROR)
+        model = cls(cls.CONFIG.model_validate(config))
+        model.load_state_dict(tensors)
+        return model.eval()

@@ -80,7 +80,7 @@ def test_autoencoder_learns_resumes_and_round_trips(tmp_path):
     assert [r["step"] for r in history2] == [4, 8]
     for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b)
-    path = resumed.save(tmp_path / "ae", history2)
+    path = resumed.save(tmp_path / "ae", history=history2)
     again = SwatAutoencoder.load(path)
     tokens = tokenise(sample(3, 2, torch.Generator().manual_seed(1)))
     torch.testing.assert_close(again.encode(tokens), resumed.encode(tokens))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 import torch
@@ -12,7 +11,7 @@ from torch import nn
 from weightspace.encode.baselines import NFN, DeepSets, FlatMLP, StatNN
 from weightspace.encode.sne import SNE
 from weightspace.encode.weights import EncodeError, WeightBatch
-from weightspace.fileio import read_config, save_model
+from weightspace.fileio import SavedModel
 
 ENCODERS = ("sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp")
 Task = Literal["regression", "probability", "classes"]
@@ -89,7 +88,7 @@ def build_encoder(config: EncoderConfig) -> nn.Module:
     return NFN(config.example(), config.dim, config.width, hnp=kind == "nfn-hnp")
 
 
-class Predictor(nn.Module):
+class Predictor(SavedModel, nn.Module):
     """encoder -> z -> batch-standardised z -> two hidden layers of head_width -> the property.
 
     Set encoders pool thousands of weights, so at initialisation their embeddings differ between networks by
@@ -127,15 +126,5 @@ class Predictor(nn.Module):
         return out.argmax(1)
 
     # -- files: NAME.safetensors (weights) + NAME.json (config) --------------------------------------------------
-    HEADER = "weightspace.encoder"
-
-    def save(self, path: str | Path) -> Path:
-        """NAME.safetensors (weights, config in the header) + NAME.json (the config, for people)."""
-        return save_model(path, self, self.config.model_dump(mode="json"), {self.HEADER: self.config.model_dump_json()})
-
-    @classmethod
-    def load(cls, path: str | Path) -> Predictor:
-        tensors, config = read_config(path, cls.HEADER, "trained encoder", "weightspace encode train", EncodeError)
-        model = cls(EncoderConfig.model_validate(config))
-        model.load_state_dict(tensors)
-        return model.eval()
+    HEADER, KIND, HINT = "weightspace.encoder", "trained encoder", "weightspace encode train"
+    CONFIG, ERROR = EncoderConfig, EncodeError

@@ -8,7 +8,6 @@ The maps z -> d start at the constant 0.1 / N_z and z starts at 1, so every scal
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Literal
 
 import torch
@@ -16,7 +15,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
-from weightspace.fileio import read_config, save_model
+from weightspace.fileio import SavedModel
 from weightspace.hyper.api import HyperError
 from weightspace.seeding import seeded
 from weightspace.train import run_steps
@@ -121,23 +120,11 @@ class LMConfig(BaseModel):
     z_dim: int = 4
 
 
-class CharLM(nn.Module):
+class CharLM(SavedModel, nn.Module):
     """Characters -> embedding -> (LSTM | LN-LSTM | HyperLSTM) -> next-character logits."""
 
-    HEADER = "weightspace.lm"
-
-    def save(self, path: str | Path, history: list[dict] | None = None) -> Path:
-        """NAME.safetensors (weights, config in the header) + NAME.json (config and training history)."""
-        record = {"config": self.config.model_dump(), "history": history or []}
-        return save_model(path, self, record, {self.HEADER: self.config.model_dump_json()})
-
-    @classmethod
-    def load(cls, path: str | Path) -> CharLM:
-        """A language model `save` wrote (files from before the config moved into the header: read from the JSON)."""
-        tensors, config = read_config(path, cls.HEADER, "language model", "weightspace hyper train lstm", HyperError)
-        model = cls(LMConfig.model_validate(config))
-        model.load_state_dict(tensors)
-        return model.eval()
+    HEADER, KIND, HINT = "weightspace.lm", "language model", "weightspace hyper train lstm"
+    CONFIG, ERROR = LMConfig, HyperError
 
     def __init__(self, config: LMConfig):
         super().__init__()

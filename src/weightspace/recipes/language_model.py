@@ -39,7 +39,7 @@ def run(config: LanguageModelConfig, out: str | Path, device: str = "cpu", on_ev
     lm = model_config(config, corpus.vocab)
     model, history = train_lm(lm, corpus.train, corpus.valid, config.training, f"{out}.ckpt.safetensors", on_eval,
                               device)  # fmt: skip
-    path = model.save(out, history)
+    path = model.save(out, history=history)
     result = {"kind": config.kind, "parameters": parameters_of(lm), "hidden": lm.hidden,
               "steps": config.training.steps, "valid_bpc": history[-1]["valid_bpc"],
               "test_bpc": bits_per_char(model, corpus.test), "model": str(path)}  # fmt: skip

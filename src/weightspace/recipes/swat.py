@@ -21,7 +21,7 @@ def train(config: AutoencoderConfig, out: str | Path, device: str = "cpu", on_ev
     """Train (resuming from OUT.ckpt.safetensors) and save OUT.safetensors + OUT.json."""
     out = Path(out).with_suffix("")
     ae, history = train_autoencoder(config.model, config.training, f"{out}.ckpt.safetensors", on_eval, device)
-    return {"history": history, "model": str(ae.save(out, history))}
+    return {"history": history, "model": str(ae.save(out, history=history))}
 
 
 class SearchRunConfig(RecipeConfig):

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
-from weightspace.fileio import read_config, save_model
+from weightspace.fileio import SavedModel
 from weightspace.seeding import seeded
 from weightspace.swat.mlps import MAX_DEPTH, WIDTH, MLPBatch, SwatError, forward, sample
 from weightspace.swat.tokens import COLUMNS, parse, soften, tokenise
@@ -64,21 +64,9 @@ class Decoder(nn.Module):
         return self.out(self.norm(self.body(z)))
 
 
-class SwatAutoencoder(nn.Module):
-    HEADER = "weightspace.swat_ae"
-
-    def save(self, path: str | Path, history: list[dict] | None = None) -> Path:
-        """NAME.safetensors (weights, config in the header) + NAME.json (config and training history)."""
-        record = {"config": self.config.model_dump(), "history": history or []}
-        return save_model(path, self, record, {self.HEADER: self.config.model_dump_json()})
-
-    @classmethod
-    def load(cls, path: str | Path) -> SwatAutoencoder:
-        hint = "weightspace swat train autoencoder"
-        tensors, config = read_config(path, cls.HEADER, "trained autoencoder", hint, SwatError)
-        ae = cls(AEConfig.model_validate(config))
-        ae.load_state_dict(tensors)
-        return ae.eval()
+class SwatAutoencoder(SavedModel, nn.Module):
+    HEADER, KIND, HINT = "weightspace.swat_ae", "trained autoencoder", "weightspace swat train autoencoder"
+    CONFIG, ERROR = AEConfig, SwatError
 
     def __init__(self, config: AEConfig):
         super().__init__()
