@@ -12,19 +12,7 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from weightspace.encode.fit import (
-    FitConfig,
-    Part,
-    encode_targets,
-    fit_predictor,
-    infer_task,
-    metrics,
-    outputs,
-    permutation_gap,
-    predict,
-    read_parts,
-)
-from weightspace.encode.predictor import EncoderConfig, Predictor, Task
+import weightspace.encode as enc
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import atomic_path
 from weightspace.recipes.base import RecipeConfig
@@ -42,7 +30,7 @@ def split_rows(zoo: Zoo, split: str, seed: int = 0) -> np.ndarray:
     return np.flatnonzero((split_models(zoo.table, seed) == split).to_numpy())
 
 
-def rms_weight(parts: list[Part]) -> float:
+def rms_weight(parts: list[enc.Part]) -> float:
     """Root mean square of every weight and bias of the networks in `parts`."""
     total, count = 0.0, 0
     for p in parts:
@@ -51,9 +39,9 @@ def rms_weight(parts: list[Part]) -> float:
     return (total / count) ** 0.5 if total > 0 else 1.0
 
 
-def prepare(config: EncoderConfig, train: list[Part], task: Task | None, table_column) -> EncoderConfig:
+def prepare(config: enc.EncoderConfig, train: list[enc.Part], task: enc.Task | None, table_column) -> enc.EncoderConfig:
     """Fill in what the training data decides: task, classes, target and weight scaling, training architecture."""
-    task = task or infer_task(table_column)
+    task = task or enc.infer_task(table_column)
     update: dict = {"task": task}
     raw = np.concatenate([p.target for p in train])
     if task == "classes":
@@ -66,17 +54,17 @@ def prepare(config: EncoderConfig, train: list[Part], task: Task | None, table_c
 
 def train_on_zoo(
     zoo: Zoo,
-    config: EncoderConfig,
-    fit_config: FitConfig,
-    task: Task | None = None,
+    config: enc.EncoderConfig,
+    fit_config: enc.FitConfig,
+    task: enc.Task | None = None,
     split_seed: int = 0,
     on_epoch: Callable[[int, float, float | None], None] | None = None,
     device: str = "cpu",
-) -> tuple[Predictor, dict]:
+) -> tuple[enc.Predictor, dict]:
     """Train on the zoo's train split (best val epoch kept); report test metrics and predictions, the symmetry gap,
     timings."""
-    if task is not None and task not in get_args(Task):
-        raise WeightspaceError(f"task {task!r} unknown; choose {', '.join(get_args(Task))} (or leave it out)")
+    if task is not None and task not in get_args(enc.Task):
+        raise WeightspaceError(f"task {task!r} unknown; choose {', '.join(get_args(enc.Task))} (or leave it out)")
     if config.target not in zoo.table.columns:
         raise WeightspaceError(f"no column {config.target!r} to predict; columns: {', '.join(zoo.table.columns)}")
     rows = {s: split_rows(zoo, s, split_seed) for s in ("train", "val", "test")}
@@ -88,13 +76,13 @@ def train_on_zoo(
             f"this zoo's networks split into {sizes}: an encoder needs at least 2 train and 2 test networks to "
             "train and be scored (rank correlation is undefined on fewer); use a larger zoo"
         )
-    raw = {s: read_parts(zoo, config.target, r) for s, r in rows.items()}
+    raw = {s: enc.read_parts(zoo, config.target, r) for s, r in rows.items()}
     config = prepare(config, raw["train"], task, zoo.table[config.target])
-    parts = {s: encode_targets(p, config) for s, p in raw.items()}
+    parts = {s: enc.encode_targets(p, config) for s, p in raw.items()}
     with seeded(fit_config.seed, device):  # the caller's random state is left alone
-        model = Predictor(config)
+        model = enc.Predictor(config)
         start = time.perf_counter()
-        history = fit_predictor(model, parts["train"], parts["val"], fit_config, on_epoch, device)
+        history = enc.fit_predictor(model, parts["train"], parts["val"], fit_config, on_epoch, device)
         seconds = time.perf_counter() - start
         model.cpu().eval()
         scores, pred, true = evaluate_parts(model, raw["test"])
@@ -105,7 +93,7 @@ def train_on_zoo(
             "train_networks": sum(len(p) for p in parts["train"]),
             "test": scores,
             "test_predictions": {"predicted": pred.tolist(), "true": true.tolist()},  # in the test parts' order
-            "permutation_gap": permutation_gap(model, parts["test"]),
+            "permutation_gap": enc.permutation_gap(model, parts["test"]),
             "seconds_per_epoch": seconds / max(len(history), 1),
             "encoder_parameters": sum(p.numel() for p in model.encoder.parameters()),
             "history": history,
@@ -113,22 +101,22 @@ def train_on_zoo(
         return model, report
 
 
-def evaluate_parts(model: Predictor, parts: list[Part]) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+def evaluate_parts(model: enc.Predictor, parts: list[enc.Part]) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
     """Metrics, predictions and true values (raw targets, in part order)."""
-    pred = predict(model, parts)
+    pred = enc.predict(model, parts)
     true = np.concatenate([p.target for p in parts])
-    return metrics(pred, true, model.config.task), pred, true
+    return enc.metrics(pred, true, model.config.task), pred, true
 
 
-def evaluate_on_zoo(model: Predictor, zoo: Zoo, split: str = "test", split_seed: int = 0):
+def evaluate_on_zoo(model: enc.Predictor, zoo: Zoo, split: str = "test", split_seed: int = 0):
     """Metrics, predictions and true values on a zoo (the training zoo's test split, or any other zoo)."""
-    return evaluate_parts(model, read_parts(zoo, model.config.target, split_rows(zoo, split, split_seed)))
+    return evaluate_parts(model, enc.read_parts(zoo, model.config.target, split_rows(zoo, split, split_seed)))
 
 
-def embed_zoo(model: Predictor, zoo: Zoo, name: str = "encoder") -> Path:
+def embed_zoo(model: enc.Predictor, zoo: Zoo, name: str = "encoder") -> Path:
     """One embedding per row, written next to the zoo: ROOT/embeddings/NAME.safetensors (embedding, row)."""
-    parts = read_parts(zoo)
-    emb = outputs(model, parts, fn=lambda m, b: m.embed(b))
+    parts = enc.read_parts(zoo)
+    emb = enc.outputs(model, parts, fn=lambda m, b: m.embed(b))
     rows = torch.from_numpy(np.concatenate([p.rows for p in parts]))
     order = rows.argsort()
     path = zoo.root / "embeddings" / f"{name}.safetensors"
@@ -139,9 +127,9 @@ def embed_zoo(model: Predictor, zoo: Zoo, name: str = "encoder") -> Path:
 
 class EncoderTrainingConfig(RecipeConfig):
     zoo: Path
-    encoder: EncoderConfig
-    fit: FitConfig = FitConfig()
-    task: Task | None = None  # default: from the target column
+    encoder: enc.EncoderConfig
+    fit: enc.FitConfig = enc.FitConfig()
+    task: enc.Task | None = None  # default: from the target column
     split_seed: int = 0
 
 
