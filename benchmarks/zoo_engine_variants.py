@@ -1,6 +1,6 @@
 """Which stacked-forward formulation trains M LeNet-5s fastest? One training step (Adam) per variant, same run.
 
-    python benchmarks/zoo_engine_variants.py cuda 256
+    python benchmarks/zoo_engine_variants.py cuda 256 [OUT.json]
 
 The seed's LeNet-5 on 3x32x32 inputs, batch 128. This script on an H100 (2026-11-23), M = 256:
 
@@ -18,6 +18,7 @@ On 2 CPU cores (`cpu 4`) vmap and grouped convs are within run-to-run noise of e
 
 import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -29,10 +30,14 @@ from weightspace.nets.init import init_net
 from weightspace.train.batched import StackedModel, stack
 from weightspace.train.loop import logits_of
 
+RESULTS: list[dict] = []
 
-def timed_step(name, forward, init, x, y, m, device, amp=False, reference=None):
+
+def timed_step(name, forward, init, x, y, m, device, amp=False, reference=None, fused=False, whole=False):
+    """ms per training step (forward, backward, Adam) of M stacked LeNet-5s; `fused`: fused Adam over the stacked
+    tensors; `whole`: the whole step under torch.compile."""
     params = {k: v.clone().requires_grad_() for k, v in init.items()}
-    opt = torch.optim.Adam(params.values(), 1e-3)
+    opt = torch.optim.Adam(params.values(), 1e-3, fused=fused or None)
     with torch.no_grad(), torch.autocast("cuda", torch.bfloat16, enabled=amp):
         out = forward(params, x)[..., 0].float()
     error = 0.0 if reference is None else ((out - reference).norm() / reference.norm()).item()
@@ -44,6 +49,9 @@ def timed_step(name, forward, init, x, y, m, device, amp=False, reference=None):
         loss.backward()
         opt.step()
 
+    if whole:
+        step = torch.compile(step)
+
     for _ in range(3):
         step()
     if device == "cuda":
@@ -54,8 +62,35 @@ def timed_step(name, forward, init, x, y, m, device, amp=False, reference=None):
     if device == "cuda":
         torch.cuda.synchronize()
     ms = (time.perf_counter() - start) / reps * 1000
-    print(f"| {name} | {ms:.1f} | {m / (ms * 74 / 1000):.1f} | {error:.0e} |", flush=True)
+    rate = m / (ms * 74 / 1000)  # network-epochs/s: an epoch is 74 steps of 128 (ImageNette's 9,469 images)
+    print(f"| {name} | {ms:.1f} | {rate:.1f} | {error:.0e} |", flush=True)
+    RESULTS.append({"variant": name, "m": m, "ms_per_step": ms, "network_epochs_per_s": rate, "rel_error": error})
     return out
+
+
+def try_step(*args, **kwargs):
+    """A variant that fails on this machine is reported, not fatal to the others."""
+    try:
+        return timed_step(*args, **kwargs)
+    except Exception as err:  # compile and fused kernels fail in many ways across versions
+        print(f"| {args[0]} | failed: {type(err).__name__}: {str(err).splitlines()[0][:120]} | | |", flush=True)
+        RESULTS.append({"variant": args[0], "m": args[5], "error": f"{type(err).__name__}: {err}"[:500]})
+
+
+def matmul_tflops(device: str, dtype) -> float:
+    """The card's (or CPU's) measured dense matmul rate, the yardstick for the engine's useful work."""
+    n = 8192 if device == "cuda" else 2048
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start, reps = time.perf_counter(), 10
+    for _ in range(reps):
+        a @ b
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e12
 
 
 def main() -> None:
@@ -77,9 +112,30 @@ def main() -> None:
     timed_step("unfold + bmm float32", unfold.forward, init, x, y, m, device, reference=ref)
     if device == "cuda":
         timed_step("grouped bf16", grouped.forward, init, x, y, m, device, amp=True, reference=ref)
+        try_step(
+            "grouped bf16, fused Adam", grouped.forward, init, x, y, m, device, amp=True, reference=ref, fused=True
+        )
         torch.set_float32_matmul_precision("high")
         fast = StackedModel(spec, device)  # compiled unfold + bmm
         timed_step("unfold + bmm TF32 compiled", fast.forward, init, x, y, m, device, reference=ref)
+        try_step("unfold + bmm TF32 compiled, fused Adam", fast.forward, init, x, y, m, device, reference=ref,
+                 fused=True)  # fmt: skip
+        try_step("unfold + bmm bf16 compiled, fused Adam", fast.forward, init, x, y, m, device, amp=True,
+                 reference=ref, fused=True)  # fmt: skip
+        try_step("unfold + bmm bf16, whole step compiled, fused Adam", unfold.forward, init, x, y, m, device,
+                 amp=True, reference=ref, fused=True, whole=True)  # fmt: skip
+    rates = {str(d): matmul_tflops(device, d) for d in ([torch.float32, torch.bfloat16] if device == "cuda"
+                                                        else [torch.float32])}  # fmt: skip
+    torch.set_float32_matmul_precision("high")
+    if device == "cuda":
+        rates["tf32"] = matmul_tflops(device, torch.float32)
+    print(f"measured matmul TFLOP/s: {rates}", flush=True)
+    if len(sys.argv) > 3:
+        import json
+
+        name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
+        Path(sys.argv[3]).write_text(json.dumps({"device": name, "m": m, "matmul_tflops": rates, "variants": RESULTS},
+                                                indent=1))  # fmt: skip
 
 
 if __name__ == "__main__":
