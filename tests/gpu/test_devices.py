@@ -17,7 +17,8 @@ def test_language_model_on_cuda_matches_the_cpu(monkeypatch):
     monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
     ids = torch.arange(2000) % 11
-    config, recipe = LMConfig(kind="hyper-lstm", vocab="abcdefghijk", hidden=16, hyper_hidden=8), LMTraining(steps=5)
+    config = LMConfig(kind="hyper-lstm", vocab="abcdefghijk", hidden=16, hyper_hidden=8)
+    recipe = LMTraining(steps=5, batch=4, seq_len=20, eval_every=5)
     cpu, h_cpu = train_lm(config, ids, ids[:300], recipe)
     gpu, h_gpu = train_lm(config, ids, ids[:300], recipe, device="cuda")
     for k, v in cpu.state_dict().items():
