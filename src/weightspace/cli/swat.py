@@ -26,7 +26,7 @@ def swat_train_ae(
 ) -> None:
     """Train the multi-scale autoencoder on freshly sampled random MLPs (resumable)."""
     from weightspace.progress import progress_bar
-    from weightspace.recipes.swat import AutoencoderConfig, train
+    from weightspace.recipes.swat import AutoencoderConfig, run_autoencoder
     from weightspace.swat import AEConfig, AETraining
 
     model = AEConfig(
@@ -44,7 +44,7 @@ def swat_train_ae(
                 f"own-depth decoder {row['own_depth_decoder']:.2f}, {row['networks_per_s']:.0f} nets/s"
             )
 
-        result = train(config, out, device, on_eval)
+        result = run_autoencoder(config, out, device, on_eval)
     console.print(f"saved {result['model']}")
 
 
@@ -61,7 +61,7 @@ def swat_search(
 ) -> None:
     """Gradient descent in the latent space for one task: prints test MSE and size, saves the extracted Net."""
     from weightspace.progress import progress_bar
-    from weightspace.recipes.swat import SearchRunConfig, find
+    from weightspace.recipes.swat import SearchRunConfig, run_search
     from weightspace.recipes.swat_bench import CEILING
     from weightspace.swat import SearchConfig
 
@@ -74,7 +74,7 @@ def swat_search(
             if step % 50 == 0 or step == steps - 1:
                 bar.update(job, completed=step + 1, description=f"loss {losses[0].item():.4f}")
 
-        found, data = find(config, out, device, on_step)
+        found, data = run_search(config, out, device, on_step)
     mean_mse = (data.y_test - data.y_train.mean()).pow(2).mean().item()
     console.print(
         f"{data.name} depth {depth}: test MSE {found.test_mse:.5f} (predict-the-mean {mean_mse:.5f}), "

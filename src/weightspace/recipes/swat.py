@@ -17,7 +17,7 @@ class AutoencoderConfig(RecipeConfig):
     training: AETraining = Field(default_factory=AETraining)
 
 
-def train(config: AutoencoderConfig, out: str | Path, device: str = "cpu", on_eval=None) -> dict:
+def run_autoencoder(config: AutoencoderConfig, out: str | Path, device: str = "cpu", on_eval=None) -> dict:
     """Train (resuming from OUT.ckpt.safetensors) and save OUT.safetensors + OUT.json."""
     out = Path(out).with_suffix("")
     ae, history = train_autoencoder(config.model, config.training, f"{out}.ckpt.safetensors", on_eval, device)
@@ -31,7 +31,7 @@ class SearchRunConfig(RecipeConfig):
     search: SearchConfig = Field(default_factory=SearchConfig)
 
 
-def find(config: SearchRunConfig, out: str | Path, device: str = "cpu", on_step=None):
+def run_search(config: SearchRunConfig, out: str | Path, device: str = "cpu", on_step=None):
     """Search one task through the depth's decoder; save the extracted Net to OUT. Returns the search result and
     the task data (for the predict-the-mean reference)."""
     data, model = load(config.task), SwatAutoencoder.load(config.ae)
