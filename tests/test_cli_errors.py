@@ -28,6 +28,8 @@ def bad_options(prefix: list[str], counts=(), reals=(), seeds=(), devices=(), ex
 def invocations(zoo: str, net: str, file: str) -> list[list[str]]:
     cases = [
         ["info", "--bogus"],
+        ["--threads", "0", "info"],
+        ["--threads", "x", "info"],
         ["nets", "show", "resnet"],
         ["nets", "show", "missing.json"],
         ["nets", "show", "missing.safetensors"],
@@ -186,3 +188,15 @@ def test_bad_invocation_is_one_line_exit_2_and_writes_nothing(argv, inputs, tmp_
     assert "Traceback" not in err
     assert snapshot(tmp_path) == before and snapshot(Path(zoo).parent) == inputs_before
     shutil.rmtree(tmp_path / "o", ignore_errors=True)
+
+
+def test_threads_sets_torchs_thread_count(capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main(["--threads", "1", "nets", "presets"])
+        assert exit_.value.code == 0 and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -3,6 +3,7 @@ line on stderr and exit status 2."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -22,6 +23,22 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def threads_option(
+    threads: int = typer.Option(
+        None, "--threads", min=1, help="CPU threads for torch in this command (default: the cores this process may use)"
+    ),
+) -> None:
+    """Set torch's CPU thread count deliberately: on a shared machine idle OpenMP threads spinning against other
+    load make identical runs vary many-fold, so pass --threads 1 there. zoo generate runs each shard with its
+    config's threads (1) whatever this says."""
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    count = threads or available
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(count)  # read when torch is imported
+    if "torch" in sys.modules:  # already imported (a caller running the CLI in-process)
+        sys.modules["torch"].set_num_threads(count)
 
 
 def group(name: str, help: str, parent: typer.Typer = app) -> typer.Typer:
