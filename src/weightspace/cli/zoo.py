@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
@@ -46,11 +47,16 @@ def zoo_generate(
     cfg = ZooConfig.model_validate(cfg.model_dump() | changes).check()
     from weightspace.recipes.zoo import run
 
+    start = time.perf_counter()
     zoo = run(
         cfg, out, device, workers=workers, dask=dask, resume=resume, console=console, deterministic=not fast_gpu,
         stop_on_damage=stop_on_damage,
     )  # fmt: skip
-    console.print(f"{zoo}: {zoo.table['model_id'].nunique()} networks; verify with `weightspace zoo verify {out}`")
+    networks, minutes = zoo.table["model_id"].nunique(), (time.perf_counter() - start) / 60
+    console.print(
+        f"{zoo}: {networks} networks in {minutes:.1f} min ({networks / max(minutes, 1e-9):.1f} networks/min, "
+        f"resumed parts included); verify with `weightspace zoo verify {out}`"
+    )
 
 
 @zoo_app.command("presets")
