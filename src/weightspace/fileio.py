@@ -23,6 +23,7 @@ __all__ = [
     "SavedModel",
     "read_yaml_mapping",
     "save_model",
+    "sha256_bytes",
     "sha256_file",
     "write_json",
     "write_text_atomic",
@@ -72,6 +73,10 @@ def json_safe(value: Any) -> Any:
 def write_json(path: str | os.PathLike, data: Any) -> None:
     """Atomic, valid JSON (undefined numbers become null)."""
     write_text_atomic(path, json.dumps(json_safe(data), indent=2, allow_nan=False))
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def sha256_file(path: str | os.PathLike, block: int = 1 << 20) -> str:

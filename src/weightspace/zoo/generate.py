@@ -15,7 +15,6 @@ from typing import Any
 import torch
 from rich.console import Console
 
-from weightspace.data import TaskData
 from weightspace.device import check_device
 from weightspace.nets.init import init_net
 from weightspace.nets.spec import ArchSpec
@@ -28,10 +27,6 @@ from weightspace.zoo.plan import ShardPlan, derive_seeds, make_plan
 from weightspace.zoo.shards import write_shard
 from weightspace.zoo.store import Zoo, finalize
 from weightspace.zoo.writer import shards_to_make, start_zoo
-
-
-def task_data(config: ZooConfig) -> TaskData:
-    return config.task_data()
 
 
 def shard_spec(config: ZooConfig, shard: ShardPlan) -> ArchSpec:
@@ -56,7 +51,7 @@ def run_shard(
     start = time.perf_counter()
     config = ZooConfig.model_validate_json(config_json)
     torch.set_num_threads(config.threads)
-    data = task_data(config)
+    data = config.task_data()
     hp = shard.hp
     spec = shard_spec(config, shard)
     recipe = config.recipe.model_copy(
@@ -187,7 +182,7 @@ def generate(
         raise ZooError(f"--out {root} is a file; give a directory for the zoo")
     device = check_device(device)
     console = console or Console()
-    data = task_data(config)
+    data = config.task_data()
     plan = make_plan(config, data.num_classes)
     client = dask_client(dask) if dask is not None else None
     try:

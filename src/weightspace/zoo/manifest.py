@@ -6,7 +6,6 @@ Schema 2 (docs/zoo-format.md). Schema-1 zoos are recognised and upgraded by `wei
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -16,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import weightspace
 from weightspace.errors import WeightspaceError
-from weightspace.fileio import write_text_atomic
+from weightspace.fileio import sha256_bytes, write_text_atomic
 from weightspace.nets.spec import ArchSpec
 
 SCHEMA_VERSION = 2
@@ -38,7 +37,7 @@ def canonical_json(value: Any) -> bytes:
 
 
 def sha256_json(value: Any) -> str:
-    return hashlib.sha256(canonical_json(value)).hexdigest()
+    return sha256_bytes(canonical_json(value))
 
 
 class ShardEntry(BaseModel):

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, save_file
 
-from weightspace.fileio import atomic_path
+from weightspace.fileio import atomic_path, sha256_bytes
 from weightspace.zoo.manifest import ZooError
 
 HEADER_KEY = "weightspace.shard"  # one key: safetensors writes several metadata keys in no fixed order
@@ -77,14 +78,24 @@ def read_header(path: Path) -> dict[str, Any]:
     return info
 
 
-def check_shard(path: Path, config_sha256: str | None = None, shard_id: int | None = None) -> list[dict[str, Any]]:
-    """Read a whole shard and prove it intact (content hash), and, when given, made by this config as this shard.
-    Returns its rows; raises ZooError saying what is wrong."""
+@dataclass(frozen=True)
+class ShardCheck:
+    """What reading a whole shard proved: its rows, the SHA-256 of the file, its tensors' per-row shapes."""
+
+    rows: list[dict[str, Any]]
+    sha256: str
+    shapes: dict[str, tuple[int, ...]]
+
+
+def check_shard(path: Path, config_sha256: str | None = None, shard_id: int | None = None) -> ShardCheck:
+    """Read a whole shard once and prove it intact (content hash), and, when given, made by this config as this
+    shard. Raises ZooError saying what is wrong."""
     info = read_header(path)
     if "content_sha256" not in info:
         raise ZooError(f"{path} has no content hash: written by schema 1 (run `weightspace zoo verify --upgrade`)")
     try:
-        tensors = load_file(path)
+        data = path.read_bytes()
+        tensors = load(data)
     except (SafetensorError, OSError, ValueError) as err:
         raise ZooError(f"{path} is damaged ({err})") from None
     if content_sha256(info, tensors) != info["content_sha256"]:
@@ -95,4 +106,5 @@ def check_shard(path: Path, config_sha256: str | None = None, shard_id: int | No
         raise ZooError(f"{path} holds shard {info.get('shard')}, not shard {shard_id}")
     if any(t.shape[0] != len(info["rows"]) for t in tensors.values()):
         raise ZooError(f"{path}: its tensors do not have one entry per row")
-    return info["rows"]
+    shapes = {k: tuple(t.shape[1:]) for k, t in tensors.items()}
+    return ShardCheck(info["rows"], sha256_bytes(data), shapes)

@@ -12,7 +12,6 @@ first time this process reads it (`verify=False` opts out), and every index agai
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from collections.abc import Iterator, Sequence
@@ -24,7 +23,7 @@ import pandas as pd
 import torch
 from safetensors import SafetensorError, safe_open
 
-from weightspace.fileio import atomic_path, sha256_file
+from weightspace.fileio import atomic_path, sha256_bytes, sha256_file
 from weightspace.nets.net import Layout, Net
 from weightspace.nets.spec import ArchSpec
 from weightspace.zoo.manifest import (
@@ -104,7 +103,7 @@ class Zoo:
         if not path.is_file():
             raise ZooError(f"{path} is missing; run `weightspace zoo verify {root}`")
         data = path.read_bytes()
-        if verify and _sha256(data) != manifest["models_sha256"]:
+        if verify and sha256_bytes(data) != manifest["models_sha256"]:
             raise ZooError(
                 f"{path} is damaged (its SHA-256 differs from zoo.json); run `weightspace zoo verify {root}`"
             )
@@ -192,8 +191,6 @@ class Zoo:
         if len(shapes) > 1:
             raise ZooError("these rows mix architectures of different shapes; filter to one first (filter(spec=k))")
         spec = self.specs[int(spec_ids[0])] if spec_ids else self.specs[0]
-        if len(table) == 0:
-            return {k: torch.empty((0, *s)) for k, s in sorted(spec.state_shapes().items())}
         # names in sorted order, as the shard files list them (features built from this dict keep their order)
         out = {k: torch.empty((len(table), *s)) for k, s in sorted(spec.state_shapes().items())}
         shard_col = table["shard"].to_numpy()
@@ -244,10 +241,6 @@ class ZooDataset(torch.utils.data.Dataset):
         net = self.zoo.net(i)
         item = net.flat() if self.as_flat else net
         return item if self.target is None else (item, float(self.zoo.table.iloc[i][self.target]))
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def read_table(data: bytes, path: Path) -> pd.DataFrame:

@@ -3,14 +3,13 @@ checks schema 1 allowed (shard hashes in zoo.json and rows against the shards' h
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from weightspace.fileio import sha256_file
+from weightspace.fileio import sha256_bytes, sha256_file
 from weightspace.nets.spec import ArchSpec
 from weightspace.zoo.lock import zoo_lock
 from weightspace.zoo.manifest import SHARD_NAME, ZooError, new_manifest, read_manifest, shard_file
@@ -41,17 +40,18 @@ def verify(root: str | Path) -> list[str]:
             problems.append(f"shard {entry['file']} is missing")
             continue
         try:
-            rows = check_shard(path, manifest["config_sha256"], entry["id"])
+            shard = check_shard(path, manifest["config_sha256"], entry["id"])
         except ZooError as err:
             problems.append(str(err))
             continue
-        if sha256_file(path) != entry["sha256"]:
+        rows = shard.rows
+        if shard.sha256 != entry["sha256"]:
             problems.append(f"shard {entry['file']} is damaged: its SHA-256 differs from zoo.json")
             continue
         if len(rows) != entry["rows"]:
             problems.append(f"shard {entry['file']} holds {len(rows)} rows; zoo.json says {entry['rows']}")
             continue
-        problems += _shape_problems(path, rows, specs)
+        problems += _shape_problems(path, rows, shard.shapes, specs)
         expected_rows += [{"shard": entry["id"], "index": i} | r for i, r in enumerate(rows)]
     listed = {shard_file(root, e).name for e in manifest["shards"]}
     for path in sorted((root / "shards").glob("*")) if (root / "shards").is_dir() else []:
@@ -62,16 +62,11 @@ def verify(root: str | Path) -> list[str]:
     return problems
 
 
-def _shape_problems(path: Path, rows: list[dict[str, Any]], specs: list[ArchSpec]) -> list[str]:
-    from safetensors import safe_open
-
+def _shape_problems(path: Path, rows: list[dict[str, Any]], shapes: dict, specs: list[ArchSpec]) -> list[str]:
     ids = {r.get("spec", 0) for r in rows}
     if len(ids) != 1 or not isinstance(next(iter(ids)), int) or not 0 <= next(iter(ids)) < len(specs):
         return [f"{path}: its rows name specs {sorted(map(str, ids))}, not one spec of zoo.json"]
-    spec = specs[next(iter(ids))]
-    with safe_open(path, framework="pt") as f:
-        shapes = {k: tuple(f.get_slice(k).get_shape()[1:]) for k in f.keys()}  # noqa: SIM118
-    if shapes != spec.state_shapes():
+    if shapes != specs[next(iter(ids))].state_shapes():
         return [f"{path}: tensor shapes do not match the zoo's spec"]
     return []
 
@@ -82,7 +77,7 @@ def _table_problems(root: Path, manifest: dict, expected_rows: list[dict], shard
         return ["models.parquet is missing"]
     data = path.read_bytes()
     problems = []
-    if hashlib.sha256(data).hexdigest() != manifest["models_sha256"]:
+    if sha256_bytes(data) != manifest["models_sha256"]:
         problems.append("models.parquet is damaged or edited: its SHA-256 differs from zoo.json")
     try:
         table = read_table(data, path)

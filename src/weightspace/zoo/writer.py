@@ -46,7 +46,7 @@ def shards_to_make(
             todo.append(sid)
             continue
         try:
-            rows = check_shard(path, config_sha256, sid)
+            rows = check_shard(path, config_sha256, sid).rows
             if sorted(r.get("model_id") for r in rows) != ids:
                 raise ZooError(f"{path} does not hold the networks planned for shard {sid}")
         except ZooError as err:
@@ -104,8 +104,6 @@ def write_networks(
     if shard_size < 1:
         raise ZooError(f"shard size must be at least 1, not {shard_size}")
     root = Path(out)
-    if root.exists() and not root.is_dir():
-        raise ZooError(f"--out {root} is a file; give a directory for the zoo")
     console = console or Console(quiet=True)
     chunks = {sid: pending[start : start + shard_size] for sid, start in enumerate(range(0, len(pending), shard_size))}
     with zoo_lock(root):
