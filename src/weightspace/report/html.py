@@ -27,17 +27,24 @@ figure { margin: 8px 0 20px; } figcaption { color: #666; font-size: 12px; } img 
 COLOURS = plt.cm.tab10.colors
 
 
-def _figure(fig, caption: str) -> str:
-    buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
-    data = base64.b64encode(buffer.getvalue()).decode()
+def png_figure(png: bytes, caption: str) -> str:
+    """A PNG inline in the page, with its caption."""
+    data = base64.b64encode(png).decode()
     return f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}"><figcaption>' \
            f"{html.escape(caption)}</figcaption></figure>"  # fmt: skip
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> str:
+def figure(fig, caption: str) -> str:
+    """A matplotlib figure drawn inline (and closed)."""
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return png_figure(buffer.getvalue(), caption)
+
+
+def table(header: list[str], rows: list[list[Any]]) -> str:
+    """An HTML table; numbers right-aligned."""
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -55,8 +62,14 @@ def _fmt(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _section(anchor: str, title: str, body: str) -> str:
-    return f'<section id="{anchor}"><h2>{html.escape(title)}</h2>{body}</section>'
+def page(title: str, heading: str, intro: str, sections: list[tuple[str, str, str]]) -> str:
+    """A whole self-contained page: styles inline, a navigation line, then (anchor, title, body) sections."""
+    nav = "".join(f'<a href="#{a}">{html.escape(t)}</a>' for a, t, _ in sections)
+    body = "".join(f'<section id="{a}"><h2>{html.escape(t)}</h2>{b}</section>' for a, t, b in sections)
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body><h1>{html.escape(heading)}</h1>{intro}<nav>{nav}</nav>{body}</body></html>"
+    )
 
 
 def provenance_section(p: dict[str, Any]) -> str:
@@ -73,7 +86,7 @@ def provenance_section(p: dict[str, Any]) -> str:
              *[[k, v] for k, v in p["hashes"].items()]]  # fmt: skip
     specs = "".join(
         f"<h3>{html.escape(s['name'] or 'architecture')} — {s['parameters']:,} parameters</h3>"
-        + _table(
+        + table(
             ["#", "layer", "output", "parameters"],
             [[i, d, str(list(o)), f"{c:,}" if c else ""] for i, d, o, c in s["layers"]],
         )  # fmt: skip
@@ -81,7 +94,7 @@ def provenance_section(p: dict[str, Any]) -> str:
     )
     config = html.escape(json.dumps(p["config"], indent=1))
     return (
-        _table(["", ""], facts) + status + f"<p>Made by: <code>{html.escape(p['command'])}</code></p>" + specs
+        table(["", ""], facts) + status + f"<p>Made by: <code>{html.escape(p['command'])}</code></p>" + specs
         + f"<details><summary>config / source</summary><pre>{config}</pre></details>"
     )  # fmt: skip
 
@@ -95,7 +108,7 @@ def metrics_section(m: dict[str, Any], distributions: dict[str, Any]) -> str:
                                       for x in m["metrics"]]
         for r in m["rows"]
     ]  # fmt: skip
-    body = _table(header, rows) + '<p class="muted">mean ± std over each task\'s networks at their last checkpoint</p>'
+    body = table(header, rows) + '<p class="muted">mean ± std over each task\'s networks at their last checkpoint</p>'
     if distributions:
         body += _distribution_figure(distributions)
     return body
@@ -120,7 +133,7 @@ def _distribution_figure(distributions: dict[str, Any]) -> str:
         ax.axis("off")
     if len(next(iter(distributions.values()))["counts"]) <= 12:
         axes.flat[0].legend(fontsize=6, ncol=2)
-    return _figure(fig, "distribution of each test metric, stacked by task (last checkpoint)")
+    return figure(fig, "distribution of each test metric, stacked by task (last checkpoint)")
 
 
 def curves_section(c: dict[str, Any]) -> str:
@@ -135,7 +148,7 @@ def curves_section(c: dict[str, Any]) -> str:
             ax.fill_between(s["epoch"], mean - std, mean + std, color=COLOURS[i % 10], alpha=0.15)
         ax.set_title(metric, fontsize=9)
         ax.set_xlabel("epoch")
-    return _figure(fig, "mean ± std per task across the checkpoints")
+    return figure(fig, "mean ± std per task across the checkpoints")
 
 
 def weights_section(w: dict[str, Any]) -> str:
@@ -143,7 +156,7 @@ def weights_section(w: dict[str, Any]) -> str:
     tasks = list(layers[0]["tasks"]) if layers else []
     rows = [[layer["name"]] + [f"{layer['tasks'][t]['norm_mean']:.3f} ± {layer['tasks'][t]['norm_std']:.3f}"
                                for t in tasks] for layer in layers]  # fmt: skip
-    body = _table(["tensor (L2 norm)"] + tasks, rows)
+    body = table(["tensor (L2 norm)"] + tasks, rows)
     cols = min(4, len(layers)) or 1
     nrows = (len(layers) + cols - 1) // cols
     fig, axes = plt.subplots(nrows, cols, figsize=(3.0 * cols, 2.2 * nrows), squeeze=False)
@@ -157,7 +170,7 @@ def weights_section(w: dict[str, Any]) -> str:
         ax.set_yticks([])
     for ax in list(axes.flat)[len(layers) :]:
         ax.axis("off")
-    return body + _figure(fig, f"weight value histograms per tensor, one line per task ({w['networks']} networks)")
+    return body + figure(fig, f"weight value histograms per tensor, one line per task ({w['networks']} networks)")
 
 
 def extremes_section(e: dict[str, Any]) -> str:
@@ -165,8 +178,8 @@ def extremes_section(e: dict[str, Any]) -> str:
         return '<p class="muted">no metric to rank networks by</p>'
     header = list(e["best"][0]) if e["best"] else []
     order = "lower is better" if e["lower_is_better"] else "higher is better"
-    best = _table(header, [list(r.values()) for r in e["best"]])
-    worst = _table(header, [list(r.values()) for r in e["worst"]])
+    best = table(header, [list(r.values()) for r in e["best"]])
+    worst = table(header, [list(r.values()) for r in e["worst"]])
     return f"<p>ranked by <b>{html.escape(e['metric'])}</b> ({order})</p><h3>best</h3>{best}<h3>worst</h3>{worst}"
 
 
@@ -175,7 +188,7 @@ def beside_section(b: dict[str, Any]) -> str:
     if "classify" in b:
         c = b["classify"]
         rows = [[feats] + [c["scores"].get(f"{feats}+{clf}") for clf in c["classifiers"]] for feats in c["features"]]
-        body += f"<h3>which task, from the weights? (chance {c['chance']:.3f})</h3>" + _table(
+        body += f"<h3>which task, from the weights? (chance {c['chance']:.3f})</h3>" + table(
             ["features", *c["classifiers"]], rows
         )
         matrix = np.asarray(c["confusion"])
@@ -185,10 +198,10 @@ def beside_section(b: dict[str, Any]) -> str:
         ax.set_yticks(range(len(c["labels"])), c["labels"], fontsize=7)
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
-        body += _figure(fig, f"confusion matrix of the best pair ({' + '.join(c['best'])})")
+        body += figure(fig, f"confusion matrix of the best pair ({' + '.join(c['best'])})")
     for enc in b.get("encoders", []):
         body += f"<h3>encoder {html.escape(enc['name'])} → {html.escape(str(enc['target']))}</h3>"
-        body += _table(["metric", "test"], [[k, v] for k, v in enc["test"].items()])
+        body += table(["metric", "test"], [[k, v] for k, v in enc["test"].items()])
         if enc.get("predictions"):
             pred, true = (np.asarray(enc["predictions"][k], dtype=float) for k in ("predicted", "true"))
             fig, ax = plt.subplots(figsize=(3.6, 3.4))
@@ -197,7 +210,7 @@ def beside_section(b: dict[str, Any]) -> str:
             ax.plot([low, high], [low, high], color="#999", lw=1)
             ax.set_xlabel("true")
             ax.set_ylabel("predicted")
-            body += _figure(fig, f"{enc['name']}: predicted vs true on the test networks")
+            body += figure(fig, f"{enc['name']}: predicted vs true on the test networks")
     for emb in b.get("embeddings", []):
         xy = np.asarray(emb["xy"])
         fig, ax = plt.subplots(figsize=(4.6, 3.8))
@@ -207,7 +220,7 @@ def beside_section(b: dict[str, Any]) -> str:
             ax.scatter(xy[mask, 0], xy[mask, 1], s=7, color=COLOURS[i % 10], label=label)
         if len(set(labels)) <= 12:
             ax.legend(fontsize=7, markerscale=2)
-        body += _figure(fig, f"embedding map ({emb['name']}): first two principal components, coloured by task")
+        body += figure(fig, f"embedding map ({emb['name']}): first two principal components, coloured by task")
     return body or '<p class="muted">no classify, encoder or embedding results beside this zoo</p>'
 
 
@@ -226,12 +239,7 @@ def render(summary: dict[str, Any]) -> str:
         "extremes": extremes_section(summary["extremes"]),
         "results": beside_section(summary["beside"]),
     }
-    nav = "".join(f'<a href="#{a}">{html.escape(t)}</a>' for a, t in SECTIONS)
-    sections = "".join(_section(a, t, bodies[a]) for a, t in SECTIONS)
-    title = html.escape(f"{p['name']} — weightspace zoo report")
-    return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{STYLE}</style></head><body><h1>{html.escape(p['name'])}</h1>"
-        f'<p class="muted">{p["networks"]:,} networks, {p["rows"]:,} rows — made with weightspace {p["weightspace"]}'
-        f"</p><nav>{nav}</nav>{sections}</body></html>"
-    )
+    intro = (f'<p class="muted">{p["networks"]:,} networks, {p["rows"]:,} rows — made with weightspace '
+             f'{p["weightspace"]}</p>')  # fmt: skip
+    sections = [(a, t, bodies[a]) for a, t in SECTIONS]
+    return page(f"{p['name']} — weightspace zoo report", p["name"], intro, sections)

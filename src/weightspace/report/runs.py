@@ -3,7 +3,6 @@ trained zoo generator (its evaluation). Same page style as a zoo's: self-contain
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from weightspace.errors import WeightspaceError
-from weightspace.report.html import COLOURS, STYLE, _figure, _table
+from weightspace.report.html import COLOURS, figure, page, png_figure, table
 from weightspace.report.plots import plt
 
 
@@ -35,34 +34,26 @@ def kind_of(path: Path) -> str | None:
 
 
 def _page(title: str, sections: list[tuple[str, str]]) -> str:
-    nav = "".join(f'<a href="#s{i}">{html.escape(t)}</a>' for i, (t, _) in enumerate(sections))
-    body = "".join(f'<section id="s{i}"><h2>{html.escape(t)}</h2>{b}</section>' for i, (t, b) in enumerate(sections))
-    head = f'<head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{STYLE}</style></head>'
-    return (
-        f'<!doctype html><html lang="en">{head}<body><h1>{html.escape(title)}</h1><nav>{nav}</nav>{body}</body></html>'
-    )
+    """A page of (title, body) sections, anchors numbered."""
+    return page(title, title, "", [(f"s{i}", t, b) for i, (t, b) in enumerate(sections)])
 
 
 def _image(path: Path, caption: str) -> str:
-    if not path.is_file():
-        return ""
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}"><figcaption>' \
-           f"{html.escape(caption)}</figcaption></figure>"  # fmt: skip
+    return png_figure(path.read_bytes(), caption) if path.is_file() else ""
 
 
 def _markdown(text: str) -> str:
     """The Markdown the benchmark reports use: paragraphs and pipe tables."""
-    out, table = [], []
+    out, pending = [], []  # the rows of the pipe table being read
     for line in text.splitlines() + [""]:
         if line.startswith("|"):
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             if not all(set(c) <= set("-: ") for c in cells):
-                table.append(cells)
+                pending.append(cells)
             continue
-        if table:
-            out.append(_table(table[0], table[1:]))
-            table = []
+        if pending:
+            out.append(table(pending[0], pending[1:]))
+            pending = []
         if line.strip() and not line.startswith("!["):
             out.append(f"<p>{html.escape(line.lstrip('# '))}</p>")
     return "".join(out)
@@ -74,13 +65,13 @@ def _last(value: Any) -> Any:
 
 def net2net_page(folder: Path) -> str:
     data = json.loads((folder / "results.json").read_text())
-    sections = [("Setup", _table(["", ""], [[k, v] for k, v in data.get("config", {}).items()]
+    sections = [("Setup", table(["", ""], [[k, v] for k, v in data.get("config", {}).items()]
                                  + [["teacher accuracy", data.get("teacher_accuracy")]]))]  # fmt: skip
     for growth, g in data["growths"].items():
         rows = [
             [name, r["accuracy"][-1], r.get("epochs_to_teacher"), r.get("seconds")] for name, r in g["runs"].items()
         ]
-        body = _table(["student", "final accuracy", "epochs to teacher", "seconds"], rows)
+        body = table(["student", "final accuracy", "epochs to teacher", "seconds"], rows)
         fig, ax = plt.subplots(figsize=(5.2, 3.0))
         for i, (name, r) in enumerate(g["runs"].items()):
             ax.plot(range(len(r["accuracy"])), r["accuracy"], color=COLOURS[i % 10], label=name)
@@ -88,7 +79,7 @@ def net2net_page(folder: Path) -> str:
         ax.set_xlabel("student epochs")
         ax.set_ylabel("test accuracy")
         ax.legend(fontsize=7)
-        sections.append((f"{growth} student ({g['params']:,} parameters)", body + _figure(fig, f"{growth}: accuracy")))
+        sections.append((f"{growth} student ({g['params']:,} parameters)", body + figure(fig, f"{growth}: accuracy")))
     return _page(f"Net2Net experiment — {folder}", sections)
 
 
@@ -105,11 +96,11 @@ def generator_page(path: Path) -> str:
     report: dict[str, Any] = record["report"]
     keys = ("networks", "accuracy", "recall", "auc", "distance_within_task", "distance_to_nearest_train_member")
     rows = [[name] + [r.get(k) for k in keys] for name, r in report.items() if name != "per_task_generated"]
-    sections = [("Generated vs zoo members vs random init", _table(["networks", *keys], rows))]
+    sections = [("Generated vs zoo members vs random init", table(["networks", *keys], rows))]
     per_task = report.get("per_task_generated", {})
     if per_task:
         rows = [[t, r["accuracy"], r["recall"], r["auc"]] for t, r in per_task.items()]
-        sections.append(("Generated networks per task", _table(["task", "accuracy", "recall", "auc"], rows)))
+        sections.append(("Generated networks per task", table(["task", "accuracy", "recall", "auc"], rows)))
     sections.append(("Config", f"<pre>{html.escape(json.dumps(record.get('config', {}), indent=1))}</pre>"))
     return _page(f"zoo generator — {path.with_suffix('')}", sections)
 

@@ -38,6 +38,11 @@ def last_checkpoint(table: pd.DataFrame) -> pd.DataFrame:
     return ordered.groupby(key, sort=False).tail(1).sort_index() if key else ordered
 
 
+def by_task(table: pd.DataFrame):
+    """(task, rows) groups in order of appearance; one group "all" for a zoo without tasks."""
+    return table.groupby("task", sort=False) if "task" in table.columns else [("all", table)]
+
+
 def provenance(zoo: Zoo, check: bool) -> dict[str, Any]:
     manifest = zoo.manifest
     config = manifest["config"]
@@ -74,7 +79,7 @@ def metric_summary(table: pd.DataFrame) -> dict[str, Any]:
     metrics = [m for m in metric_columns(last) if last[m].notna().any()]
     if not metrics:
         return {"metrics": [], "rows": []}
-    by = last.groupby("task", sort=False) if "task" in last.columns else [("all", last)]
+    by = by_task(last)
     rows = []
     for task, group in by:
         row = {"task": str(task), "networks": len(group)}
@@ -93,7 +98,7 @@ def distributions(table: pd.DataFrame, bins: int = 30) -> dict[str, Any]:
         values = last[m].dropna().to_numpy(dtype=float)
         low, high = float(values.min()), float(values.max())
         edges = np.linspace(low, high if high > low else low + 1e-9, bins + 1)
-        groups = last.groupby("task", sort=False) if "task" in last.columns else [("all", last)]
+        groups = by_task(last)
         out[m] = {"edges": edges.tolist(),
                   "counts": {str(t): np.histogram(g[m].dropna(), edges)[0].tolist() for t, g in groups}}  # fmt: skip
     return out
@@ -105,7 +110,7 @@ def curves(table: pd.DataFrame) -> dict[str, Any]:
         return {}
     metrics = [m for m in metric_columns(table) if table[m].notna().any()]
     metrics += [m for m in ("train_loss", "train_accuracy") if m in table.columns and m not in metrics]
-    groups = table.groupby("task", sort=False) if "task" in table.columns else [("all", table)]
+    groups = by_task(table)
     out = {}
     for m in metrics:
         out[m] = {}
@@ -123,12 +128,11 @@ def weight_statistics(zoo: Zoo, progress: Callable[[int, int], None] | None = No
     if "spec" in final.columns and final["spec"].nunique() > 1:
         final = final[final["spec"] == final["spec"].iloc[0]]
     tasks = final["task"].astype(str).to_numpy() if "task" in final.columns else np.array(["all"] * len(final))
-    names = [n for n in zoo.specs[0].state_shapes(buffers=False)]
+    names = list(zoo.specs[0].state_shapes(buffers=False))
     norms = {n: np.zeros(len(final)) for n in names}
     counts: dict[str, dict[str, np.ndarray]] = {n: {} for n in names}
     edges: dict[str, np.ndarray] = {}
-    positions = np.arange(len(zoo.table))
-    final_pos = positions[zoo.table.index.isin(final.index)]
+    final_pos = np.flatnonzero(zoo.table.index.isin(final.index))
     shards = zoo.table.iloc[final_pos]["shard"].to_numpy()
     done = 0
     for shard in dict.fromkeys(shards.tolist()):
