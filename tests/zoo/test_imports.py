@@ -191,9 +191,9 @@ def test_state_dicts_import_with_a_spec_file_and_compute_the_same(tmp_path):
         modules.append(TwoLayer())
         torch.save(modules[-1].state_dict(), tmp_path / "in" / task / "net.pt")
     assert detect_format(tmp_path / "in") == "state-dicts"
-    from weightspace.cli.zoo import spec_option
+    from weightspace.nets import resolve_spec
 
-    zoo = import_zoo("state-dicts", tmp_path / "in", tmp_path / "zoo", spec_option(str(tmp_path / "spec.json")))
+    zoo = import_zoo("state-dicts", tmp_path / "in", tmp_path / "zoo", resolve_spec(str(tmp_path / "spec.json")))
     x = torch.randn(4, 6)
     for i, module in enumerate(modules):
         assert torch.allclose(zoo.net(i)(x), module(x).detach(), atol=1e-6) and zoo.table["task"][i] == "ab"[i]

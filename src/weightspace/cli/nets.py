@@ -32,18 +32,13 @@ def nets_show(
     as_json: bool = typer.Option(False, "--json", help="print the ArchSpec as JSON"),
 ) -> None:
     """Show an architecture layer by layer (or as JSON)."""
-    from weightspace.nets import ArchSpec, Net, preset
+    from weightspace.nets import Net, resolve_spec
     from weightspace.report.tables import spec_table
 
     path = Path(name)
-    if path.suffix in (".safetensors", ".json") and not path.is_file():
+    if path.suffix == ".safetensors" and not path.is_file():
         raise WeightspaceError(f"{path} is not a file; give a preset name, a spec .json or a network .safetensors")
-    if path.suffix == ".safetensors":
-        spec = Net.load(path).spec
-    elif path.suffix == ".json":
-        spec = ArchSpec.from_json(path.read_text())
-    else:
-        spec = preset(name)
+    spec = Net.load(path).spec if path.suffix == ".safetensors" else resolve_spec(name)
     if as_json:
         console.print_json(spec.to_json())
         return

@@ -11,7 +11,6 @@ from rich.table import Table
 from weightspace.cli import options
 from weightspace.cli.app import console, zoo_app
 from weightspace.errors import WeightspaceError
-from weightspace.fileio import write_json
 
 
 @zoo_app.command("generate")
@@ -163,19 +162,6 @@ def zoo_sine_inr(
     console.print(f"{zoo}; mean fit MSE {zoo.table['fit_mse'].mean():.2e}")
 
 
-def spec_option(arch: str | None):
-    """--arch: a preset name or a spec .json file."""
-    from weightspace.nets import ArchSpec, preset
-
-    if not arch:
-        return None
-    if arch.endswith(".json"):
-        if not Path(arch).is_file():
-            raise WeightspaceError(f"--arch {arch}: no such spec file")
-        return ArchSpec.from_json(Path(arch).read_text())
-    return preset(arch)
-
-
 @zoo_app.command("import")
 def zoo_import(
     fmt: str = typer.Argument(
@@ -190,12 +176,13 @@ def zoo_import(
     resume: bool = typer.Option(False, help="seed-keras: complete an interrupted import"),
 ) -> None:
     """Bring an existing zoo into weightspace's format (no pickle is ever loaded)."""
+    from weightspace.nets import resolve_spec
     from weightspace.zoo.formats import IMPORTS, detect_format, import_zoo
 
     if fmt != "auto" and fmt not in IMPORTS:
         raise WeightspaceError(f"unknown format {fmt!r}; choose auto or one of: {', '.join(IMPORTS)}")
     fmt = detect_format(source) if fmt == "auto" else fmt
-    spec = spec_option(arch)
+    spec = resolve_spec(arch) if arch else None
     extra = {"epochs": epochs, "resume": resume, "console": console} if fmt == "seed-keras" else {}
     if fmt != "seed-keras" and (resume or epochs != 20):
         raise WeightspaceError("--epochs and --resume apply to seed-keras imports")
@@ -238,12 +225,11 @@ def zoo_formats() -> None:
 
 def print_classify(result, target: str, plot: Path | None) -> None:
     """The classify table and per-class recall; with `plot`, also the confusion matrix and classify.json there."""
-    from weightspace.report.plots import plot_confusion
+    from weightspace.report.plots import save_classify
     from weightspace.report.tables import classify_table
 
     console.print(classify_table(result, target))
     recall = ", ".join(f"{k}: {v:.2f}" for k, v in result.recall.items())
     console.print(f"best: {' + '.join(result.best)}; per-class recall: {recall}")
     if plot is not None:
-        console.print(f"confusion matrix: {plot_confusion(result, plot)}")
-        write_json(Path(plot).with_name("classify.json"), result.as_dict(target))
+        console.print(f"confusion matrix: {save_classify(result, plot, target)}")

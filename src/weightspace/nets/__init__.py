@@ -4,7 +4,7 @@ from weightspace.nets.build import build, spec_of
 from weightspace.nets.features import layer_statistics
 from weightspace.nets.init import INIT_SCHEMES, init_net
 from weightspace.nets.net import Layout, Net, Slot, check_params, state_for
-from weightspace.nets.presets import ARCH_PRESETS, lenet5_classic, lenet5_seed, mlp, preset, small_cnn
+from weightspace.nets.presets import ARCH_PRESETS, lenet5_classic, lenet5_seed, mlp, preset, resolve_spec, small_cnn
 from weightspace.nets.spec import (
     ACTIVATIONS,
     PARAMETRIC,
@@ -22,6 +22,7 @@ from weightspace.nets.symmetry import Permutation, align, hidden_layers, match_u
 
 __all__ = [
     "ACTIVATIONS",
+    "ARCH_PRESETS",
     "Activation",
     "ArchSpec",
     "BatchNorm",
@@ -34,7 +35,6 @@ __all__ = [
     "Linear",
     "Net",
     "PARAMETRIC",
-    "ARCH_PRESETS",
     "Permutation",
     "Pool2d",
     "Slot",
@@ -51,6 +51,7 @@ __all__ = [
     "permute",
     "preset",
     "random_permutation",
+    "resolve_spec",
     "small_cnn",
     "spec_of",
     "state_for",

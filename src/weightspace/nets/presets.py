@@ -133,3 +133,14 @@ def preset(name: str, **kwargs) -> ArchSpec:
     if name not in ARCH_PRESETS:
         raise SpecError(f"unknown preset {name!r}; choose one of: {', '.join(ARCH_PRESETS)}")
     return ARCH_PRESETS[name](**kwargs)
+
+
+def resolve_spec(source: str) -> ArchSpec:
+    """An architecture named on a command line: a preset name, or a spec .json file."""
+    from pathlib import Path
+
+    if source.endswith(".json"):
+        if not Path(source).is_file():
+            raise SpecError(f"{source}: no such spec file; give a preset name or a spec .json")
+        return ArchSpec.from_json(Path(source).read_text())
+    return preset(source)

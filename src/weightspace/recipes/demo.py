@@ -9,10 +9,9 @@ from pathlib import Path
 from pydantic import PositiveInt
 from rich.console import Console
 
-from weightspace.fileio import write_json
 from weightspace.recipes.base import RecipeConfig
 from weightspace.report.page import write_report
-from weightspace.report.plots import plot_confusion
+from weightspace.report.plots import save_classify
 from weightspace.zoo import Zoo, generate, zoo_preset
 from weightspace.zoo.classify import ClassifyResult, classify
 
@@ -43,6 +42,5 @@ def run(config: DemoConfig, out: str | Path, device: str = "cpu", console: Conso
     zoo = generate(zoo_config, out / "zoo", workers=config.workers, device=device, resume=True, console=console)
     seconds = time.perf_counter() - start
     result = classify(zoo)
-    plot = plot_confusion(result, out / "classify.png")
-    write_json(out / "classify.json", result.as_dict("task"))
+    plot = save_classify(result, out / "classify.png")
     return DemoResult(zoo, seconds, result, plot, write_report(zoo.root, console=console))

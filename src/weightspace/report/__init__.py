@@ -9,6 +9,7 @@ from weightspace.report.plots import (
     plot_embedding,
     plot_predictions,
     plt,
+    save_classify,
     save_figure,
 )
 
@@ -20,6 +21,7 @@ __all__ = [
     "plot_embedding",
     "plot_predictions",
     "plt",
+    "save_classify",
     "save_figure",
     "write_report",
 ]

@@ -121,3 +121,12 @@ def plot_confusion(result, path: Path, title: str = "") -> Path:
     feats, clf = result.best
     ax.set_title(title or f"{feats} + {clf}: {result.scores[result.best]:.1%} (chance {result.chance:.1%})")
     return save_figure(fig, path)
+
+
+def save_classify(result, plot: Path, target: str = "task") -> Path:
+    """A `zoo.classify` result as its confusion-matrix plot and, beside it, classify.json (what report pages read)."""
+    from weightspace.fileio import write_json
+
+    path = plot_confusion(result, plot)
+    write_json(Path(plot).with_name("classify.json"), result.as_dict(target))
+    return path
