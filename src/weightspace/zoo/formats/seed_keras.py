@@ -12,7 +12,6 @@ joined on (class, count) into the final row's `test_*` columns. Files are read o
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import torch
 from rich.console import Console
 
 from weightspace.errors import WeightspaceError
+from weightspace.fileio import sha256_bytes
 from weightspace.nets.net import check_params
 from weightspace.nets.presets import lenet5_seed
 from weightspace.nets.spec import ArchSpec
@@ -168,8 +168,8 @@ def import_seed_keras(
             rows.append(({k: torch.as_tensor(v) for k, v in params.items()}, row))
         return rows
 
-    listing = hashlib.sha256("\n".join(f"{f.path.relative_to(folder)} {f.path.stat().st_size}"
-                                       for files in plans.values() for f in files).encode()).hexdigest()  # fmt: skip
+    listing = sha256_bytes("\n".join(f"{f.path.relative_to(folder)} {f.path.stat().st_size}"
+                                      for files in plans.values() for f in files).encode())  # fmt: skip
     source = {"format": "seed-keras", "folder": str(folder.resolve()), "networks": len(pending),
               "files": sum(map(len, plans.values())), "files_sha256": listing, "final_epoch": epochs,
               "stored": "float32 variables (Keras keeps float32 weights under mixed_float16)"}  # fmt: skip
