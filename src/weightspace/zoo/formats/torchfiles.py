@@ -48,6 +48,11 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return dict(obj)
 
 
+def torch_files(folder: Path) -> list[Path]:
+    """Every .pt/.pth file under `folder`, sorted."""
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".pt", ".pth") and p.is_file())
+
+
 def fit_to_spec(spec: ArchSpec, state: dict[str, torch.Tensor], where: str) -> dict[str, torch.Tensor]:
     """`state` under the spec's names (by name, else in order; shapes checked), or one error naming --arch."""
     try:
@@ -78,7 +83,7 @@ def import_state_dicts(folder: str | Path, out: str | Path, spec: ArchSpec | Non
     """Every .pt/.pth under `folder`, one network each (task: its parent folder's name), in the given spec."""
     folder = Path(folder)
     spec = _need_spec(spec, "state-dict")
-    files = sorted(p for p in folder.rglob("*") if p.suffix in (".pt", ".pth") and p.is_file())
+    files = torch_files(folder)
     if not files:
         raise WeightspaceError(f"no .pt or .pth files under {folder}")
     items = [(p, {"task": p.parent.name, "file": str(p.relative_to(folder))}) for p in files]
@@ -157,6 +162,7 @@ def import_model_zoo(folder: str | Path, out: str | Path, spec: ArchSpec | None 
         trial_spec = spec or model_zoo_spec(params)
         specs.append(trial_spec)
         results = _results(trial)
+        hyper = {k.replace("::", "_"): v for k, v in params.items() if isinstance(v, int | float | str)}
         checkpoints = []
         for ckpt in sorted(trial.glob("checkpoint_*")):
             file = ckpt / "checkpoints"
@@ -165,7 +171,6 @@ def import_model_zoo(folder: str | Path, out: str | Path, spec: ArchSpec | None 
             if not file.is_file() or not re.fullmatch(r"checkpoint_\d+", ckpt.name):
                 continue
             epoch = int(ckpt.name.split("_")[1])
-            hyper = {k.replace("::", "_"): v for k, v in params.items() if isinstance(v, int | float | str)}
             numbers = {k: v for k, v in results.get(epoch, {}).items() if isinstance(v, int | float)}
             metrics = {k: float(v) for k, v in numbers.items() if not isinstance(v, bool) and k != "training_iteration"}
             checkpoints.append((file, {"trial": trial.name, "epoch": epoch, **hyper, **metrics}))
@@ -222,7 +227,7 @@ def import_inr_dir(
     [...]}}); DWSNets' w0 and output offset are folded into the weights so the Net computes the same image."""
     folder = Path(folder)
     spec = spec or siren_spec()
-    files = sorted(p for p in folder.rglob("*") if p.suffix in (".pt", ".pth") and p.is_file())
+    files = torch_files(folder)
     if not files:
         raise WeightspaceError(f"no .pth INR files under {folder}")
     split_of: dict[str, str] = {}
