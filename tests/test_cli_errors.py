@@ -55,6 +55,12 @@ def invocations(zoo: str, net: str, file: str) -> list[list[str]]:
         ["zoo", "verify"],
         ["zoo", "verify", "missing-dir"],
         ["zoo", "classify", zoo, "--target", "colour"],
+        ["zoo", "inr", "--dataset", "cifar10", "--out", "o"],
+        ["zoo", "inr", "--dataset", "digits", "--per-class", "999", "--out", "o"],
+        ["zoo", "inr", "--dataset", "digits", "--out", file],
+        ["zoo", "show-inr", zoo, "--out", "grid.png"],
+        ["zoo", "show-inr", "missing-dir", "--out", "grid.png"],
+        ["zoo", "show-inr", zoo, "--out", zoo],
         ["zoo", "import", "onnx", zoo, "--out", "o"],
         ["zoo", "import", "small-cnn", "missing-dir", "--out", "o"],
         ["zoo", "import", "safetensors-dir", zoo, "--out", "o", "--arch", "resnet"],
@@ -96,6 +102,12 @@ def invocations(zoo: str, net: str, file: str) -> list[list[str]]:
         counts=["--per-task", "--epochs", "--shard-size", "--workers"], seeds=["--seed"], devices=["--device"],
     )  # fmt: skip
     cases += bad_options(["zoo", "classify", zoo], seeds=["--seed"])
+    cases += bad_options(
+        ["zoo", "inr", "--dataset", "digits", "--out", "o"],
+        counts=["--per-class", "--steps", "--shard-size"], reals=["--stop-psnr"], seeds=["--seed"],
+        extra=[["--stop-psnr", "0"]],
+    )  # fmt: skip
+    cases += bad_options(["zoo", "show-inr", zoo, "--out", "grid.png"], counts=["--count"], extra=[["--count", "999"]])
     cases += bad_options(
         ["zoo", "sine-inr", "--out", "o"], counts=["--networks", "--steps"], seeds=["--seed"], devices=["--device"]
     )

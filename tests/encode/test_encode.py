@@ -21,7 +21,9 @@ from weightspace.encode import (
     WeightBatch,
 )
 from weightspace.encode.chunks import BIAS, CONV, LINEAR, chunk, chunk_batch, elements
-from weightspace.nets import Net, preset
+from weightspace.encode.graph import GraphEncoder
+from weightspace.errors import WeightspaceError
+from weightspace.nets import Net, preset, sign_symmetric
 from weightspace.nets.presets import mlp
 from weightspace.nets.symmetry import hidden_layers, permute
 from weightspace.recipes.encoder import embed_zoo, evaluate_on_zoo, train_on_zoo
@@ -184,8 +186,43 @@ def test_sne_encodes_architectures_it_never_saw():
             assert z.shape == (2, 8) and torch.isfinite(z).all()
 
 
+# -- the graph metanetwork -----------------------------------------------------------------------------------------
+@settings(max_examples=20, deadline=None)
+@given(spec=st.one_of(mlp_specs(), cnn_specs()), seed=st.integers(0, 10_000))
+def test_graph_encoder_is_invariant_to_hidden_unit_permutations(spec, seed):
+    batch = WeightBatch.of_nets([random_net(spec, seed + i) for i in range(3)])
+    torch.manual_seed(seed)
+    model = GraphEncoder(dim=8, width=16, rounds=2, kernel_max=5).eval()
+    twin = batch.permute(batch.random_permutation(torch.Generator().manual_seed(seed + 1)))
+    with torch.no_grad():
+        a, b = model(batch), model(twin)
+    assert (a - b).abs().max() <= 1e-4 * (1 + a.abs().max())  # the same up to float summation order
+    other = WeightBatch.of_nets([random_net(spec, seed + 7) for _ in range(3)])
+    with torch.no_grad():  # and not invariant to everything: another network reads differently
+        assert (model(other) - a).abs().max() > 1e-4
+
+
+def test_graph_encoder_reads_inputs_and_outputs_in_order():
+    """Swapping two input features is not a symmetry of the network, and the graph encoder sees it."""
+    batch = batch_of(mlp(3, [5], 2), n=2)
+    swapped = WeightBatch(
+        (batch.weights[0][:, :, [1, 0, 2]], batch.weights[1]), batch.biases, batch.spread, batch.labels
+    )
+    model = GraphEncoder(dim=8, width=16).eval()
+    with torch.no_grad():
+        assert (model(batch) - model(swapped)).abs().max() > 1e-4
+
+
+def test_graph_encoder_reads_a_flatten_wider_than_its_edges():
+    batch = batch_of(preset("lenet5-classic"), n=2)  # its flatten gives each channel 4x4 = 16 columns
+    model = GraphEncoder(dim=4, width=8, kernel_max=3).eval()  # edges hold 9 values: the 16 are averaged down
+    assert model.edge_values(batch, 2).shape[-1] == 9
+    with torch.no_grad():
+        assert torch.isfinite(model(batch)).all()
+
+
 # -- baselines -----------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("kind", ["sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp"])
+@pytest.mark.parametrize("kind", ["sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp", "graph"])
 def test_every_encoder_trains_saves_and_loads(kind, tmp_path):
     batch = batch_of(preset("small-cnn", input_shape=(1, 8, 8), padding=1), n=4)
     config = EncoderConfig(kind=kind, width=8, dim=4, depth=1, hidden=16, head_width=16).with_example(batch)
@@ -312,3 +349,54 @@ def test_encoders_saved_before_configs_moved_into_headers_still_load(tmp_path):
     (tmp_path / "old.json").write_text(json.dumps(config.model_dump(mode="json")))
     old, new = Predictor.load(tmp_path / "old"), Predictor.load(path)
     assert old.config == new.config == model.config
+
+
+# -- augmentations: symmetric twins of the training networks ---------------------------------------------------------
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), flatten=st.booleans())
+def test_sign_flips_keep_the_function_of_odd_activation_networks(seed, flatten):
+    from weightspace.encode.weights import WeightBatch as WB
+    from weightspace.nets.presets import mlp as mlp_preset
+    from weightspace.nets.spec import Activation, ArchSpec, Conv2d, Flatten, Linear
+
+    if flatten:
+        spec = ArchSpec(
+            input_shape=(2, 5, 5),
+            layers=[Conv2d(out_channels=3, kernel_size=3), Activation(fn="tanh"), Flatten(), Linear(out_features=2)],
+        )
+    else:
+        spec = mlp_preset(3, [6, 5], 2, activation="sin")
+    assert sign_symmetric(spec)
+    nets = [random_net(spec, seed + i) for i in range(2)]
+    batch = WB.of_nets(nets)
+    flipped = batch.flip_signs(batch.random_signs(torch.Generator().manual_seed(seed)))
+    x = torch.randn(4, *spec.input_shape, generator=torch.Generator().manual_seed(seed))
+    for k, net in enumerate(nets):
+        twin = dict(net.params)
+        for pos, i in enumerate(spec.parametric_layers()):
+            twin[f"{i}.weight"] = flipped.weights[pos][k]
+            if flipped.biases[pos] is not None:
+                twin[f"{i}.bias"] = flipped.biases[pos][k]
+        with torch.no_grad():
+            torch.testing.assert_close(Net(spec, twin).as_module()(x), net.as_module()(x), atol=1e-5, rtol=1e-5)
+    assert not sign_symmetric(mlp_preset(3, [6], 1, activation="relu"))
+
+
+def test_augmented_training_runs_and_refuses_sign_flips_of_relu_networks(tmp_path):
+    zoo = scale_zoo(tmp_path / "zoo", n=20)  # relu MLPs
+    config = EncoderConfig(kind="graph", target="scale", width=8, dim=4, head_width=16)
+    model, report = train_on_zoo(zoo, config, FitConfig(epochs=2, batch_size=8, li_weight=0.0, augment=["permute"]))
+    assert len(report["history"]) == 2
+    with pytest.raises(WeightspaceError, match="odd hidden activations"):
+        train_on_zoo(zoo, config, FitConfig(epochs=1, augment=["sign-flip"]))
+
+
+def test_a_zoo_with_its_own_split_column_keeps_it(tmp_path):
+    from weightspace.recipes.encoder import split_rows
+
+    zoo = scale_zoo(tmp_path / "zoo", n=12)
+    rows = [dict(r) | {"split": ["train", "val", "test"][i % 3]} for i, r in enumerate(zoo.table.to_dict("records"))]
+    rows = [{k: v for k, v in r.items() if k not in ("shard", "index", "spec")} for r in rows]
+    own = write_zoo(tmp_path / "own", "own", zoo.specs[0], zoo.stacked(), rows)
+    assert split_rows(own, "test", seed=0).tolist() == list(range(2, 12, 3))
+    assert split_rows(own, "test", seed=0).tolist() == split_rows(own, "test", seed=5).tolist()

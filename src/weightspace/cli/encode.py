@@ -14,7 +14,7 @@ from weightspace.cli.app import console, encode_app
 def encode_train(
     zoo_dir: Path = options.zoo_option("zoo directory to train on (its train/val split)"),
     target: str = typer.Option("test_accuracy", help="the zoo column to predict"),
-    encoder: str = typer.Option("sne", help="sne | mlp | statnn | deepsets | nfn-np | nfn-hnp"),
+    encoder: str = typer.Option("sne", help="sne | mlp | statnn | deepsets | nfn-np | nfn-hnp | graph"),
     out: Path = typer.Option(None, dir_okay=False, help="where the encoder is saved (default ZOO/encoders/ENC-TARGET)"),
     task: str = typer.Option(None, help="regression | probability | classes (default: from the column)"),
     epochs: int = options.count(30, "training epochs"),

@@ -162,6 +162,54 @@ def zoo_sine_inr(
     console.print(f"{zoo}; mean fit MSE {zoo.table['fit_mse'].mean():.2e}")
 
 
+@zoo_app.command("inr")
+def zoo_inr(
+    out: Path = options.out_dir(..., "directory the zoo is written to"),
+    dataset: str = typer.Option("fashion-mnist", help="fashion-mnist (70,000 images) | mnist5k (5,000) | digits"),
+    per_class: int = options.count(None, "a stratified subset: this many images of every class (default: all)"),
+    steps: int = options.count(1000, "Adam steps per INR at most (DWSNets: 1,000)"),
+    stop_psnr: float = options.real(40.0, "stop an INR once its PSNR reaches this (dB; DWSNets: 40)", above=0),
+    shard_size: int = options.count(500, "INRs per shard (the unit of resuming)"),
+    seed: int = options.seed(),
+    resume: bool = typer.Option(False, help="complete a zoo that was interrupted"),
+) -> None:
+    """One SIREN per image (DWSNets' protocol: 2-32-32-1, w0 30, Adam 5e-4): the INR-classification benchmark."""
+    from weightspace.train.siren import SirenFit
+    from weightspace.zoo.image_inrs import make_image_inr_zoo
+
+    fit = SirenFit(steps=steps, stop_psnr=stop_psnr)
+    start = time.perf_counter()
+    zoo = make_image_inr_zoo(out, dataset, per_class, seed, fit, shard_size, resume=resume, console=console)
+    seconds = time.perf_counter() - start
+    table = zoo.table
+    console.print(
+        f"{zoo}: {len(zoo)} INRs in {seconds:.0f} s; PSNR mean {table['psnr'].mean():.1f} dB "
+        f"(min {table['psnr'].min():.1f}), {(table['steps'] < steps).mean():.0%} stopped early; "
+        f"splits {', '.join(f'{k} {v}' for k, v in table['split'].value_counts().items())}",
+        highlight=False,
+    )
+
+
+@zoo_app.command("show-inr")
+def zoo_show_inr(
+    root: Path = options.zoo_dir("an image-INR zoo (`zoo inr`, or `zoo import inr-dir` of MNIST/Fashion INRs)"),
+    out: Path = options.out_file(..., "the PNG to write"),
+    count: int = options.count(16, "how many INRs (the first rows of each class in turn)", 1, 256),
+) -> None:
+    """Render INRs back to images, each beside its original: a look at the fits."""
+    from weightspace.report.plots import inr_grid
+    from weightspace.train.siren import psnr
+    from weightspace.zoo import Zoo
+    from weightspace.zoo.image_inrs import decode
+
+    zoo = Zoo.open(root)
+    order = zoo.table.groupby("task", sort=True).cumcount().to_numpy().argsort(kind="stable")[:count].tolist()
+    originals, images = decode(zoo, order)
+    psnrs = psnr(((originals - images) ** 2).mean((1, 2))).tolist()
+    path = inr_grid(originals, images, [str(t) for t in zoo.table["task"].iloc[order]], psnrs, out)
+    console.print(f"{len(order)} INRs and their images: {path} (mean PSNR {sum(psnrs) / len(psnrs):.1f} dB)")
+
+
 @zoo_app.command("import")
 def zoo_import(
     fmt: str = typer.Argument(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -89,6 +90,9 @@ class FitConfig(BaseModel):
     weight_decay: float = 0.0
     li_weight: float = 1.0  # logit-invariance regulariser (SNE); 0 turns it off
     seed: int = 0
+    # each training batch is replaced by a random symmetric twin: hidden units reordered ("permute"), and/or
+    # sign-flipped ("sign-flip": odd activations only, the sine networks' symmetry ScaleGMN builds in)
+    augment: list[Literal["permute", "sign-flip"]] = []
 
 
 def task_loss(out: torch.Tensor, target: torch.Tensor, task: Task) -> torch.Tensor:
@@ -130,9 +134,14 @@ def fit_predictor(
             model.train()
             total, count = 0.0, 0
             for k, idx in minibatches(train, config.batch_size, gen):
-                batch, target = train[k].batch.index(idx).to(device), train[k].target[idx].to(device)
+                batch, target = train[k].batch.index(idx), train[k].target[idx].to(device)
                 if len(idx) < 2:
                     continue  # batchnorm cannot standardise one network
+                if "permute" in config.augment:
+                    batch = batch.permute(batch.random_permutation(gen))
+                if "sign-flip" in config.augment:
+                    batch = batch.flip_signs(batch.random_signs(gen))
+                batch = batch.to(device)
                 out = model(batch)
                 loss = task_loss(out, target, task)
                 if config.li_weight:

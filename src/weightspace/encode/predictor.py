@@ -9,11 +9,12 @@ from pydantic import BaseModel, ConfigDict
 from torch import nn
 
 from weightspace.encode.baselines import NFN, DeepSets, FlatMLP, StatNN
+from weightspace.encode.graph import GraphEncoder
 from weightspace.encode.sne import SNE
 from weightspace.encode.weights import EncodeError, WeightBatch
 from weightspace.fileio import SavedModel
 
-ENCODERS = ("sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp")
+ENCODERS = ("sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp", "graph")
 Task = Literal["regression", "probability", "classes"]
 
 
@@ -21,11 +22,11 @@ class EncoderConfig(BaseModel):
     """Everything needed to rebuild a trained predictor (its weights live in the .safetensors beside)."""
 
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp"] = "sne"
+    kind: Literal["sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp", "graph"] = "sne"
     dim: int = 32  # embedding size
     width: int = 32  # set-function / NFN channel width
     heads: int = 4
-    depth: int = 2  # SABs per set-to-set
+    depth: int = 2  # SABs per set-to-set (SNE); message-passing rounds (graph)
     chunk_size: int = 16
     kernel_max: int = 5
     positional: bool = True  # SNE's type/level encodings (off: the no-PE ablation)
@@ -79,6 +80,8 @@ def build_encoder(config: EncoderConfig) -> nn.Module:
             config.weight_scale,
             config.canonical,
         )
+    if kind == "graph":
+        return GraphEncoder(config.dim, config.width, config.depth, config.kernel_max)
     if kind == "deepsets":
         return DeepSets(config.dim, 2 * config.width, config.chunk_size, config.kernel_max)
     if kind == "mlp":

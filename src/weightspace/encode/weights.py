@@ -162,6 +162,28 @@ class WeightBatch:
             weights[layer + 1] = _take(weights[layer + 1], cols, dim=2)
         return WeightBatch(tuple(weights), tuple(biases), self.spread, self.labels)
 
+    def random_signs(self, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+        """Independent random +-1 per hidden unit and network: [B, width] per hidden layer."""
+        return [
+            (torch.rand(len(self), self.weights[layer].shape[1], generator=generator) < 0.5).float() * 2 - 1
+            for layer in self._hidden()
+        ]
+
+    def flip_signs(self, signs: list[torch.Tensor]) -> WeightBatch:
+        """Unit j of hidden layer l times signs[l][:, j]: its incoming weights and bias, and its outgoing weights.
+        The same function exactly when the hidden activations are odd (`nets.symmetry.sign_symmetric`)."""
+        weights, biases = list(self.weights), list(self.biases)
+        for layer, s in enumerate(signs):
+            s = s.to(weights[layer].device)
+            w = weights[layer]
+            weights[layer] = w * s.view(*s.shape, *[1] * (w.dim() - 2))
+            if biases[layer] is not None:
+                biases[layer] = biases[layer] * s
+            nxt, spread = weights[layer + 1], self.spread[layer + 1]
+            cols = s if spread == 1 else s.repeat_interleave(spread, 1)
+            weights[layer + 1] = nxt * cols.view(cols.shape[0], 1, cols.shape[1], *[1] * (nxt.dim() - 3))
+        return WeightBatch(tuple(weights), tuple(biases), self.spread, self.labels)
+
 
 def _take(t: torch.Tensor, index: torch.Tensor, dim: int) -> torch.Tensor:
     """t indexed along `dim` by a per-network index [B, n]."""

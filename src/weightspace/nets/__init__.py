@@ -18,7 +18,15 @@ from weightspace.nets.spec import (
     Linear,
     Pool2d,
 )
-from weightspace.nets.symmetry import Permutation, align, hidden_layers, match_units, permute, random_permutation
+from weightspace.nets.symmetry import (
+    Permutation,
+    align,
+    hidden_layers,
+    match_units,
+    permute,
+    random_permutation,
+    sign_symmetric,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -51,6 +59,7 @@ __all__ = [
     "permute",
     "preset",
     "random_permutation",
+    "sign_symmetric",
     "resolve_spec",
     "small_cnn",
     "spec_of",

@@ -35,6 +35,22 @@ def hidden_layers(spec: ArchSpec) -> dict[int, list[tuple]]:
     return out
 
 
+ODD = ("sin", "tanh")  # f(-z) = -f(z): a hidden unit may flip the sign of everything it reads and writes
+
+
+def sign_symmetric(spec: ArchSpec) -> bool:
+    """Whether every hidden unit's activation is odd with nothing else before the next layer, so flipping a unit's
+    incoming weights and bias and its outgoing weights leaves the function unchanged (sine networks, tanh MLPs)."""
+    params = spec.parametric_layers()
+    for i, nxt in zip(params, params[1:]):
+        between = spec.layers[i + 1 : nxt]
+        if not all(isinstance(x, Flatten) or (isinstance(x, Activation) and x.fn in ODD) for x in between):
+            return False
+        if not any(isinstance(x, Activation) for x in between):
+            return False
+    return True
+
+
 def random_permutation(spec: ArchSpec, generator: torch.Generator | None = None) -> Permutation:
     """A uniformly random element of the architecture's permutation group."""
     perm = {}

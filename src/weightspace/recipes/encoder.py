@@ -15,19 +15,26 @@ from safetensors.torch import save_file
 import weightspace.encode as enc
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import atomic_path
+from weightspace.nets import sign_symmetric
 from weightspace.recipes.base import RecipeConfig
 from weightspace.seeding import seeded
 from weightspace.zoo.split import split_models
 from weightspace.zoo.store import Zoo
 
+SPLITS = ("train", "val", "test")
+
 
 def split_rows(zoo: Zoo, split: str, seed: int = 0) -> np.ndarray:
-    """Row positions of 'train', 'val', 'test' (by model id, seeded) or 'all'."""
+    """Row positions of 'train', 'val', 'test' or 'all'. A zoo whose `split` column gives every row one of train,
+    val, test (INR sets: the dataset's own split) keeps it; any other zoo is split by model id with `seed`."""
     if split == "all":
         return np.arange(len(zoo))
-    if split not in ("train", "val", "test"):
+    if split not in SPLITS:
         raise WeightspaceError(f"split {split!r} unknown; choose train, val, test or all")
-    return np.flatnonzero((split_models(zoo.table, seed) == split).to_numpy())
+    table = zoo.table
+    own = "split" in table.columns and table["split"].isin(SPLITS).all()
+    which = table["split"] if own else split_models(table, seed)
+    return np.flatnonzero((which == split).to_numpy())
 
 
 def rms_weight(parts: list[enc.Part]) -> float:
@@ -67,7 +74,9 @@ def train_on_zoo(
         raise WeightspaceError(f"task {task!r} unknown; choose {', '.join(get_args(enc.Task))} (or leave it out)")
     if config.target not in zoo.table.columns:
         raise WeightspaceError(f"no column {config.target!r} to predict; columns: {', '.join(zoo.table.columns)}")
-    rows = {s: split_rows(zoo, s, split_seed) for s in ("train", "val", "test")}
+    if "sign-flip" in fit_config.augment and not all(sign_symmetric(spec) for spec in zoo.specs):
+        raise WeightspaceError("sign-flip augmentation needs odd hidden activations (sin, tanh) throughout")
+    rows = {s: split_rows(zoo, s, split_seed) for s in SPLITS}
     ids = zoo.table["model_id"] if "model_id" in zoo.table.columns else zoo.table.index.to_series()
     networks = {s: ids.iloc[r].nunique() for s, r in rows.items()}
     if networks["train"] < 2 or networks["test"] < 2:

@@ -130,3 +130,21 @@ def save_classify(result, plot: Path, target: str = "task") -> Path:
     path = plot_confusion(result, plot)
     write_json(Path(plot).with_name("classify.json"), result.as_dict(target))
     return path
+
+
+def inr_grid(originals: torch.Tensor, images: torch.Tensor, labels: list[str], psnrs: list[float], path: Path) -> Path:
+    """Pairs of images, each original beside its INR's reconstruction, titled with the class and the fit's PSNR."""
+    n = len(originals)
+    cols = min(n, 8)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(2 * rows, cols, figsize=(1.3 * cols, 2.7 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i in range(n):
+        r, c = 2 * (i // cols), i % cols
+        axes[r][c].imshow(originals[i].numpy(), cmap="gray", vmin=0, vmax=1)
+        axes[r][c].set_title(labels[i], fontsize=7)
+        axes[r + 1][c].imshow(images[i].clamp(0, 1).numpy(), cmap="gray", vmin=0, vmax=1)
+        axes[r + 1][c].set_title(f"INR {psnrs[i]:.1f} dB", fontsize=7)
+    fig.suptitle("originals (odd rows) and their INRs' reconstructions (even rows)", fontsize=8)
+    return save_figure(fig, path)

@@ -4,22 +4,40 @@ from weightspace.train.batched import StackedModel, fit_stacked, stack
 from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
 from weightspace.train.loop import FitResult, Recipe, evaluate, fit, logits_of, loss_fn, train_module
 from weightspace.train.metrics import binary_auc, classification_metrics
+from weightspace.train.siren import (
+    SirenFit,
+    compiles_here,
+    fit_sirens,
+    fold_sirens,
+    init_sirens,
+    pixel_grid,
+    psnr,
+    siren_values,
+)
 from weightspace.train.steps import run_steps
 
 __all__ = [
     "FitResult",
     "Recipe",
+    "SirenFit",
     "StackedModel",
     "binary_auc",
     "classification_metrics",
+    "compiles_here",
     "evaluate",
     "fit",
+    "fit_sirens",
     "fit_stacked",
+    "fold_sirens",
+    "init_sirens",
     "load_checkpoint",
     "logits_of",
     "loss_fn",
+    "pixel_grid",
+    "psnr",
     "run_steps",
     "save_checkpoint",
+    "siren_values",
     "stack",
     "train_module",
 ]

@@ -9,14 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import confusion_matrix
-from sklearn.model_selection import train_test_split
-from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from weightspace.nets.features import layer_statistics
 from weightspace.zoo.store import Zoo, ZooError
@@ -26,6 +18,10 @@ FEATURES = ("flat", "stats")
 
 
 def _classifier(name: str, seed: int):
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import MLPClassifier
+
     if name == "logreg":
         return LogisticRegression(max_iter=2000, C=1.0)
     if name == "forest":
@@ -64,6 +60,13 @@ def classify(
     zoo: Zoo, target: str = "task", test_fraction: float = 0.2, seed: int = 0, epoch: int | None = None
 ) -> ClassifyResult:
     """Fit every (features, classifier) pair on a stratified split of networks; report test accuracy."""
+    # scikit-learn loads here, not with the package: it costs every `zoo generate` worker 1.6 s otherwise
+    from sklearn.decomposition import PCA
+    from sklearn.metrics import confusion_matrix
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     if target not in zoo.table.columns:
         raise ZooError(f"no column {target!r}; columns: {', '.join(zoo.table.columns)}")
     if "epoch" in zoo.table.columns:  # one row per network: its last (or the chosen) checkpoint

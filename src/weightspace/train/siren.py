@@ -1,0 +1,178 @@
+"""Fitting thousands of SIRENs at once: one small sine network per signal, full batch, all stacked.
+
+The protocol is DWSNets' image INR (Navon et al. 2023, data generation as its authors describe it): `layers - 1`
+sine layers sin(w0 (W x + b)) then a linear output plus 0.5; sine weights U(+-sqrt(6 / fan_in) / w0) (the first
+layer too), zero sine biases, PyTorch's default Linear init for the output; Adam, MSE over every point, and a
+network stops at the first step whose PSNR reaches `stop_psnr`.
+
+The step is written out by hand — forward, backward and Adam over [n, ...] tensors — rather than built by autograd:
+that keeps every intermediate in one [n, hidden, points] layout, computes sin and cos of each pre-activation once,
+and lets stopped networks leave the batch. The forward/backward is compiled (torch.compile fuses the sines, cosines
+and products into vectorised loops: 2.3x on a CPU core, benchmarks/inr_fit.py); without a working compiler it runs
+eagerly. Either way it computes what a per-network loop with autograd and torch's Adam computes
+(tests/train/test_siren.py, to float round-off; compiled and eager differ in the last bits only).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from weightspace.errors import WeightspaceError
+
+
+@dataclass(frozen=True)
+class SirenFit:
+    hidden: int = 32
+    layers: int = 3  # linear layers: layers - 1 sine layers, then the linear output
+    w0: float = 30.0
+    offset: float = 0.5  # added to the output (DWSNets' INR)
+    steps: int = 1000
+    lr: float = 5e-4
+    stop_psnr: float | None = 40.0  # on signals in [0, 1]; None: always `steps`
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+
+
+def init_sirens(seeds: Sequence[int], in_dim: int, fit: SirenFit) -> list[torch.Tensor]:
+    """[W1, b1, ..., WL, bL] of one SIREN per seed (w0 not folded in: these are the parameters Adam trains).
+    Network i depends on seeds[i] only, so any chunking of a zoo gives the same networks."""
+    shapes, bounds, fan_in = [], [], in_dim
+    for _ in range(fit.layers - 1):
+        shapes += [(fit.hidden, fan_in), (fit.hidden,)]
+        bounds += [math.sqrt(6 / fan_in) / fit.w0, 0.0]  # sine biases start at zero
+        fan_in = fit.hidden
+    shapes += [(1, fan_in), (1,)]
+    bounds += [1 / math.sqrt(fan_in)] * 2  # nn.Linear's default for the output layer
+    per_net = []
+    for seed in seeds:
+        g = torch.Generator().manual_seed(int(seed))
+        per_net.append([(torch.rand(shape, generator=g) * 2 - 1) * b for shape, b in zip(shapes, bounds)])
+    return [torch.stack(ps) for ps in zip(*per_net)]
+
+
+def fold_sirens(params: list[torch.Tensor], fit: SirenFit) -> list[torch.Tensor]:
+    """The same functions as plain sine MLPs: w0 folded into every sine layer, the offset into the output bias."""
+    out = [p * fit.w0 for p in params[:-2]]
+    return [*out, params[-2], params[-1] + fit.offset]
+
+
+def siren_values(params: list[torch.Tensor], coords: torch.Tensor, fit: SirenFit) -> torch.Tensor:
+    """[n, points] outputs of n SIRENs (unfolded parameters) at coords [points, in_dim]."""
+    h = coords.T.expand(len(params[0]), -1, -1)
+    for w, b in zip(params[:-2:2], params[1:-2:2]):
+        h = torch.sin(fit.w0 * torch.baddbmm(b[..., None], w, h))
+    return torch.baddbmm(params[-1][..., None], params[-2], h)[:, 0] + fit.offset
+
+
+def _loss_and_grads(params, coords_t, target, w0, offset):
+    """Per-network mean squared error [n] and its gradients, by hand: one forward, one backward."""
+    n, points = target.shape
+    h, hs, coses = coords_t.expand(n, -1, -1), [], []
+    for w, b in zip(params[:-2:2], params[1:-2:2]):
+        hs.append(h)
+        z = w0 * torch.baddbmm(b[..., None], w, h)
+        coses.append(torch.cos(z).mul_(w0))
+        h = torch.sin(z)
+    err = torch.baddbmm(params[-1][..., None], params[-2], h)[:, 0] + (offset - target)  # [n, points]
+    loss = err.pow(2).mean(1)
+    d = (2 / points) * err[:, None]  # d loss / d output, [n, 1, points]
+    grads = [torch.bmm(d, h.transpose(1, 2)), d.sum(2)]
+    delta = torch.bmm(params[-2].transpose(1, 2), d)  # d loss / d h, [n, hidden, points]
+    for i in range(len(hs) - 1, -1, -1):
+        delta.mul_(coses[i])  # now d loss / d (W h + b)
+        grads = [torch.bmm(delta, hs[i].transpose(1, 2)), delta.sum(2), *grads]
+        if i:
+            delta = torch.bmm(params[2 * i].transpose(1, 2), delta)
+    return loss, grads
+
+
+_COMPILED: dict[str, object] = {}  # the compiled step, made once per process
+
+
+def step_function(compiled: bool = True):
+    """The forward/backward: compiled when asked and a compiler works here (checked once), else eager."""
+    if not compiled:
+        return _loss_and_grads
+    if "step" not in _COMPILED:
+        step = torch.compile(_loss_and_grads)
+        try:  # a machine without a C++ compiler fails here, once
+            probe = init_sirens([0], 2, SirenFit(hidden=4))
+            step(probe, torch.zeros(2, 3), torch.zeros(1, 3), 1.0, 0.0)
+        except Exception as err:  # noqa: BLE001 - any compiler failure means: run eagerly
+            warnings.warn(f"torch.compile unavailable ({type(err).__name__}); fitting SIRENs eagerly", stacklevel=2)
+            step = _loss_and_grads
+        _COMPILED["step"] = step
+    return _COMPILED["step"]
+
+
+def compiles_here() -> bool:
+    """Whether `fit_sirens` runs compiled on this machine (the result's last bits depend on it)."""
+    return step_function() is not _loss_and_grads
+
+
+def fit_sirens(
+    targets: torch.Tensor,
+    coords: torch.Tensor,
+    seeds: Sequence[int],
+    fit: SirenFit = SirenFit(),
+    on_step=None,
+    compiled: bool = True,
+) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+    """Fit one SIREN per row of targets [n, points] (values in [0, 1]) at coords [points, in_dim].
+
+    Returns the unfolded parameters, each network's final MSE [n] and the steps it took [n]. Network i starts from
+    `init_sirens` of seeds[i]. `on_step(step)` is called after every step (progress). `compiled=False` runs the
+    step eagerly (see `step_function`)."""
+    if targets.dim() != 2 or coords.dim() != 2 or targets.shape[1] != coords.shape[0]:
+        shapes = f"{list(targets.shape)} and {list(coords.shape)}"
+        raise WeightspaceError(f"targets [n, points] and coords [points, d] expected, not {shapes}")
+    if len(seeds) != len(targets):
+        raise WeightspaceError(f"one seed per target: {len(seeds)} seeds, {len(targets)} targets")
+    params = init_sirens(seeds, coords.shape[1], fit)
+    result = [p.clone() for p in params]  # stopped networks are written here; the rest at the end
+    moments = [torch.zeros_like(p) for p in params] + [torch.zeros_like(p) for p in params]
+    ids, work_targets = torch.arange(len(targets)), targets
+    coords_t = coords.T.contiguous()
+    steps = torch.zeros(len(targets), dtype=torch.long)
+    stop_mse = None if fit.stop_psnr is None else 10 ** (-fit.stop_psnr / 10)
+    (b1, b2), k = fit.betas, len(params)
+    step = step_function(compiled)
+    for t in range(1, fit.steps + 1):
+        loss, grads = step(params, coords_t, work_targets, fit.w0, fit.offset)
+        if stop_mse is not None and bool((loss <= stop_mse).any()):  # these stop before this update
+            done, keep = (loss <= stop_mse).nonzero()[:, 0], (loss > stop_mse).nonzero()[:, 0]
+            for out, p in zip(result, params):
+                out[ids[done]] = p[done]
+            params, moments, grads = ([x[keep] for x in xs] for xs in (params, moments, grads))
+            ids, work_targets = ids[keep], work_targets[keep]
+            if not len(ids):
+                break
+        steps[ids] = t
+        step_size, root = fit.lr / (1 - b1**t), math.sqrt(1 - b2**t)
+        for p, g, m, v in zip(params, grads, moments[:k], moments[k:]):
+            m.mul_(b1).add_(g, alpha=1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            p.addcdiv_(m, v.sqrt().div_(root).add_(fit.eps), value=-step_size)
+        if on_step:
+            on_step(t)
+    for out, p in zip(result, params):
+        out[ids] = p
+    with torch.no_grad():
+        mse = (siren_values(result, coords, fit) - targets).pow(2).mean(1)
+    return result, mse, steps
+
+
+def pixel_grid(height: int, width: int) -> torch.Tensor:
+    """[height * width, 2] pixel centres in [-1, 1] (row, column), row-major like the image's flattening."""
+    rows, cols = torch.linspace(-1, 1, height), torch.linspace(-1, 1, width)
+    return torch.stack(torch.meshgrid(rows, cols, indexing="ij"), -1).reshape(-1, 2)
+
+
+def psnr(mse: torch.Tensor) -> torch.Tensor:
+    """Peak signal-to-noise ratio in dB of signals in [0, 1]."""
+    return -10 * torch.log10(mse.clamp_min(1e-12))
