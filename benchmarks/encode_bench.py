@@ -6,6 +6,7 @@
     python benchmarks/encode_bench.py accuracy --epochs-scale 0.5
     python benchmarks/encode_bench.py cross-arch --epochs-scale 0.5
     python benchmarks/encode_bench.py speed
+    python benchmarks/encode_bench.py inr-classify               # Fashion-MNIST INRs, every encoder, 3 seeds
     python benchmarks/encode_bench.py summary                    # SNE vs the best baseline, from the results
 
 Results go to --out (default runs/encode-bench/results; `--publish` writes the committed benchmarks/results/): each
@@ -36,8 +37,8 @@ RESULTS = Path("runs/encode-bench/results")  # --out; --publish sets PUBLISHED
 MODELS = Path("runs/encode-bench/models")
 SCALE = 1.0  # --epochs-scale, part of every entry's settings
 SNE = {"width": 32, "depth": 1, "dim": 32, "chunk_size": 16}
-EPOCHS = {"sne": 30, "deepsets": 40, "nfn-np": 30, "nfn-hnp": 30, "mlp": 60, "statnn": 60}
-ALL = ("sne", "deepsets", "statnn", "mlp", "nfn-np", "nfn-hnp")
+EPOCHS = {"sne": 30, "deepsets": 40, "nfn-np": 30, "nfn-hnp": 30, "mlp": 60, "statnn": 60, "graph": 30}
+ALL = ("sne", "deepsets", "statnn", "mlp", "nfn-np", "nfn-hnp", "graph")
 CANONICAL = {"config": {"canonical": True}, "li_weight": 0.0}  # exactly invariant: nothing for LI to do
 
 
@@ -52,18 +53,19 @@ class Store:
     Every read goes to the file, so runs over different encoders can share one store at the same time.
     """
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, settings_of=None):
         self.path = RESULTS / f"encode_{name}.json"
+        self.settings = settings_of or settings
 
     def read(self) -> dict:
         return json.loads(self.path.read_text()) if self.path.is_file() else {}
 
     def get(self, key, make):
         entry = self.read().get(key)
-        if isinstance(entry, dict) and entry.get("settings") == settings():
+        if isinstance(entry, dict) and entry.get("settings") == self.settings():
             print(f"  {key}: reused from {self.path} (same settings)", flush=True)
             return entry
-        value = make() | {"settings": settings()}
+        value = make() | {"settings": self.settings()}
         write_text_atomic(self.path, json.dumps(self.read() | {key: value}, indent=1))
         return value
 
@@ -256,6 +258,91 @@ def bench_speed(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
     return table(rows, ["encoder", "networks/s (inference)", "vs nfn-np", "s/epoch (train, no LI)", "params"])
 
 
+# -- 5. INR classification: the field's benchmark, on our regenerated Fashion-MNIST INRs ---------------------------
+INR_SEEDS = (0, 1, 2)
+INR_EPOCHS = {"statnn": 100, "mlp": 100, "nfn-np": 30, "nfn-hnp": 30, "deepsets": 25, "graph": 40, "sne": 3}
+INR_RUNS = {  # label -> (kind, encoder config, fit settings); cheap first, so a partial run still fills rows
+    "statnn": ("statnn", {}, {}),
+    "mlp (flat weights)": ("mlp", {}, {"augment": ["permute", "sign-flip"]}),
+    "nfn-np": ("nfn-np", {}, {}),
+    "nfn-hnp": ("nfn-hnp", {}, {}),
+    "deepsets": ("deepsets", {}, {}),
+    "graph": ("graph", {"width": 32, "depth": 2}, {"augment": ["sign-flip"]}),
+    "sne (canonical unit order)": ("sne", {"canonical": True}, {"li_weight": 0.0}),
+    "sne": ("sne", {}, {"li_weight": 1.0}),
+}
+# test accuracy (%) on DWSNets' Fashion-MNIST INR set, as each paper reports it
+INR_PUBLISHED = {"DWSNets (Navon et al. 2023)": 67.06, "ScaleGMN-B (Kalogeropoulos et al. 2024)": 80.78}
+
+
+def train_inr(zoo_dir: Path, kind: str, config: dict, fit: dict, seed: int, scale: float) -> dict:
+    """One encoder trained on the INR zoo's train split (best val epoch) and scored on its test split."""
+    epochs = max(1, round(INR_EPOCHS[kind] * scale))
+    cfg = EncoderConfig(kind=kind, target="task", task="classes", **(SNE if kind == "sne" else {}), **config)
+    fit_cfg = FitConfig(epochs=epochs, batch_size=64, seed=seed, li_weight=fit.get("li_weight", 0.0),
+                        augment=fit.get("augment", []))  # fmt: skip
+    start = time.perf_counter()
+    _, report = train_on_zoo(Zoo.open(zoo_dir), cfg, fit_cfg, split_seed=seed)
+    print(f"  {kind} seed {seed}: {report['test']} ({time.perf_counter() - start:.0f} s)", flush=True)
+    keep = ("test", "encoder_parameters", "seconds_per_epoch", "train_networks", "permutation_gap")
+    return {k: report[k] for k in keep} | {"epochs": epochs, "config": config, "fit": fit}
+
+
+def pixel_references(zoo: Zoo) -> dict:
+    """Logistic regression on the images themselves and on the INRs drawn back to pixels (same splits): how much of
+    the class the fits keep, whatever an encoder can read from the weights."""
+    from sklearn.linear_model import LogisticRegression
+
+    from weightspace.zoo.image_inrs import decode
+
+    originals, drawn = decode(zoo)
+    split, y = zoo.table["split"].to_numpy(), zoo.table["label"].to_numpy()
+    train, test = split == "train", split == "test"
+    accuracy = {}
+    for name, x in (("the original pixels", originals), ("the INRs' reconstructions", drawn.clamp(0, 1))):
+        x = x.reshape(len(x), -1).numpy()
+        model = LogisticRegression(max_iter=300).fit(x[train], y[train])
+        accuracy[f"logistic regression on {name}"] = float(model.score(x[test], y[test]))
+    return {"accuracy": accuracy}
+
+
+def inr_settings() -> dict:
+    """What decides an INR-classification entry: reused only when these are equal."""
+    fixed = {"epochs_scale": SCALE, "sne": SNE, "inr_epochs": INR_EPOCHS, "runs": INR_RUNS, "seeds": INR_SEEDS}
+    return json.loads(json.dumps(fixed))  # as the store holds it (tuples as lists)
+
+
+def bench_inr_classify(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
+    store = Store("inr_classify", inr_settings)
+    zoo_dir = zoos / "fashion-inrs"
+    zoo = Zoo.open(zoo_dir)
+    rows = []
+    for label, (kind, config, fit) in INR_RUNS.items():
+        if kind not in kinds:
+            continue
+        runs = [
+            store.get(f"{label} seed {s}", lambda k=kind, c=config, f=fit, s=s: train_inr(zoo_dir, k, c, f, s, scale))
+            for s in INR_SEEDS
+        ]
+        acc = torch.tensor([100 * r["test"]["accuracy"] for r in runs])
+        rows.append([
+            label, f"{acc.mean():.2f} ± {acc.std():.2f}", f"{runs[0]['encoder_parameters']:,}",
+            f"{sum(r['seconds_per_epoch'] for r in runs) / len(runs):.1f}", runs[0]["epochs"],
+        ])  # fmt: skip
+    rows.sort(key=lambda r: -float(r[1].split(" ")[0]))
+    pixels = store.get("pixels", lambda: pixel_references(zoo))
+    rows += [[f"*{name}, published*", f"{acc:.2f}", "", "", ""] for name, acc in INR_PUBLISHED.items()]
+    rows += [[f"*reference: {name}*", f"{100 * acc:.2f}", "", "", ""] for name, acc in pixels["accuracy"].items()]
+    fit_psnr = zoo.table["psnr"]
+    note = (
+        f"{len(zoo):,} regenerated INRs ({', '.join(f'{k} {v}' for k, v in zoo.table['split'].value_counts().items())}"
+        f"; fit PSNR mean {fit_psnr.mean():.1f} dB), {len(INR_SEEDS)} seeds (init and batch order; the split is the "
+        "dataset's own), mean ± std test accuracy (%)"
+    )
+    header = ["encoder", "test accuracy %", "encoder params", "s/epoch (2 cores)", "epochs"]
+    return note + "\n\n" + table(rows, header)
+
+
 # -- summary: SNE against the best baseline of each benchmark ---------------------------------------------------
 def bench_summary(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
     """Per benchmark, each encoder's score from the stored results; SNE's ratio to the best baseline (> 1: better)."""
@@ -296,6 +383,7 @@ BENCHES = {
     "cross-arch": bench_cross_arch,
     "seed-task": bench_seed_task,
     "speed": bench_speed,
+    "inr-classify": bench_inr_classify,
     "summary": bench_summary,
 }
 
@@ -314,7 +402,8 @@ if __name__ == "__main__":
     if unknown := set(kinds) - set(ALL):
         parser.error(f"unknown encoders {sorted(unknown)}; choose from {', '.join(ALL)}")
     for name in BENCHES if args.bench == "all" else [args.bench]:
-        print(f"## {name}  (SNE {SNE}; epochs {EPOCHS} x {args.epochs_scale})", flush=True)
+        budget = INR_EPOCHS if name == "inr-classify" else EPOCHS
+        print(f"## {name}  (SNE {SNE}; epochs {budget} x {args.epochs_scale})", flush=True)
         result = BENCHES[name](args.zoos, args.epochs_scale, kinds)
         write_text_atomic(RESULTS / f"encode_{name.replace('-', '_')}.md", result + "\n")
         print(result, flush=True)

@@ -16,3 +16,8 @@ gen mnist5k-mlp mnist5k-mlp-varied 96
 gen fashion-smallcnn fashion-smallcnn-varied 48
 [ -f "$OUT/sine-inr/models.parquet" ] || "$WS" zoo sine-inr --out "$OUT/sine-inr" --networks 1000
 gen digits-lenet5 digits-lenet5 20
+# INR classification (encode_bench.py inr-classify): 1,000 Fashion-MNIST SIRENs per class, DWSNets' protocol
+if [ ! -f "$OUT/fashion-inrs/models.parquet" ]; then
+  resume=(); [ -f "$OUT/fashion-inrs/zoo.json" ] && resume=(--resume)
+  "$WS" --threads 2 zoo inr --dataset fashion-mnist --per-class 1000 --out "$OUT/fashion-inrs" "${resume[@]}"
+fi

@@ -82,6 +82,20 @@ def fitter_rate(targets, coords, fit: SirenFit, steps: int, batch: int, compiled
     return len(targets) * steps / (time.perf_counter() - start)
 
 
+def markdown(report: dict) -> str:
+    rates = report["inr_steps_per_s"]
+    loop, plain = rates["per-INR loop"], rates["plain stacked autograd"]
+    lines = [
+        f"{report['protocol']}, {report['machine']}",
+        "",
+        "| method | INR-steps/s | vs per-INR loop | vs plain stacked |",
+    ]
+    lines.append("|---|---:|---:|---:|")
+    lines += [f"| {name} | {r:,.0f} | {r / loop:.1f}x | {r / plain:.2f}x |" for name, r in rates.items()]
+    lines.append(f"\n70,000 INRs x 1,000 steps at the best rate: {report['projected_full_set_hours']:.1f} hours")
+    return "\n".join(lines)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=2)
@@ -90,7 +104,12 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--batches", default="16,32,64,250")
     p.add_argument("--out", default="runs/inr_fit.json")
+    p.add_argument("--report-only", action="store_true", help="print and store the table of an existing --out json")
     args = p.parse_args()
+    out = Path(args.out)
+    if args.report_only:
+        out.with_suffix(".md").write_text(markdown(json.loads(out.read_text())) + "\n")
+        return print(markdown(json.loads(out.read_text())))
     torch.set_num_threads(args.threads)
     data = load("fashion-mnist")
     targets = data.x_train[: args.inrs].reshape(args.inrs, -1)
@@ -111,15 +130,10 @@ def main() -> None:
         "best_vs_plain_stacked": best / plain,
         "projected_full_set_hours": 70000 * 1000 / best / 3600,
     }
-    print(f"\n{report['protocol']}, {report['machine']}\n")
-    print("| method | INR-steps/s | vs per-INR loop | vs plain stacked |")
-    print("|---|---:|---:|---:|")
-    for name, rate in report["inr_steps_per_s"].items():
-        print(f"| {name} | {rate:,.0f} | {rate / loop:.1f}x | {rate / plain:.2f}x |")
-    print(f"\n70,000 INRs x 1,000 steps at the best rate: {report['projected_full_set_hours']:.1f} hours")
-    out = Path(args.out)
+    print(markdown(report))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
+    out.with_suffix(".md").write_text(markdown(report) + "\n")
 
 
 if __name__ == "__main__":

@@ -113,6 +113,9 @@ CHECKS = [  # (name, README marker, how: "run COMMAND" | "file PATH" | a functio
     ("encode accuracy", "| encoder | train on | tau on digits", "file benchmarks/results/encode_accuracy.md", None),
     ("encode cross-arch", "| encoder (trained on small CNN", "file benchmarks/results/encode_cross_arch.md", None),
     ("SWAT", "| method | depth | mean test MSE", "file benchmarks/results/swat/README.md", None),
+    ("SIREN fitter", "| method | INR-steps/s", "file benchmarks/results/inr_fit_cpu.md", None),
+    ("Keras peer", "| work (one-vs-rest LeNet-5s)", "file benchmarks/results/peer_keras_cpu*.json", None),
+    ("INR classification", "| encoder | test accuracy %", "file benchmarks/results/encode_inr_classify.md", None),
 ]
 
 

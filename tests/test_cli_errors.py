@@ -79,6 +79,7 @@ def invocations(zoo: str, net: str, file: str) -> list[list[str]]:
         ["encode", "train", "--zoo", zoo, "--encoder", "resnet"],
         ["encode", "train", "--zoo", zoo, "--target", "colour"],
         ["encode", "train", "--zoo", zoo, "--task", "ranking"],
+        ["encode", "train", "--zoo", zoo, "--augment", "rotate"],
         ["encode", "eval", "missing", "--zoo", zoo],
         ["encode", "eval", net, "--zoo", zoo],
         ["encode", "eval", zoo, "--zoo", zoo],

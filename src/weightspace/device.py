@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 from weightspace.errors import WeightspaceError
 
 __all__ = [
     "check_device",
+    "compiler_works",
+    "usable_cores",
 ]
+
+_COMPILER: list[bool] = []  # checked once per process
+
+
+def compiler_works() -> bool:
+    """Whether torch.compile can build CPU kernels here (it needs a C++ compiler): tried once on a tiny function."""
+    if not _COMPILER:
+        import torch
+
+        try:
+            torch.compile(lambda x: x.sin() + 1)(torch.zeros(4))
+            _COMPILER.append(True)
+        except Exception:  # noqa: BLE001 - any failure of the toolchain means: no
+            _COMPILER.append(False)
+    return _COMPILER[0]
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def check_device(device: str) -> str:

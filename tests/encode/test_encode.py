@@ -400,3 +400,33 @@ def test_a_zoo_with_its_own_split_column_keeps_it(tmp_path):
     own = write_zoo(tmp_path / "own", "own", zoo.specs[0], zoo.stacked(), rows)
     assert split_rows(own, "test", seed=0).tolist() == list(range(2, 12, 3))
     assert split_rows(own, "test", seed=0).tolist() == split_rows(own, "test", seed=5).tolist()
+
+
+# -- INR classification: every encoder on a tiny image-INR zoo ------------------------------------------------------
+@pytest.fixture(scope="module")
+def inr_zoo(tmp_path_factory):
+    from weightspace.train import SirenFit
+    from weightspace.zoo.image_inrs import make_image_inr_zoo
+
+    return make_image_inr_zoo(tmp_path_factory.mktemp("inr") / "z", "digits", per_class=3, fit=SirenFit(steps=5))
+
+
+@pytest.mark.parametrize("kind", ["sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp", "graph"])
+def test_every_encoder_trains_on_an_inr_zoo_and_keeps_its_split(kind, inr_zoo):
+    config = EncoderConfig(kind=kind, target="task", task="classes", width=8, dim=4, depth=1, hidden=16, head_width=16)
+    model, report = train_on_zoo(inr_zoo, config, FitConfig(epochs=1, batch_size=8, li_weight=0.0))
+    split = inr_zoo.table["split"]
+    assert report["train_networks"] == int((split == "train").sum())  # the zoo's own split, not a random one
+    assert 0 <= report["test"]["accuracy"] <= 1 and len(model.config.classes) == 10
+
+
+def test_an_encoder_for_inrs_refuses_another_architecture_in_one_line(inr_zoo, tmp_path):
+    config = EncoderConfig(kind="statnn", target="task", task="classes", hidden=16, head_width=16)
+    model, _ = train_on_zoo(inr_zoo, config, FitConfig(epochs=1, batch_size=8, li_weight=0.0))
+    from weightspace.train import SirenFit
+    from weightspace.zoo.image_inrs import make_image_inr_zoo
+
+    narrow = SirenFit(hidden=16, steps=2)  # SIREN 2-16-16-1, not 2-32-32-1
+    other = make_image_inr_zoo(tmp_path / "narrow", "digits", per_class=1, fit=narrow)
+    with pytest.raises(EncodeError, match="one architecture"):
+        evaluate_on_zoo(model, other, split="all")

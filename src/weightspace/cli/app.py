@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from weightspace.device import usable_cores
 from weightspace.errors import WeightspaceError
 
 try:  # typer >= 0.2x carries its own copy of click
@@ -34,8 +35,7 @@ def threads_option(
     """Set torch's CPU thread count deliberately: on a shared machine idle OpenMP threads spinning against other
     load make identical runs vary many-fold, so pass --threads 1 there. zoo generate runs each shard with its
     config's threads (1) whatever this says."""
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    count = threads or available
+    count = threads or usable_cores()
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(count)  # read when torch is imported
     if "torch" in sys.modules:  # already imported (a caller running the CLI in-process)
         sys.modules["torch"].set_num_threads(count)

@@ -24,7 +24,10 @@ def encode_train(
     positional: bool = typer.Option(True, help="SNE's type/level encodings"),
     canonical: bool = typer.Option(False, help="SNE sorts hidden units first: exactly permutation invariant"),
     width: int = options.count(32, "set-function width"),
-    depth: int = options.count(2, "SABs per set-to-set"),
+    depth: int = options.count(2, "SABs per set-to-set (graph: message-passing rounds)"),
+    augment: list[str] = typer.Option(
+        [], help="a symmetric twin of every training batch: permute (hidden units) | sign-flip (sin/tanh networks)"
+    ),
     dim: int = options.count(32, "embedding size"),
     seed: int = options.seed(),
     device: str = options.device(),
@@ -41,7 +44,7 @@ def encode_train(
         encoder=EncoderConfig(
             kind=encoder, target=target, positional=positional, canonical=canonical, width=width, depth=depth, dim=dim
         ),
-        fit=FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, li_weight=li_weight, seed=seed),
+        fit=FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, li_weight=li_weight, seed=seed, augment=augment),
         task=task,
         split_seed=seed,
     )

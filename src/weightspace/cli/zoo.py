@@ -23,22 +23,30 @@ def zoo_generate(
     epochs: int = options.count(None, "training epochs per network"),
     shard_size: int = options.count(None, "networks per shard (trained together by the batched engine)"),
     seed: int = options.seed(None, "base seed (0 .. 2^32-1); every network's seeds derive from it"),
-    workers: int = options.count(1, "local worker processes"),
+    workers: int = options.count(None, "local worker processes, one thread each (default: one per core on a CPU)"),
     dask: str = typer.Option(None, help="Dask scheduler address, e.g. tcp://host:8786 (reached before writing)"),
     device: str = options.device(),
     resume: bool = typer.Option(False, help="complete a zoo that was interrupted (damaged or foreign shards redone)"),
     stop_on_damage: bool = typer.Option(False, help="with --resume: stop and name a damaged or foreign shard"),
     fast_gpu: bool = typer.Option(False, help="GPU only: TF32 and atomic kernels, ~5x faster, not bit-reproducible"),
+    compile_step: bool = typer.Option(
+        None, "--compile/--no-compile", help="CPU: compile each network's step (1.2x once warm; config `compile`)"
+    ),
 ) -> None:
     """Generate a zoo: seeded, batched, resumable, on one process, a local pool or a Dask cluster."""
     from weightspace.zoo import ZooConfig, zoo_preset
 
     if (preset_name is None) == (config is None):
         raise WeightspaceError("give exactly one of --preset NAME or --config FILE")
-    if workers > 1 and dask:
+    if workers is not None and workers > 1 and dask:
         raise WeightspaceError("give --workers or --dask, not both")
+    if workers is None:  # all cores, never more threads than cores: each worker trains with one thread
+        from weightspace.device import usable_cores
+
+        workers = usable_cores() if device == "cpu" and not dask else 1
     cfg = zoo_preset(preset_name) if preset_name else ZooConfig.from_yaml(config)
     changes = {"data_root": str(data) if data else None, "per_task": per_task, "shard_size": shard_size, "seed": seed}
+    changes["compile"] = compile_step
     changes = {k: v for k, v in changes.items() if v is not None}
     if epochs is not None:
         changes["recipe"] = cfg.recipe.model_copy(update={"epochs": epochs})

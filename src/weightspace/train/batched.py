@@ -173,6 +173,18 @@ class StackedModel:
         return [classification_metrics(logits[m], y[m]) for m in range(len(logits))]
 
 
+_SHARED: dict[tuple, StackedModel] = {}
+
+
+def shared_model(spec: ArchSpec, device: str, compile: bool | None) -> StackedModel:
+    """One StackedModel per (spec, device, compile) in this process, so a compiled step is compiled once, not once
+    per network or shard."""
+    key = (spec.model_dump_json(), str(device), compile)
+    if key not in _SHARED:
+        _SHARED[key] = StackedModel(spec, device, compile)
+    return _SHARED[key]
+
+
 def fit_stacked(
     spec: ArchSpec,
     init: dict[str, torch.Tensor],
@@ -187,6 +199,7 @@ def fit_stacked(
     on_epoch: Callable[[int], None] | None = None,
     deterministic: bool = True,
     group: int | None = None,
+    compile: bool | None = None,
 ) -> BatchedResult:
     """Train M networks (stacked `init`) on shared inputs with per-network labels y_* [M, N].
 
@@ -196,7 +209,9 @@ def fit_stacked(
 
     `group` networks are trained at a time (default: all on CUDA, one on the CPU, where stacking more does not pay:
     the per-network step is already memory-bound at batch 128; benchmarks/zoo_engine.py measures it). `on_epoch`
-    is called after each epoch of each group.
+    is called after each epoch of each group. `compile` (default: on CUDA only) runs the training forward and
+    backward through torch.compile: on a CPU 1.2x once warm, about 2 s to compile per process
+    (benchmarks/zoo_engine_cpu_step.py).
     """
     m = len(order_seeds)
     if y_train.shape != (m, len(x_train)) or y_test.shape != (m, len(x_test)):
@@ -217,6 +232,7 @@ def fit_stacked(
             device,
             on_epoch,
             deterministic,
+            compile,
         )  # fmt: skip
         for i in range(0, m, group)
     ]
@@ -227,10 +243,11 @@ def fit_stacked(
 
 
 def _fit_stack(
-    spec, init, x_train, y_train, x_test, y_test, recipe, order_seeds, checkpoints, device, on_epoch, deterministic
-) -> BatchedResult:
+    spec, init, x_train, y_train, x_test, y_test, recipe, order_seeds, checkpoints, device, on_epoch, deterministic,
+    compile,
+) -> BatchedResult:  # fmt: skip
     """`fit_stacked` for one group: all of `init` trained as one stacked model."""
-    model = StackedModel(spec, device)
+    model = shared_model(spec, device, compile)
     params = {k: v.detach().clone().to(device).requires_grad_() for k, v in init.items()}
     opt = make_optimizer(recipe, params.values())
     recipes = [recipe.model_copy(update={"seed": s}) for s in order_seeds]

@@ -16,12 +16,12 @@ eagerly. Either way it computes what a per-network loop with autograd and torch'
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
+from weightspace.device import compiler_works
 from weightspace.errors import WeightspaceError
 
 
@@ -91,28 +91,21 @@ def _loss_and_grads(params, coords_t, target, w0, offset):
     return loss, grads
 
 
-_COMPILED: dict[str, object] = {}  # the compiled step, made once per process
+_COMPILED: list = []  # the compiled step, made once per process
 
 
 def step_function(compiled: bool = True):
-    """The forward/backward: compiled when asked and a compiler works here (checked once), else eager."""
-    if not compiled:
+    """The forward/backward: compiled when asked and a compiler works here, else eager."""
+    if not compiled or not compiler_works():
         return _loss_and_grads
-    if "step" not in _COMPILED:
-        step = torch.compile(_loss_and_grads)
-        try:  # a machine without a C++ compiler fails here, once
-            probe = init_sirens([0], 2, SirenFit(hidden=4))
-            step(probe, torch.zeros(2, 3), torch.zeros(1, 3), 1.0, 0.0)
-        except Exception as err:  # noqa: BLE001 - any compiler failure means: run eagerly
-            warnings.warn(f"torch.compile unavailable ({type(err).__name__}); fitting SIRENs eagerly", stacklevel=2)
-            step = _loss_and_grads
-        _COMPILED["step"] = step
-    return _COMPILED["step"]
+    if not _COMPILED:
+        _COMPILED.append(torch.compile(_loss_and_grads))
+    return _COMPILED[0]
 
 
 def compiles_here() -> bool:
     """Whether `fit_sirens` runs compiled on this machine (the result's last bits depend on it)."""
-    return step_function() is not _loss_and_grads
+    return compiler_works()
 
 
 def fit_sirens(

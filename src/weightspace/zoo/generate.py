@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from rich.console import Console
 
-from weightspace.device import check_device
+from weightspace.device import check_device, compiler_works
 from weightspace.nets.init import init_net
 from weightspace.nets.spec import ArchSpec
 from weightspace.progress import progress_bar
@@ -70,6 +70,7 @@ def run_shard(
     result = fit_stacked(
         spec, init, x_train, labels(y_train), data.x_test, labels(data.y_test), recipe,
         [n.order_seed for n in shard.nets], config.checkpoints, device, deterministic=deterministic,
+        compile=True if config.compile else None,
     )  # fmt: skip
     spec_index = plan_specs(config, make_plan(config, data.num_classes)).index(spec)
     rows, tensors = [], {k: [] for k in init}
@@ -181,6 +182,8 @@ def generate(
     if root.exists() and not root.is_dir():
         raise ZooError(f"--out {root} is a file; give a directory for the zoo")
     device = check_device(device)
+    if config.compile and device == "cpu" and not compiler_works():
+        raise ZooError("compile: true needs a working C++ compiler for torch.compile; install one or set it false")
     console = console or Console()
     data = config.task_data()
     plan = make_plan(config, data.num_classes)
