@@ -143,3 +143,13 @@ def test_varied_plan_draws_hyperparameters_per_shard():
     assert len(plan) == 10 and all(n.task == -1 for s in plan for n in s.nets)
     assert len({s.hp["lr"] for s in plan}) == 10 and {s.hp["optimizer"] for s in plan} <= {"adam", "sgd"}
     assert make_plan(config, 10) == plan  # a pure function of the config
+
+
+def test_a_compiled_cpu_step_trains_the_same_networks_to_float_round_off(tmp_path, tiny_config):
+    eager = generate(tiny_config, tmp_path / "eager")
+    compiled_config = tiny_config.model_copy(update={"compile": True})
+    compiled = generate(compiled_config, tmp_path / "compiled")
+    a, b = eager.filter(epoch=2).stacked(), compiled.filter(epoch=2).stacked()
+    for name in a:
+        assert (a[name] - b[name]).abs().max() < 1e-4, name
+    assert compiled.manifest["config_sha256"] != eager.manifest["config_sha256"]  # a different zoo, by its config

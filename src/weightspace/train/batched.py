@@ -139,7 +139,7 @@ class StackedModel:
         if pad == "same":  # PyTorch's rule: the extra pixel of an even kernel goes right and bottom
             before = (k - 1) // 2
             h, pad = F.pad(h, (before, k - 1 - before, before, k - 1 - before)), 0
-        if not self.unfold_convs:  # channels-last: oneDNN's faster kernels for few channels (1.1-1.35x on a CPU core)
+        if not self.unfold_convs:  # channels-last: as fast as a plain module (benchmarks/zoo_engine_cpu_step.py)
             flat_bias = None if bias is None else bias.reshape(-1)
             h = h.contiguous(memory_format=torch.channels_last)
             w = weight.reshape(-1, *weight.shape[2:]).contiguous(memory_format=torch.channels_last)
