@@ -22,52 +22,48 @@ from weightspace.data import load
 from weightspace.train.siren import SirenFit, fit_sirens, init_sirens, pixel_grid
 
 
+def adam_seconds(loss_of, opt: torch.optim.Optimizer, steps: int) -> float:
+    """Seconds for `steps` Adam steps on the loss `loss_of()` gives, after one warm-up step."""
+    for i in range(steps + 1):
+        if i == 1:
+            start = time.perf_counter()
+        loss = loss_of()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - start
+
+
 def loop_rate(targets, coords, fit: SirenFit, steps: int) -> float:
     """INR-steps/s of one INR at a time (autograd + torch.optim.Adam), over the INRs in `targets`."""
     total = 0.0
     params_all = init_sirens(range(len(targets)), 2, fit)
     for i in range(len(targets)):
         params = [p[i].clone().requires_grad_() for p in params_all]
-        opt = torch.optim.Adam(params, lr=fit.lr)
 
-        def step(params=params, opt=opt, i=i):
+        def loss_of(params=params, i=i):
             h = coords
             for w, b in zip(params[:-2:2], params[1:-2:2]):
                 h = torch.sin(fit.w0 * (h @ w.T + b))
-            loss = ((h @ params[-2].T + params[-1])[:, 0] + fit.offset - targets[i]).pow(2).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            return ((h @ params[-2].T + params[-1])[:, 0] + fit.offset - targets[i]).pow(2).mean()
 
-        step()
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        total += time.perf_counter() - start
+        total += adam_seconds(loss_of, torch.optim.Adam(params, lr=fit.lr), steps)
     return len(targets) * steps / total
 
 
 def stacked_autograd_rate(targets, coords, fit: SirenFit, steps: int) -> float:
     """INR-steps/s of the plain stacked step: [n, ...] parameters, autograd, torch's Adam."""
     params = [p.clone().requires_grad_() for p in init_sirens(range(len(targets)), 2, fit)]
-    opt = torch.optim.Adam(params, lr=fit.lr)
     x = coords.T.expand(len(targets), -1, -1)
 
-    def step():
+    def loss_of():
         h = x
         for w, b in zip(params[:-2:2], params[1:-2:2]):
             h = torch.sin(fit.w0 * torch.baddbmm(b[..., None], w, h))
         out = torch.baddbmm(params[-1][..., None], params[-2], h)[:, 0] + fit.offset
-        loss = (out - targets).pow(2).mean(1).sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        return (out - targets).pow(2).mean(1).sum()
 
-    step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return len(targets) * steps / (time.perf_counter() - start)
+    return len(targets) * steps / adam_seconds(loss_of, torch.optim.Adam(params, lr=fit.lr), steps)
 
 
 def fitter_rate(targets, coords, fit: SirenFit, steps: int, batch: int, compiled: bool) -> float:
