@@ -76,8 +76,9 @@ def make_image_inr_zoo(
     """Fit one SIREN per image of `dataset` (or `per_class` per class) and write them as a resumable zoo.
 
     Rows: `task` (class name), `label`, `split`, `image_index` (in the dataset's train or test part), `source_split`,
-    `mse`, `psnr`, `steps`. Network i is seeded with seed * 10**6 + its image's position, so a resumed or re-chunked
-    run gives the same networks. `batch` images are fitted at a time (bounds memory; measured in inr_fit.py)."""
+    `mse`, `psnr`, `steps`, `fitter` (compiled or eager: their last bits differ). Network i is seeded with
+    seed * 10**6 + its image's position, so a resumed or re-chunked run gives the same networks. `batch` images are
+    fitted at a time (bounds memory; measured in inr_fit.py)."""
     if per_class is not None and per_class < 1:
         raise WeightspaceError(f"per-class must be at least 1, not {per_class}")
     x, labels, splits, index, height, width, classes = image_table(dataset, seed)
