@@ -116,6 +116,12 @@ CHECKS = [  # (name, README marker, how: "run COMMAND" | "file PATH" | a functio
     ("SIREN fitter", "| method | INR-steps/s", "file benchmarks/results/inr_fit_cpu.md", None),
     ("Keras peer", "| work (one-vs-rest LeNet-5s)", "file benchmarks/results/peer_keras_cpu*.json", None),
     ("INR classification", "| encoder | test accuracy %", "file benchmarks/results/encode_inr_classify.md", None),
+    (
+        "INR classification, MNIST-5k",
+        "| encoder (MNIST-5k INRs)",
+        "file benchmarks/results/encode_inr_classify_mnist.md",
+        None,
+    ),
 ]
 
 
