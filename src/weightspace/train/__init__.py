@@ -6,7 +6,6 @@ from weightspace.train.loop import FitResult, Recipe, evaluate, fit, logits_of, 
 from weightspace.train.metrics import binary_auc, classification_metrics
 from weightspace.train.siren import (
     SirenFit,
-    compiles_here,
     fit_sirens,
     fold_sirens,
     init_sirens,
@@ -23,7 +22,6 @@ __all__ = [
     "StackedModel",
     "binary_auc",
     "classification_metrics",
-    "compiles_here",
     "evaluate",
     "fit",
     "fit_sirens",

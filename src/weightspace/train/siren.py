@@ -103,24 +103,17 @@ def step_function(compiled: bool = True):
     return _COMPILED[0]
 
 
-def compiles_here() -> bool:
-    """Whether `fit_sirens` runs compiled on this machine (the result's last bits depend on it)."""
-    return compiler_works()
-
-
 def fit_sirens(
     targets: torch.Tensor,
     coords: torch.Tensor,
     seeds: Sequence[int],
     fit: SirenFit = SirenFit(),
-    on_step=None,
     compiled: bool = True,
 ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
     """Fit one SIREN per row of targets [n, points] (values in [0, 1]) at coords [points, in_dim].
 
     Returns the unfolded parameters, each network's final MSE [n] and the steps it took [n]. Network i starts from
-    `init_sirens` of seeds[i]. `on_step(step)` is called after every step (progress). `compiled=False` runs the
-    step eagerly (see `step_function`)."""
+    `init_sirens` of seeds[i]. `compiled=False` runs the step eagerly (see `step_function`)."""
     if targets.dim() != 2 or coords.dim() != 2 or targets.shape[1] != coords.shape[0]:
         shapes = f"{list(targets.shape)} and {list(coords.shape)}"
         raise WeightspaceError(f"targets [n, points] and coords [points, d] expected, not {shapes}")
@@ -151,8 +144,6 @@ def fit_sirens(
             m.mul_(b1).add_(g, alpha=1 - b1)
             v.mul_(b2).addcmul_(g, g, value=1 - b2)
             p.addcdiv_(m, v.sqrt().div_(root).add_(fit.eps), value=-step_size)
-        if on_step:
-            on_step(t)
     for out, p in zip(result, params):
         out[ids] = p
     with torch.no_grad():

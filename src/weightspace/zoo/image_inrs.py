@@ -18,8 +18,9 @@ import torch
 from rich.console import Console
 
 from weightspace.data import load
+from weightspace.device import compiler_works
 from weightspace.errors import WeightspaceError
-from weightspace.train import SirenFit, compiles_here, fit_sirens, fold_sirens, pixel_grid, psnr, siren_values
+from weightspace.train import SirenFit, fit_sirens, fold_sirens, pixel_grid, psnr, siren_values
 from weightspace.zoo.formats.torchfiles import siren_spec
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import Pending, Rows, write_networks
@@ -83,15 +84,13 @@ def make_image_inr_zoo(
         raise WeightspaceError(f"per-class must be at least 1, not {per_class}")
     x, labels, splits, index, height, width, classes = image_table(dataset, seed)
     chosen = choose(labels, per_class, seed)
-    if not len(chosen):
-        raise WeightspaceError(f"{dataset}: no images to fit")
     coords = pixel_grid(height, width)
     spec = siren_spec(in_dim=2, hidden=fit.hidden, layers=fit.layers)
     names = list(spec.state_shapes())
     pending = [Pending(i, 1, int(g)) for i, g in enumerate(chosen)]
     protocol = json.loads(json.dumps(asdict(fit)))  # as zoo.json holds it (tuples as lists), so resume compares equal
     source = {"kind": "image-inr", "dataset": dataset, "per_class": per_class, "seed": seed, "fit": protocol}
-    fitter = "compiled" if compiles_here() else "eager"  # last bits differ: say which
+    fitter = "compiled" if compiler_works() else "eager"  # what fit_sirens runs; the last bits differ
     fitted: dict[int, dict[int, Rows]] = {}  # shard -> model_id -> rows, fitted when its first network is asked for
 
     def fit_shard(start: int) -> dict[int, Rows]:
