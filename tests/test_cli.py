@@ -77,6 +77,9 @@ def test_zoo_commands_end_to_end(tmp_path):
     info = run("zoo", "info", str(root)).stdout
     assert "mean test metrics per task" in info and "auc" in info and (root / "metrics.png").is_file()
     assert "ok" in run("zoo", "verify", str(root)).stdout
+    shared = tmp_path / "shared"
+    run("zoo", "generate", "--config", str(tmp_path / "c.yaml"), "--shared-order", "--per-task", "2", "--out", shared)
+    assert '"shared_order": true' in (shared / "zoo.json").read_text()
     assert "which task?" in run("zoo", "classify", str(root)).stdout and (root / "classify.png").is_file()
     assert "exported 9 rows" in run("zoo", "export", "small-cnn", str(root), "--out", str(tmp_path / "e")).stdout
     assert "imported 9" in run("zoo", "import", "small-cnn", str(tmp_path / "e"), "--out", str(tmp_path / "i")).stdout

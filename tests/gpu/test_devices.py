@@ -34,3 +34,19 @@ def test_sine_fits_on_cuda_match_the_cpu(monkeypatch):
     for a, b in zip(p_cpu, p_gpu):
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
     torch.testing.assert_close(e_cpu, e_gpu, rtol=1e-2, atol=1e-5)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_siren_fits_on_cuda_match_the_cpu(monkeypatch, compiled):
+    from weightspace.train import SirenFit, fit_sirens, pixel_grid
+
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+    targets = torch.rand(5, 49, generator=torch.Generator().manual_seed(0))
+    fit = SirenFit(steps=60)
+    p_cpu, mse_cpu, steps_cpu = fit_sirens(targets, pixel_grid(7, 7), range(5), fit, compiled=False)
+    p_gpu, mse_gpu, steps_gpu = fit_sirens(targets, pixel_grid(7, 7), range(5), fit, compiled, device="cuda")
+    assert all(p.device.type == "cpu" for p in p_gpu)  # results come back to the CPU
+    for a, b in zip(p_cpu, p_gpu):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+    torch.testing.assert_close(mse_cpu, mse_gpu, rtol=1e-3, atol=1e-6)
+    assert torch.equal(steps_cpu, steps_gpu)

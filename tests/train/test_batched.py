@@ -90,4 +90,22 @@ def test_stacked_forward_equals_each_network_alone(unfold_convs):
         alone = torch.stack([logits_of(spec, n.as_module())(x[i]) for i, n in enumerate(nets)])
         assert (out - alone).abs().max() < 1e-5
         shared = model.forward(stack(nets), x[0], shared_input=True)
-        assert (shared[2] - logits_of(spec, nets[2].as_module())(x[0])).abs().max() < 1e-5
+        for i, net in enumerate(nets):
+            assert (shared[i] - logits_of(spec, net.as_module())(x[0])).abs().max() < 1e-5
+
+
+def test_networks_of_one_batch_order_train_as_each_alone():
+    """Equal order seeds take the wide-first-layer path; each network still gets the plain loop's weights."""
+    data = load_digits()
+    spec = small_cnn(data.input_shape, padding=1, classes=1)
+    tasks = [one_vs_rest(data, k) for k in (1, 4, 8)]
+    recipe = Recipe(lr=1e-2, epochs=2, batch_size=64, seed=55)
+    nets = [init_net(spec, 20 + m, "glorot_uniform") for m in range(3)]
+    loop = [fit(n, t, recipe) for n, t in zip(nets, tasks)]
+    batched = fit_stacked(
+        spec, stack(nets), data.x_train, torch.stack([t.y_train for t in tasks]), data.x_test,
+        torch.stack([t.y_test for t in tasks]), recipe, [55] * 3, group=3,
+    )  # fmt: skip
+    for m, net in enumerate(unstack(spec, batched.checkpoints[2])):
+        assert (loop[m].net.flat() - net.flat()).abs().max() < 1e-4
+        assert batched.metrics[2][m]["test_auc"] == pytest.approx(loop[m].history[-1]["test_auc"], abs=1e-4)

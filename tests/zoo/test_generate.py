@@ -153,3 +153,20 @@ def test_a_compiled_cpu_step_trains_the_same_networks_to_float_round_off(tmp_pat
     for name in a:
         assert (a[name] - b[name]).abs().max() < 1e-4, name
     assert compiled.manifest["config_sha256"] != eager.manifest["config_sha256"]  # a different zoo, by its config
+
+
+def test_shared_order_gives_a_shard_one_batch_order_and_records_it(tmp_path, tiny_config):
+    from weightspace.data import one_vs_rest
+    from weightspace.nets.init import init_net
+    from weightspace.train import fit
+
+    config = tiny_config.model_copy(update={"shared_order": True})
+    zoo = generate(config, tmp_path / "shared")
+    t = zoo.filter(epoch=2).table
+    assert t.groupby(t["model_id"] // 3)["order_seed"].nunique().eq(1).all()  # one order per shard of 3
+    assert t["order_seed"].nunique() == 3 and t["seed"].nunique() == 9  # inits stay independent
+    i = list(t["model_id"]).index(4)  # the second network of the second shard, trained alone with that order
+    row, spec, data = t.iloc[i], config.spec(), config.task_data()
+    recipe = config.recipe.model_copy(update={"seed": int(row["order_seed"])})
+    alone = fit(init_net(spec, int(row["seed"]), config.init), one_vs_rest(data, int(row["task_index"])), recipe)
+    assert (alone.net.flat() - zoo.filter(epoch=2).net(i).flat()).abs().max() < 1e-4

@@ -32,6 +32,11 @@ def zoo_generate(
     compile_step: bool = typer.Option(
         None, "--compile/--no-compile", help="CPU: compile each network's step (1.2x once warm; config `compile`)"
     ),
+    shared_order: bool = typer.Option(
+        None,
+        "--shared-order/--independent-order",
+        help="a shard's networks see the same batch order (faster first layer on a GPU; config `shared_order`)",
+    ),
 ) -> None:
     """Generate a zoo: seeded, batched, resumable, on one process, a local pool or a Dask cluster."""
     from weightspace.zoo import ZooConfig, zoo_preset
@@ -46,7 +51,7 @@ def zoo_generate(
         workers = usable_cores() if device == "cpu" and not dask else 1
     cfg = zoo_preset(preset_name) if preset_name else ZooConfig.from_yaml(config)
     changes = {"data_root": str(data) if data else None, "per_task": per_task, "shard_size": shard_size, "seed": seed}
-    changes["compile"] = compile_step
+    changes |= {"compile": compile_step, "shared_order": shared_order}
     changes = {k: v for k, v in changes.items() if v is not None}
     if epochs is not None:
         changes["recipe"] = cfg.recipe.model_copy(update={"epochs": epochs})
@@ -178,8 +183,10 @@ def zoo_inr(
     steps: int = options.count(1000, "Adam steps per INR at most (DWSNets: 1,000)"),
     stop_psnr: float = options.real(40.0, "stop an INR once its PSNR reaches this (dB; DWSNets: 40)", above=0),
     shard_size: int = options.count(500, "INRs per shard (the unit of resuming)"),
+    batch: int = options.count(16, "INRs fitted at once (memory: ~0.8 MB each; a GPU takes thousands)"),
     seed: int = options.seed(),
     resume: bool = typer.Option(False, help="complete a zoo that was interrupted"),
+    device: str = options.device(),
 ) -> None:
     """One SIREN per image (DWSNets' protocol: 2-32-32-1, w0 30, Adam 5e-4): the INR-classification benchmark."""
     from weightspace.train.siren import SirenFit
@@ -187,7 +194,9 @@ def zoo_inr(
 
     fit = SirenFit(steps=steps, stop_psnr=stop_psnr)
     start = time.perf_counter()
-    zoo = make_image_inr_zoo(out, dataset, per_class, seed, fit, shard_size, resume=resume, console=console)
+    zoo = make_image_inr_zoo(
+        out, dataset, per_class, seed, fit, shard_size, batch, resume=resume, console=console, device=device
+    )
     seconds = time.perf_counter() - start
     table = zoo.table
     console.print(

@@ -105,21 +105,30 @@ class StackedModel:
         compile = self.unfold_convs if compile is None else compile
         self._forward = torch.compile(self._stacked_forward, dynamic=False) if compile else self._stacked_forward
 
-    def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, shared_input: bool = False) -> torch.Tensor:
-        """x is [M, b, ...] (one batch per network) or, with `shared_input`, [b, ...] seen by all M networks.
+    def forward(
+        self, params: dict[str, torch.Tensor], x: torch.Tensor, shared_input: bool = False, compiled: bool = True
+    ) -> torch.Tensor:
+        """x is [M, b, ...] (one batch per network) or, with `shared_input`, [b, ...] seen by all M networks: then
+        the first layer is one wide conv or matmul over all M networks' weights (its [b, M*C, H, W] output is the
+        stacked layout), so a shared batch is never copied M times.
 
-        Training batches go through the compiled forward; shared (evaluation) inputs run eagerly, so their chunk
-        sizes cost no recompilation."""
-        if shared_input:
-            m = next(iter(params.values())).shape[0]
-            return self._stacked_forward(params, x.unsqueeze(0).expand(m, *x.shape))
-        return self._forward(params, x)
+        `compiled=False` runs eagerly (evaluation: its chunk sizes then cost no recompilation)."""
+        return (self._forward if compiled else self._stacked_forward)(params, x, shared_input)
 
-    def _stacked_forward(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-        m, b = x.shape[:2]
-        spatial = x.dim() == 5
-        h = x.transpose(0, 1).reshape(b, m * x.shape[2], *x.shape[3:]) if spatial else x  # [b, M*C, H, W] | [M, b, F]
-        for i, (layer, module) in enumerate(zip(self.spec.layers, self.module)):
+    def _stacked_forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, shared: bool = False) -> torch.Tensor:
+        m = next(iter(params.values())).shape[0]
+        layers = list(zip(self.spec.layers, self.module))
+        if shared and not isinstance(layers[0][0], (Conv2d, Linear)):
+            x, shared = x.unsqueeze(0).expand(m, *x.shape), False
+        if shared:
+            b, spatial = x.shape[0], x.dim() == 4
+            h = self._first_layer_shared(x, layers[0][0], params["0.weight"], params.get("0.bias"))
+            start = 1
+        else:
+            b, spatial, start = x.shape[1], x.dim() == 5, 0
+            # [b, M*C, H, W] through the conv part, [M, b, F] through the dense part
+            h = x.transpose(0, 1).reshape(b, m * x.shape[2], *x.shape[3:]) if spatial else x
+        for i, (layer, module) in enumerate(layers[start:], start):
             if isinstance(layer, Conv2d):
                 h = self._conv(h, layer, params[f"{i}.weight"], params.get(f"{i}.bias"), m)
             elif isinstance(layer, Linear):
@@ -133,6 +142,18 @@ class StackedModel:
             else:
                 h = module(h.reshape(m * b, -1)).reshape(m, b, -1)
         return h
+
+    def _first_layer_shared(self, x, layer: Conv2d | Linear, weight, bias) -> torch.Tensor:
+        """A first layer over a batch every network sees: one dense conv with M*O output channels ([b, M*O, H, W])
+        or one broadcast matmul ([M, b, O])."""
+        if isinstance(layer, Linear):
+            h = torch.matmul(x, weight.transpose(1, 2))
+            return h if bias is None else h + bias.unsqueeze(1)
+        flat_bias = None if bias is None else bias.reshape(-1)
+        w = weight.reshape(-1, *weight.shape[2:])
+        if not self.unfold_convs:
+            x, w = x.contiguous(memory_format=torch.channels_last), w.contiguous(memory_format=torch.channels_last)
+        return F.conv2d(x, w, flat_bias, layer.stride, layer.padding)
 
     def _conv(self, h, layer: Conv2d, weight, bias, m: int) -> torch.Tensor:
         k, stride, pad = layer.kernel_size, layer.stride, layer.padding
@@ -164,7 +185,7 @@ class StackedModel:
         chunk = max(1, rows // len(y))
         logits = torch.cat(
             [
-                self.forward(params, x[i : i + chunk].to(device), shared_input=True).cpu()
+                self.forward(params, x[i : i + chunk].to(device), shared_input=True, compiled=False).float().cpu()
                 for i in range(0, len(x), chunk)
             ],
             dim=1,
@@ -206,6 +227,10 @@ def fit_stacked(
     Network m shuffles with `recipe.seed = order_seeds[m]`, exactly as `fit` would. Parameters and metrics are
     recorded after each epoch in `checkpoints` (default: the last). `deterministic=False` trades bit-reproducibility
     on a GPU for speed (see `gpu_kernels`).
+
+    Networks of one group with equal order seeds see the same batches, and the engine then runs their first layer
+    as one wide conv or matmul (`zoo generate --shared-order`). On CUDA without `deterministic`, the forward runs
+    in bf16 autocast and Adam is fused.
 
     `group` networks are trained at a time (default: all on CUDA, one on the CPU, where stacking more does not pay:
     the per-network step is already memory-bound at batch 128; benchmarks/zoo_engine.py measures it). `on_epoch`
@@ -249,18 +274,24 @@ def _fit_stack(
     """`fit_stacked` for one group: all of `init` trained as one stacked model."""
     model = shared_model(spec, device, compile)
     params = {k: v.detach().clone().to(device).requires_grad_() for k, v in init.items()}
-    opt = make_optimizer(recipe, params.values())
+    # --fast-gpu: bf16 autocast (the seed trained in mixed precision; weights and Adam stay float32) and fused Adam
+    fast = on_cuda(device) and not deterministic
+    opt = make_optimizer(recipe, params.values(), fused=fast)
     recipes = [recipe.model_copy(update={"seed": s}) for s in order_seeds]
-    x_train_d, y_train_d = x_train.to(device), y_train.to(device)
+    shared = len(order_seeds) > 1 and len(set(order_seeds)) == 1  # one batch order: a wide first layer
+    # autocast casts the images to bf16 before the first conv anyway: holding them so halves every gather and unfold
+    x_train_d, y_train_d = x_train.to(device, torch.bfloat16 if fast else x_train.dtype), y_train.to(device)
     result = BatchedResult({}, {})
     n = len(x_train)
     for epoch in range(1, recipe.epochs + 1):
-        orders = torch.stack([epoch_order(n, r, epoch) for r in recipes]).to(device)  # [M, N]
+        orders = torch.stack([epoch_order(n, r, epoch) for r in recipes[: 1 if shared else None]]).to(device)
         with gpu_kernels(device, deterministic):
             for i in range(0, n, recipe.batch_size):
-                idx = orders[:, i : i + recipe.batch_size]
-                logits = model.forward(params, x_train_d[idx])
-                loss = _per_network_loss(logits, torch.gather(y_train_d, 1, idx)).sum()
+                idx = orders[:, i : i + recipe.batch_size]  # [M, b], or [1, b] when shared
+                with torch.autocast("cuda", torch.bfloat16, enabled=fast):
+                    logits = model.forward(params, x_train_d[idx[0]] if shared else x_train_d[idx], shared)
+                idx = idx.expand(len(order_seeds), -1)
+                loss = _per_network_loss(logits.float(), torch.gather(y_train_d, 1, idx)).sum()
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

@@ -50,10 +50,12 @@ def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits, y)
 
 
-def make_optimizer(recipe: Recipe, params) -> torch.optim.Optimizer:
+def make_optimizer(recipe: Recipe, params, fused: bool = False) -> torch.optim.Optimizer:
+    """`fused`: one CUDA kernel for the whole update (parameters must be on a GPU)."""
+    options = {"lr": recipe.lr, "weight_decay": recipe.weight_decay, "fused": True if fused else None}
     if recipe.optimizer == "adam":
-        return torch.optim.Adam(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
-    return torch.optim.SGD(params, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+        return torch.optim.Adam(params, **options)
+    return torch.optim.SGD(params, momentum=recipe.momentum, **options)
 
 
 def epoch_order(n: int, recipe: Recipe, epoch: int) -> torch.Tensor:

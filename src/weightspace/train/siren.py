@@ -109,22 +109,24 @@ def fit_sirens(
     seeds: Sequence[int],
     fit: SirenFit = SirenFit(),
     compiled: bool = True,
+    device: str = "cpu",
 ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
     """Fit one SIREN per row of targets [n, points] (values in [0, 1]) at coords [points, in_dim].
 
-    Returns the unfolded parameters, each network's final MSE [n] and the steps it took [n]. Network i starts from
-    `init_sirens` of seeds[i]. `compiled=False` runs the step eagerly (see `step_function`)."""
+    Returns the unfolded parameters, each network's final MSE [n] and the steps it took [n], on the CPU. Network i
+    starts from `init_sirens` of seeds[i]. `compiled=False` runs the step eagerly (see `step_function`); `device`
+    is where the fitting runs."""
     if targets.dim() != 2 or coords.dim() != 2 or targets.shape[1] != coords.shape[0]:
         shapes = f"{list(targets.shape)} and {list(coords.shape)}"
         raise WeightspaceError(f"targets [n, points] and coords [points, d] expected, not {shapes}")
     if len(seeds) != len(targets):
         raise WeightspaceError(f"one seed per target: {len(seeds)} seeds, {len(targets)} targets")
-    params = init_sirens(seeds, coords.shape[1], fit)
+    params = [p.to(device) for p in init_sirens(seeds, coords.shape[1], fit)]
     result = [p.clone() for p in params]  # stopped networks are written here; the rest at the end
     moments = [torch.zeros_like(p) for p in params] + [torch.zeros_like(p) for p in params]
-    ids, work_targets = torch.arange(len(targets)), targets
-    coords_t = coords.T.contiguous()
-    steps = torch.zeros(len(targets), dtype=torch.long)
+    ids, work_targets = torch.arange(len(targets), device=device), targets.to(device)
+    coords_t = coords.T.contiguous().to(device)
+    steps = torch.zeros(len(targets), dtype=torch.long, device=device)
     stop_mse = None if fit.stop_psnr is None else 10 ** (-fit.stop_psnr / 10)
     (b1, b2), k = fit.betas, len(params)
     step = step_function(compiled)
@@ -147,8 +149,8 @@ def fit_sirens(
     for out, p in zip(result, params):
         out[ids] = p
     with torch.no_grad():
-        mse = (siren_values(result, coords, fit) - targets).pow(2).mean(1)
-    return result, mse, steps
+        mse = (siren_values(result, coords_t.T, fit) - targets.to(device)).pow(2).mean(1)
+    return [p.cpu() for p in result], mse.cpu(), steps.cpu()
 
 
 def pixel_grid(height: int, width: int) -> torch.Tensor:

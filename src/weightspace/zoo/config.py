@@ -62,6 +62,10 @@ class ZooConfig(BaseModel):
     # CPU: torch.compile each network's training step (1.2x once warm, ~2 s per worker to compile; needs a C++
     # compiler). Compiled and eager steps differ in the last bits, so it is part of the config. CUDA always compiles.
     compile: bool = False
+    # Every network of a shard shuffles with the shard's first order seed: the networks see the same batches (they
+    # are no longer independent in their data order, only in their init), and a GPU runs their first layer as one
+    # wide conv. Off by default.
+    shared_order: bool = False
 
     def task_data(self) -> TaskData:
         """The dataset this config trains on (loaded once per process)."""

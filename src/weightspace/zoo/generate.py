@@ -67,9 +67,10 @@ def run_shard(
         return torch.stack([y if n.task < 0 else (y == n.task).long() for n in shard.nets])
 
     init = stack([init_net(spec, n.init_seed, hp["init"]) for n in shard.nets])
+    order_seeds = [shard.nets[0].order_seed if config.shared_order else n.order_seed for n in shard.nets]
     result = fit_stacked(
         spec, init, x_train, labels(y_train), data.x_test, labels(data.y_test), recipe,
-        [n.order_seed for n in shard.nets], config.checkpoints, device, deterministic=deterministic,
+        order_seeds, config.checkpoints, device, deterministic=deterministic,
         compile=True if config.compile else None,
     )  # fmt: skip
     spec_index = plan_specs(config, make_plan(config, data.num_classes)).index(spec)
@@ -82,7 +83,7 @@ def run_shard(
                     "task": data.classes[n.task] if n.task >= 0 else "all",
                     "task_index": n.task,
                     "seed": n.init_seed,
-                    "order_seed": n.order_seed,
+                    "order_seed": order_seeds[m],
                     "epoch": epoch,
                     "spec": spec_index,
                     "dataset": config.dataset,

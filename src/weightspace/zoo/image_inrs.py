@@ -73,13 +73,14 @@ def make_image_inr_zoo(
     batch: int = 16,
     resume: bool = False,
     console: Console | None = None,
+    device: str = "cpu",
 ) -> Zoo:
     """Fit one SIREN per image of `dataset` (or `per_class` per class) and write them as a resumable zoo.
 
     Rows: `task` (class name), `label`, `split`, `image_index` (in the dataset's train or test part), `source_split`,
     `mse`, `psnr`, `steps`, `fitter` (compiled or eager: their last bits differ). Network i is seeded with
     seed * 10**6 + its image's position, so a resumed or re-chunked run gives the same networks. `batch` images are
-    fitted at a time (bounds memory; measured in inr_fit.py)."""
+    fitted at a time (bounds memory; measured in inr_fit.py) on `device`."""
     if per_class is not None and per_class < 1:
         raise WeightspaceError(f"per-class must be at least 1, not {per_class}")
     x, labels, splits, index, height, width, classes = image_table(dataset, seed)
@@ -91,6 +92,7 @@ def make_image_inr_zoo(
     protocol = json.loads(json.dumps(asdict(fit)))  # as zoo.json holds it (tuples as lists), so resume compares equal
     source = {"kind": "image-inr", "dataset": dataset, "per_class": per_class, "seed": seed, "fit": protocol}
     fitter = "compiled" if compiler_works() else "eager"  # what fit_sirens runs; the last bits differ
+    fitter += "" if device == "cpu" else f" on {torch.device(device).type}"
     fitted: dict[int, dict[int, Rows]] = {}  # shard -> model_id -> rows, fitted when its first network is asked for
 
     def fit_shard(start: int) -> dict[int, Rows]:
@@ -99,7 +101,7 @@ def make_image_inr_zoo(
         for b in range(0, len(items), batch):
             part = items[b : b + batch]
             rows = torch.tensor([p.source for p in part])
-            params, mse, steps = fit_sirens(x[rows], coords, [seed * 10**6 + int(r) for r in rows], fit)
+            params, mse, steps = fit_sirens(x[rows], coords, [seed * 10**6 + int(r) for r in rows], fit, device=device)
             folded = fold_sirens(params, fit)
             quality = psnr(mse)
             for j, p in enumerate(part):

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Everything a short GPU lease measures for #20 and #21, in one call, each stage time-boxed under one deadline so a
+# slow stage cannot eat the others; results are packed into $OUT/results.tar.gz after every stage.
+#   1. the GPU tests (tests/gpu: engine == CPU loop, shared order, --fast-gpu, SIREN fitter, other device paths)
+#   2. the zoo engine as shipped, every mode vs a plain per-network loop (benchmarks/zoo_engine_gpu.py)
+#   3. all 70,000 Fashion-MNIST INRs (`zoo inr --device cuda`), timed
+#   4. encoders on those INRs (encode_bench.py inr-classify-full), as many as the deadline allows
+# Usage (device machine, repo root; Fashion-MNIST IDX files in $WEIGHTSPACE_FASHION_MNIST, wheels in .whl):
+#   OUT=/some/dir SECONDS_BUDGET=520 bash benchmarks/gpu_session.sh
+# QUICK=1 runs a few-second version of every stage on the CPU (the rehearsal before a lease).
+set -u
+OUT=${OUT:-/tmp/gpu-session-out}
+BUDGET=${SECONDS_BUDGET:-520}
+QUICK=${QUICK:-0}
+PY=${PY:-python3}
+WORK=/tmp/gpu-session           # small results: packed into $OUT
+ZOOS=/tmp/gpu-session-zoos      # the INR zoo (330 MB): stays on the machine
+rm -rf "$WORK" "$ZOOS"; mkdir -p "$WORK" "$ZOOS" "$OUT"
+deadline=$(( $(date +%s) + BUDGET ))
+if [ "$QUICK" = 1 ]; then DEV=cpu; else DEV=cuda; fi
+
+pack() { tar -C "$WORK" -czf "$OUT/results.tar.gz.part" . && mv "$OUT/results.tar.gz.part" "$OUT/results.tar.gz"; }
+stage() {  # stage NAME MAX_SECONDS COMMAND...: runs under min(MAX, time to the deadline)
+  local name=$1 limit=$2; shift 2
+  local left=$(( deadline - $(date +%s) ))
+  [ "$left" -lt "$limit" ] && limit=$left
+  if [ "$limit" -le 5 ]; then echo "== $name: skipped (deadline)"; return; fi
+  echo "== $name (up to ${limit} s) $(date +%T)"
+  local start; start=$(date +%s)
+  timeout "$limit" "$@" > "$WORK/$name.log" 2>&1
+  local rc=$?
+  echo "   rc $rc after $(( $(date +%s) - start )) s"
+  tail -n 30 "$WORK/$name.log"
+  pack
+}
+
+if [ "$QUICK" = 1 ]; then
+  stage tests 120 $PY -m pytest -q -p no:cacheprovider tests/train/test_batched.py
+  stage engine 120 $PY benchmarks/zoo_engine_gpu.py --device cpu --quick --out "$WORK/zoo_engine_gpu.json"
+  stage inr_fit 120 $PY -m weightspace zoo inr --dataset digits --per-class 3 --steps 20 --batch 30 --out "$ZOOS/fashion-inrs-full"
+  stage encoders 200 $PY benchmarks/encode_bench.py inr-classify-full --zoos "$ZOOS" --seeds 0 --encoders statnn,graph --epochs-scale 0.05 --out "$WORK/encode"
+else
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm --format=csv | tee "$WORK/gpu.txt"
+  stage tests 100 $PY -m pytest -q -p no:cacheprovider -m gpu tests/gpu/test_devices.py tests/gpu/test_cuda.py
+  stage engine 150 $PY benchmarks/zoo_engine_gpu.py --m 512 --out "$WORK/zoo_engine_gpu.json"
+  stage inr_fit 130 $PY -m weightspace zoo inr --dataset fashion-mnist --device cuda --batch 10000 --shard-size 10000 --out "$ZOOS/fashion-inrs-full"
+  for encoder in graph nfn-hnp statnn; do  # the leading family first: the deadline may cut the rest
+    stage "encoder-$encoder" 300 $PY benchmarks/encode_bench.py inr-classify-full --zoos "$ZOOS" --device cuda --seeds 0 --encoders $encoder --epochs-scale 0.25 --no-pixels --out "$WORK/encode"
+  done
+fi
+[ -f "$ZOOS/fashion-inrs-full/zoo.json" ] && $PY - "$ZOOS/fashion-inrs-full" > "$WORK/inr_zoo_summary.json" <<'EOF'
+import json, sys
+from weightspace.zoo import Zoo
+t = Zoo.open(sys.argv[1]).table
+print(json.dumps({"inrs": len(t), "splits": t["split"].value_counts().to_dict(), "psnr_mean": t["psnr"].mean(),
+                  "psnr_min": t["psnr"].min(), "stopped_early": float((t["steps"] < t["steps"].max()).mean()),
+                  "fitter": t["fitter"].iloc[0]}, indent=1))
+EOF
+pack
+echo "done $(date +%T); $(( deadline - $(date +%s) )) s before the deadline"

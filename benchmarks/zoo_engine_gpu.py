@@ -1,0 +1,168 @@
+"""The zoo engine as `zoo generate` runs it, on one GPU: network-epochs/s of `fit_stacked` in each mode, against a
+plain per-network PyTorch loop on the same card in the same run, and the share of the card's measured matmul rate.
+
+    python benchmarks/zoo_engine_gpu.py --m 512 --out OUT.json [--quick]
+
+Seed shape: LeNet-5 on 3x32x32, batch 128, Adam 1e-3, BCE, one-vs-rest labels at the seed's 1:9 rate, an epoch of
+74 full batches (ImageNette's 9,469 training images rounded up to 9,472, so one compiled shape). Each mode trains 3
+epochs; the second (compiled and warm) is timed, the third ends with the evaluation `zoo generate` runs.
+`--quick` runs a small version on any device (the test of this script).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from weightspace.nets import lenet5_seed
+from weightspace.nets.build import build
+from weightspace.nets.init import init_net
+from weightspace.train import Recipe
+from weightspace.train.batched import fit_stacked, stack
+from weightspace.train.loop import logits_of
+
+MODES = {  # name -> (deterministic, shared order)
+    "--fast-gpu (TF32, bf16 autocast, fused Adam)": (False, False),
+    "--fast-gpu --shared-order": (False, True),
+    "deterministic (the default)": (True, False),
+    "deterministic, --shared-order": (True, True),
+}
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def engine_rate(m, x, y, x_test, y_test, recipe, device, deterministic, shared) -> dict:
+    """Network-epochs/s of the second epoch of `fit_stacked`, and the whole call's seconds."""
+    spec = lenet5_seed()
+    init = stack([init_net(spec, i, "glorot_uniform") for i in range(m)])
+    seeds = [7] * m if shared else list(range(m))
+    stamps = []
+
+    def on_epoch(epoch: int) -> None:
+        sync(device)
+        stamps.append(time.perf_counter())
+
+    start = time.perf_counter()
+    result = fit_stacked(spec, init, x, y, x_test, y_test, recipe, seeds, None, device, on_epoch, deterministic, m)
+    epoch_s = stamps[1] - stamps[0]
+    accuracy = sum(r["test_accuracy"] for r in result.metrics[recipe.epochs]) / m
+    return {"epoch_s": epoch_s, "network_epochs_per_s": m / epoch_s, "call_s": time.perf_counter() - start,
+            "mean_test_accuracy": accuracy}  # fmt: skip
+
+
+def loop_rate(x, y, recipe, device) -> dict:
+    """One network, the plain way: nn.Module, torch Adam, a batch gathered from device-resident data each step."""
+    spec = lenet5_seed()
+    model = logits_of(spec, build(spec)).to(device)
+    opt = torch.optim.Adam(model.parameters(), recipe.lr)
+    xd, yd = x.to(device), y[0].float().to(device)
+
+    def epoch() -> float:
+        sync(device)
+        start = time.perf_counter()
+        order = torch.randperm(len(xd), device=device)
+        for i in range(0, len(xd), recipe.batch_size):
+            idx = order[i : i + recipe.batch_size]
+            loss = F.binary_cross_entropy_with_logits(model(xd[idx])[:, 0], yd[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        sync(device)
+        return time.perf_counter() - start
+
+    epoch()  # warm-up: cuDNN handles, allocator
+    seconds = min(epoch() for _ in range(2))
+    return {"epoch_s": seconds, "network_epochs_per_s": 1 / seconds}
+
+
+def step_flops(batch: int) -> int:
+    """Forward + backward FLOPs of one network's training step (what every engine must compute)."""
+    spec = lenet5_seed()
+    model = logits_of(spec, build(spec))
+    with FlopCounterMode(display=False) as counter:
+        model(torch.rand(batch, 3, 32, 32)).sum().backward()
+    return counter.get_total_flops()
+
+
+def matmul_tflops(device: str, dtype, precision: str = "highest") -> float:
+    n = 8192 if device.startswith("cuda") else 1024
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision(precision)
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    sync(device)
+    start, reps = time.perf_counter(), 10
+    for _ in range(reps):
+        a @ b
+    sync(device)
+    torch.set_float32_matmul_precision(before)
+    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e12
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--m", type=int, default=512, help="networks trained at once")
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--modes", default=",".join(str(i) for i in range(len(MODES))), help="indices into MODES")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--quick", action="store_true", help="8 networks, 2 batches an epoch: a smoke test")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    steps, m = (2, min(args.m, 8)) if args.quick else (74, args.m)
+    n = 128 * steps
+    x, x_test = torch.rand(n, 3, 32, 32), torch.rand(1000 if not args.quick else 64, 3, 32, 32)
+    y = (torch.rand(m, n) < 0.1).long()
+    y_test = (torch.rand(m, len(x_test)) < 0.1).long()
+    recipe = Recipe(epochs=3, batch_size=128, lr=1e-3)
+    flops = step_flops(128)
+    rates = {
+        "float32": matmul_tflops(args.device, torch.float32),
+        "tf32": matmul_tflops(args.device, torch.float32, "high"),
+        "bfloat16": matmul_tflops(args.device, torch.bfloat16),
+    }
+    name = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu"
+    report = {"device": name, "m": m, "steps_per_epoch": steps, "flops_per_network_step": flops,
+              "matmul_tflops": rates, "modes": {}}  # fmt: skip
+    loop = loop_rate(x, y, recipe, args.device)
+    report["plain loop"] = loop
+    print(f"{name}, M = {m}, {steps} steps of 128 per epoch; step FLOPs {flops / 1e6:.1f} M per network")
+    print("| mode | network-epochs/s | x plain loop | useful TFLOP/s | of matmul rate | call s | test acc |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    useful = flops * steps / 1e12
+    print(f"| plain per-network loop | {loop['network_epochs_per_s']:.2f} | 1.0 | "
+          f"{useful * loop['network_epochs_per_s']:.2f} | | | |", flush=True)  # fmt: skip
+    for i in (int(k) for k in args.modes.split(",")):
+        label, (deterministic, shared) = list(MODES.items())[i]
+        try:
+            r = engine_rate(m, x, y, x_test, y_test, recipe, args.device, deterministic, shared)
+        except Exception as err:  # one failing mode (compiler, memory) is reported, not fatal to the others
+            report["modes"][label] = {"error": f"{type(err).__name__}: {err}"[:500]}
+            print(f"| {label} | failed: {type(err).__name__}: {str(err).splitlines()[0][:100]} |", flush=True)
+            continue
+        yardstick = rates["float32"] if deterministic else rates["bfloat16"]
+        r["x_loop"] = r["network_epochs_per_s"] / loop["network_epochs_per_s"]
+        r["useful_tflops"] = useful * r["network_epochs_per_s"]
+        r["of_matmul_percent"] = 100 * r["useful_tflops"] / yardstick
+        report["modes"][label] = r
+        print(f"| {label} | {r['network_epochs_per_s']:.1f} | {r['x_loop']:.1f} | {r['useful_tflops']:.2f} | "
+              f"{r['of_matmul_percent']:.1f} % | {r['call_s']:.0f} | {r['mean_test_accuracy']:.3f} |",
+              flush=True)  # fmt: skip
+        if args.out:  # after every mode, so a run cut short keeps what it measured
+            args.out.write_text(json.dumps(report, indent=1))
+    print(f"measured matmul TFLOP/s: { {k: round(v, 1) for k, v in rates.items()} }")
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
