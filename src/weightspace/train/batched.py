@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -288,7 +288,7 @@ def _fit_stack(
         with gpu_kernels(device, deterministic):
             for i in range(0, n, recipe.batch_size):
                 idx = orders[:, i : i + recipe.batch_size]  # [M, b], or [1, b] when shared
-                with torch.autocast("cuda", torch.bfloat16, enabled=fast):
+                with torch.autocast("cuda", torch.bfloat16) if fast else nullcontext():
                     logits = model.forward(params, x_train_d[idx[0]] if shared else x_train_d[idx], shared)
                 idx = idx.expand(len(order_seeds), -1)
                 loss = _per_network_loss(logits.float(), torch.gather(y_train_d, 1, idx)).sum()
