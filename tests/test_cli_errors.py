@@ -105,8 +105,8 @@ def invocations(zoo: str, net: str, file: str) -> list[list[str]]:
     cases += bad_options(["zoo", "classify", zoo], seeds=["--seed"])
     cases += bad_options(
         ["zoo", "inr", "--dataset", "digits", "--out", "o"],
-        counts=["--per-class", "--steps", "--shard-size"], reals=["--stop-psnr"], seeds=["--seed"],
-        extra=[["--stop-psnr", "0"]],
+        counts=["--per-class", "--steps", "--shard-size", "--batch"], reals=["--stop-psnr"], seeds=["--seed"],
+        devices=["--device"], extra=[["--stop-psnr", "0"]],
     )  # fmt: skip
     cases += bad_options(["zoo", "show-inr", zoo, "--out", "grid.png"], counts=["--count"], extra=[["--count", "999"]])
     cases += bad_options(

@@ -55,3 +55,13 @@ def test_show_inr_writes_a_grid(tmp_path):
     result = CliRunner().invoke(app, ["zoo", "show-inr", str(tmp_path / "z"), "--out", str(tmp_path / "g.png")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG" and "mean PSNR" in result.output
+
+
+def test_zoo_inr_cli_batch_size_does_not_change_the_networks(tmp_path):
+    def fitted(batch: str):
+        args = ["zoo", "inr", "--dataset", "digits", "--per-class", "1", "--steps", "20", "--batch", batch]
+        result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / batch)])
+        assert result.exit_code == 0, result.output
+        return Zoo.open(tmp_path / batch).flat()
+
+    assert (fitted("3") - fitted("10")).abs().max() < 1e-6
