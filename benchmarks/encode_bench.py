@@ -16,7 +16,11 @@ finished entry is saved to encode_<name>.json with the settings that made it (ep
 reused only when a rerun's settings are the same (the log says "reused"), so an interrupted run resumes and a run
 with other settings recomputes. The table goes to encode_<name>.md. Trained encoders go to runs/encode-bench/models,
 reused under the same rule. Budgets (epochs, width) are sized for 2 CPU cores and printed with every table;
-`--encoders` runs a subset.
+`--encoders` runs a subset, `--device cuda` trains on a GPU.
+
+Every table is mean ± std over `--seeds` (default 0,1,2: each seed moves the encoder's init and batch order and,
+for zoos without their own split, which networks are held out), ranked by the mean. Seed 0 is what the single-seed
+tables stored, so their entries count as seed 0.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ PUBLISHED = Path(__file__).parent / "results"
 RESULTS = Path("runs/encode-bench/results")  # --out; --publish sets PUBLISHED
 MODELS = Path("runs/encode-bench/models")
 SCALE = 1.0  # --epochs-scale, part of every entry's settings
+SEEDS = (0, 1, 2)  # --seeds: each moves the encoder's init and batch order, and the split of a zoo without its own
 DEVICE = "cpu"  # --device for the INR-classification encoders
 PIXELS = True  # --no-pixels: leave out the INR tables' pixel references (a minute of logistic regression)
 SNE = {"width": 32, "depth": 1, "dim": 32, "chunk_size": 16}
@@ -74,24 +79,43 @@ class Store:
         return value
 
 
-def train(zoo_dir: Path, kind: str, target: str, name: str, epochs_scale: float = 1.0, **extra) -> dict:
-    """Train (or reload) one encoder; its report without the loss history."""
-    path = MODELS / f"{name}.safetensors"
+def seeded(name: str, seed: int, sep: str = " seed ") -> str:
+    """An entry's (or model's) name for one seed: seed 0 keeps the plain name, as the single-seed tables stored it."""
+    return name if seed == 0 else f"{name}{sep}{seed}"
+
+
+def spread(values: list[float], digits: int = 3) -> str:
+    """mean ± std over seeds (the mean alone for one seed)."""
+    mean = sum(values) / len(values)
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def mean_of(cell: str) -> float:
+    return float(cell.split(" ")[0])
+
+
+def train(zoo_dir: Path, kind: str, target: str, name: str, epochs_scale: float = 1.0, seed: int = 0, **extra) -> dict:
+    """Train (or reload) one encoder with one seed (init, batch order, and the zoo's split); its report without the
+    loss history."""
+    path = MODELS / f"{seeded(name, seed, '-seed')}.safetensors"
     if path.is_file() and path.with_suffix(".report.json").is_file():
         saved = json.loads(path.with_suffix(".report.json").read_text())
         if saved.get("settings") == settings():
             return saved
     config = EncoderConfig(kind=kind, target=target, **(SNE if kind == "sne" else {}), **extra.pop("config", {}))
     epochs = max(1, round(EPOCHS[kind] * epochs_scale))
-    fit = FitConfig(epochs=epochs, li_weight=extra.pop("li_weight", 1.0 if kind == "sne" else 0.0))
+    fit = FitConfig(epochs=epochs, li_weight=extra.pop("li_weight", 1.0 if kind == "sne" else 0.0), seed=seed)
     start = time.perf_counter()
-    model, report = train_on_zoo(Zoo.open(zoo_dir), config, fit, **extra)
+    model, report = train_on_zoo(Zoo.open(zoo_dir), config, fit, split_seed=seed, device=DEVICE, **extra)
     report = {k: v for k, v in report.items() if k not in ("history", "test_predictions")} | {"epochs": epochs}
     report["settings"] = settings()
     report["train_seconds"] = time.perf_counter() - start
     model.save(path)
     write_text_atomic(path.with_suffix(".report.json"), json.dumps(report, indent=1))
-    print(f"  {name}: {json.dumps(report['test'])} ({report['train_seconds']:.0f} s)", flush=True)
+    print(f"  {seeded(name, seed)}: {json.dumps(report['test'])} ({report['train_seconds']:.0f} s)", flush=True)
     return report
 
 
@@ -117,14 +141,22 @@ def bench_inr(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
         ]
     rows = []
     for label, kind, extra in runs:
-        r = store.get(
-            label,
-            lambda k=kind, lab=label, ex=extra: train(zoos / "sine-inr", k, "frequency", f"inr-{lab}", scale, **ex),
-        )
-        rows.append([label, fmt(r["test"]["mse"]), fmt(r["test"]["tau"]), f"{r['permutation_gap']:.1e}"])
+        rs = [
+            store.get(
+                seeded(label, seed),
+                lambda k=kind, lab=label, ex=extra, s=seed: train(
+                    zoos / "sine-inr", k, "frequency", f"inr-{lab}", scale, s, **ex
+                ),
+            )
+            for seed in SEEDS
+        ]
+        gaps = [r["permutation_gap"] for r in rs]
+        rows.append([label, spread([r["test"]["mse"] for r in rs]), spread([r["test"]["tau"] for r in rs]),
+                     f"{sum(gaps) / len(gaps):.1e}"])  # fmt: skip
+    rows.sort(key=lambda r: mean_of(r[1]))  # ranked by the mean test MSE
     paper = {"sne": 0.098, "sne (no logit invariance)": 0.160, "sne (no positional encodings)": 7.452}
     rows = [r[:2] + [paper.get(r[0], "")] + r[2:] for r in rows]
-    return table(rows, ["encoder", "test MSE", "paper MSE", "Kendall tau", "symmetry gap"])
+    return table(rows, ["encoder", f"test MSE ({len(SEEDS)} seeds)", "paper MSE", "Kendall tau", "symmetry gap"])
 
 
 # -- 2. accuracy prediction, same- and cross-dataset --------------------------------------------------------------
@@ -133,32 +165,38 @@ DATASETS = ("digits", "mnist5k", "fashion")
 
 def bench_accuracy(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
     store = Store("accuracy")
-    rows = []
+    rows, grids = [], {}
     for kind in kinds:
         for src in DATASETS:
-            name = f"acc-{kind}-{src}"
-            train(zoos / f"{src}-smallcnn", kind, "test_accuracy", name, scale)
-            model = Predictor.load(MODELS / f"{name}.safetensors")
-            cells = []
-            for dst in DATASETS:
-                r = store.get(
-                    f"{kind}:{src}->{dst}",
-                    lambda dst=dst, model=model: evaluate_on_zoo(model, Zoo.open(zoos / f"{dst}-smallcnn"), "test")[0],
-                )
-                cells.append(r["tau"])
-            rows.append([kind, src, *(fmt(c) for c in cells), fmt(sum(cells) / len(cells))])
-    plot_accuracy(rows, RESULTS / "encode_accuracy.png")
-    return table(rows, ["encoder", "train on", *(f"tau on {d}" for d in DATASETS), "mean"])
+            taus = {dst: [] for dst in DATASETS}
+            for seed in SEEDS:
+                name = f"acc-{kind}-{src}"
+                train(zoos / f"{src}-smallcnn", kind, "test_accuracy", name, scale, seed)
+                model = Predictor.load(MODELS / f"{seeded(name, seed, '-seed')}.safetensors")
+                for dst in DATASETS:
+                    r = store.get(
+                        seeded(f"{kind}:{src}->{dst}", seed),
+                        lambda dst=dst, model=model, seed=seed: evaluate_on_zoo(
+                            model, Zoo.open(zoos / f"{dst}-smallcnn"), "test", seed
+                        )[0],
+                    )
+                    taus[dst].append(r["tau"])
+            means = [sum(t) / len(t) for t in taus.values()]
+            grids.setdefault(kind, []).append(means)
+            rows.append([kind, src, *(spread(t) for t in taus.values()), f"{sum(means) / len(means):.3f}"])
+    plot_accuracy(grids, RESULTS / "encode_accuracy.png")
+    order = {k: -sum(map(sum, g)) for k, g in grids.items()}  # encoders ranked by their mean tau
+    rows.sort(key=lambda r: order[r[0]])
+    header = ["encoder", "train on", *(f"tau on {d}" for d in DATASETS), "mean"]
+    return f"Kendall tau, mean ± std over {len(SEEDS)} seeds (split and init)\n\n" + table(rows, header)
 
 
-def plot_accuracy(rows: list[list], path: Path) -> Path:
-    """One heatmap per encoder: Kendall tau (0 dark .. 0.8 bright) for every (train zoo, test zoo) pair."""
+def plot_accuracy(grids: dict[str, list[list[float]]], path: Path) -> Path:
+    """One heatmap per encoder: mean Kendall tau (0 dark .. 0.8 bright) for every (train zoo, test zoo) pair."""
     from weightspace.report.plots import plt, save_figure
 
-    kinds = list(dict.fromkeys(r[0] for r in rows))
-    fig, axes = plt.subplots(1, len(kinds), figsize=(2.4 * len(kinds), 3.1), squeeze=False)
-    for ax, kind in zip(axes[0], kinds):
-        grid = [[float(c) for c in r[2:5]] for r in rows if r[0] == kind]
+    fig, axes = plt.subplots(1, len(grids), figsize=(2.4 * len(grids), 3.1), squeeze=False)
+    for ax, (kind, grid) in zip(axes[0], grids.items()):
         ax.imshow(grid, vmin=0, vmax=0.8, cmap="viridis")
         for i, line in enumerate(grid):
             for j, tau in enumerate(line):
@@ -176,22 +214,24 @@ def bench_cross_arch(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> 
     store = Store("cross_arch")
     rows = []
     for kind in kinds:
-        name = f"acc-{kind}-mnist5k"
-        train(zoos / "mnist5k-smallcnn", kind, "test_accuracy", name, scale)
-        model = Predictor.load(MODELS / f"{name}.safetensors")
-        cells = []
-        for dst in ("mnist5k-lenet5classic", "mnist5k-mlp"):
+        cells = {dst: [] for dst in ("mnist5k-lenet5classic", "mnist5k-mlp")}
+        for seed in SEEDS:
+            name = f"acc-{kind}-mnist5k"
+            train(zoos / "mnist5k-smallcnn", kind, "test_accuracy", name, scale, seed)
+            model = Predictor.load(MODELS / f"{seeded(name, seed, '-seed')}.safetensors")
+            for dst in cells:
 
-            def run(dst=dst, model=model):
-                try:
-                    return evaluate_on_zoo(model, Zoo.open(zoos / dst), "all")[0]
-                except EncodeError as err:
-                    return {"error": str(err)}
+                def run(dst=dst, model=model):
+                    try:
+                        return evaluate_on_zoo(model, Zoo.open(zoos / dst), "all")[0]
+                    except EncodeError as err:
+                        return {"error": str(err)}
 
-            r = store.get(f"{kind}:mnist5k-smallcnn->{dst}", run)
-            cells.append(fmt(r.get("tau")) if "tau" in r else "cannot read")
-        rows.append([kind, *cells])
-    return table(
+                r = store.get(seeded(f"{kind}:mnist5k-smallcnn->{dst}", seed), run)
+                cells[dst].append(r.get("tau"))
+        rows.append([kind, *(spread(t) if None not in t else "cannot read" for t in cells.values())])
+    rows.sort(key=lambda r: -sum(mean_of(c) for c in r[1:]) if "cannot read" not in r else 0)
+    return f"Kendall tau, mean ± std over {len(SEEDS)} seeds\n\n" + table(
         rows, ["encoder (trained on small CNN, MNIST-5k)", "tau on LeNet-5 classic", "tau on MLP 784-32-32-10"]
     )
 
@@ -208,20 +248,22 @@ def bench_seed_task(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> s
         runs.append(("sne (canonical unit order)", "sne", CANONICAL))
     for label, kind, extra in runs:
 
-        def run(label=label, kind=kind, extra=extra):
+        def run(label=label, kind=kind, extra=extra, seed=0):
             try:
-                r = train(zoo_dir, kind, "task", f"seed-{label}", scale, task="classes", **extra)
+                r = train(zoo_dir, kind, "task", f"seed-{label}", scale, seed, task="classes", **extra)
                 return {"accuracy": r["test"]["accuracy"], "seconds": r["train_seconds"]}
             except EncodeError as err:
                 return {"error": str(err)}
 
-        r = store.get(label, run)
-        rows.append([label, fmt(r.get("accuracy")) if "accuracy" in r else "cannot read (flatten)"])
+        rs = [store.get(seeded(label, seed), lambda seed=seed, run=run: run(seed=seed)) for seed in SEEDS]
+        ok = all("accuracy" in r for r in rs)
+        rows.append([label, spread([r["accuracy"] for r in rs]) if ok else "cannot read (flatten)"])
+    rows.sort(key=lambda r: -mean_of(r[1]) if r[1][0].isdigit() else 0)
     for feats in ("stats", "flat"):
         r = store.get(f"zoo classify {feats}", lambda f=feats: _classify(classify, Zoo.open(zoo_dir), f))
         rows.append([f"`zoo classify` ({r['model']} on {feats})", fmt(r["accuracy"])])
     rows.append(["chance", "0.100"])
-    return table(rows, ["method", "test accuracy (10 classes)"])
+    return table(rows, ["method", f"test accuracy (10 classes; encoders over {len(SEEDS)} seeds)"])
 
 
 def _classify(classify, zoo: Zoo, features: str) -> dict:
@@ -263,7 +305,6 @@ def bench_speed(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
 
 
 # -- 5. INR classification: the field's benchmark, on our regenerated Fashion-MNIST INRs ---------------------------
-INR_SEEDS = (0, 1, 2)
 INR_EPOCHS = {"statnn": 100, "mlp": 100, "nfn-np": 30, "nfn-hnp": 30, "deepsets": 25, "graph": 40, "sne": 3}
 INR_RUNS = {  # label -> (kind, encoder config, fit settings); cheap first, so a partial run still fills rows
     "statnn": ("statnn", {}, {}),
@@ -320,7 +361,7 @@ def pixel_references(zoo: Zoo) -> dict:
 
 def inr_settings() -> dict:
     """What decides an INR-classification entry: reused only when these are equal."""
-    fixed = {"epochs_scale": SCALE, "sne": SNE, "inr_epochs": INR_EPOCHS, "runs": INR_RUNS, "seeds": INR_SEEDS}
+    fixed = {"epochs_scale": SCALE, "sne": SNE, "inr_epochs": INR_EPOCHS, "runs": INR_RUNS, "seeds": SEEDS}
     if DEVICE != "cpu":  # other kernels, other last bits
         fixed["device"] = torch.device(DEVICE).type
     return json.loads(json.dumps(fixed))  # as the store holds it (tuples as lists)
@@ -344,7 +385,7 @@ def bench_inr_classify(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL, z
             continue
         runs = [
             store.get(f"{label} seed {s}", lambda k=kind, c=config, f=fit, s=s: train_inr(zoo_dir, k, c, f, s, scale))
-            for s in INR_SEEDS
+            for s in SEEDS
         ]
         acc = torch.tensor([100 * r["test"]["accuracy"] for r in runs])
         spread = f" ± {acc.std():.2f}" if len(acc) > 1 else ""
@@ -360,7 +401,7 @@ def bench_inr_classify(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL, z
     fit_psnr = zoo.table["psnr"]
     note = (
         f"{len(zoo):,} regenerated INRs ({', '.join(f'{k} {v}' for k, v in zoo.table['split'].value_counts().items())}"
-        f"; fit PSNR mean {fit_psnr.mean():.1f} dB), {len(INR_SEEDS)} seeds (init and batch order; the split is the "
+        f"; fit PSNR mean {fit_psnr.mean():.1f} dB), {len(SEEDS)} seeds (init and batch order; the split is the "
         "dataset's own), mean ± std test accuracy (%)"
     )
     where = "2 cores" if DEVICE == "cpu" else torch.cuda.get_device_name(torch.device(DEVICE))
@@ -375,19 +416,26 @@ def bench_summary(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str
     inr, seed = Store("inr").read(), Store("seed_task").read()
 
     def mean(values: list) -> float | None:
+        values = [v for v in values if v is not None]
         return sum(values) / len(values) if values else None
 
-    scores = {  # benchmark -> (higher is better, {encoder: score})
-        "sine-INR frequency (test MSE)": (False, {k: inr[k]["test"]["mse"] for k in ALL if k in inr}),
+    def over_seeds(store: dict, key: str, value) -> float | None:
+        """The mean over the seeds stored for `key` (an entry, or every cell of a table whose keys start so)."""
+        entries = [v for k, v in store.items() if k.startswith(key) and "tau" in v] if key.endswith(":") else [
+            store[seeded(key, s)] for s in SEEDS if seeded(key, s) in store]  # fmt: skip
+        return mean([value(e) for e in entries])
+
+    scores = {  # benchmark -> (higher is better, {encoder: score}), each a mean over the stored seeds
+        "sine-INR frequency (test MSE)": (False, {k: over_seeds(inr, k, lambda e: e["test"]["mse"]) for k in ALL}),
         "accuracy prediction (mean tau, 3x3 dataset pairs)": (
             True,
-            {k: mean([v["tau"] for key, v in acc.items() if key.startswith(f"{k}:")]) for k in ALL},
+            {k: over_seeds(acc, f"{k}:", lambda e: e["tau"]) for k in ALL},
         ),
         "cross-architecture (mean tau, 2 unseen architectures)": (
             True,
-            {k: mean([v["tau"] for key, v in cross.items() if key.startswith(f"{k}:") and "tau" in v]) for k in ALL},
+            {k: over_seeds(cross, f"{k}:", lambda e: e["tau"]) for k in ALL},
         ),
-        "seed task (test accuracy)": (True, {k: seed[k].get("accuracy") for k in ALL if k in seed}),
+        "seed task (test accuracy)": (True, {k: over_seeds(seed, k, lambda e: e.get("accuracy")) for k in ALL}),
     }
     rows, ratios = [], []
     for name, (higher, by_kind) in scores.items():
@@ -423,12 +471,12 @@ if __name__ == "__main__":
     parser.add_argument("--out", type=Path, default=RESULTS, help="where results go (default %(default)s)")
     parser.add_argument("--publish", action="store_true", help=f"write into {PUBLISHED} (the committed results)")
     parser.add_argument("--device", default="cpu", help="where the INR-classification encoders train")
-    parser.add_argument("--seeds", help="INR classification: comma-separated seeds (default 0,1,2)")
+    parser.add_argument("--seeds", help="comma-separated seeds (default 0,1,2); seed 0 is the single-seed tables'")
     parser.add_argument("--no-pixels", action="store_true", help="INR classification: no pixel references")
     args = parser.parse_args()
     DEVICE, PIXELS = args.device, not args.no_pixels
     if args.seeds:
-        INR_SEEDS = tuple(int(s) for s in args.seeds.split(","))
+        SEEDS = tuple(int(s) for s in args.seeds.split(","))
     RESULTS = PUBLISHED if args.publish else args.out
     SCALE = args.epochs_scale
     kinds = tuple(args.encoders.split(","))
