@@ -8,7 +8,7 @@
     python benchmarks/encode_bench.py speed
     python benchmarks/encode_bench.py inr-classify               # Fashion-MNIST INRs, every encoder, 3 seeds
     python benchmarks/encode_bench.py inr-classify-mnist         # the same on the 5,000 MNIST digits' INRs
-    python benchmarks/encode_bench.py inr-classify-full --device cuda --seeds 0   # all 70,000 (a GPU's budget)
+    python benchmarks/encode_bench.py inr-classify-full --seeds 0 --epochs-scale 0.25 --no-pixels   # all 70,000
     python benchmarks/encode_bench.py summary                    # SNE vs the best baseline, from the results
 
 Results go to --out (default runs/encode-bench/results; `--publish` writes the committed benchmarks/results/): each
@@ -361,7 +361,7 @@ def pixel_references(zoo: Zoo) -> dict:
 
 def inr_settings() -> dict:
     """What decides an INR-classification entry: reused only when these are equal."""
-    fixed = {"epochs_scale": SCALE, "sne": SNE, "inr_epochs": INR_EPOCHS, "runs": INR_RUNS, "seeds": SEEDS}
+    fixed = {"epochs_scale": SCALE, "sne": SNE, "inr_epochs": INR_EPOCHS, "runs": INR_RUNS}  # each entry is one seed
     if DEVICE != "cpu":  # other kernels, other last bits
         fixed["device"] = torch.device(DEVICE).type
     return json.loads(json.dumps(fixed))  # as the store holds it (tuples as lists)

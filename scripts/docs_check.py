@@ -111,6 +111,12 @@ CHECKS = [  # (name, README marker, how: "run COMMAND" | "file PATH" | a functio
     ("Keras peer", "| work (one-vs-rest LeNet-5s)", "file benchmarks/results/peer_keras_cpu*.json", None),
     ("INR classification", "| encoder | test accuracy %", "file benchmarks/results/encode_inr_classify.md", None),
     (
+        "INR classification, all 70,000 Fashion INRs",
+        "| encoder (all 70,000 Fashion INRs)",
+        "file benchmarks/results/encode_inr_classify_full.md",
+        None,
+    ),
+    (
         "INR classification, MNIST-5k",
         "| encoder (MNIST-5k INRs)",
         "file benchmarks/results/encode_inr_classify_mnist.md",
