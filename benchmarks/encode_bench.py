@@ -8,7 +8,7 @@
     python benchmarks/encode_bench.py speed
     python benchmarks/encode_bench.py inr-classify               # Fashion-MNIST INRs, every encoder, 3 seeds
     python benchmarks/encode_bench.py inr-classify-mnist         # the same on the 5,000 MNIST digits' INRs
-    python benchmarks/encode_bench.py inr-classify-full --seeds 0 --epochs-scale 0.25 --no-pixels   # all 70,000
+    python benchmarks/encode_bench.py inr-classify-full --epochs-scale 0.25 --no-pixels   # all 70,000 INRs
     python benchmarks/encode_bench.py summary                    # SNE vs the best baseline, from the results
 
 Results go to --out (default runs/encode-bench/results; `--publish` writes the committed benchmarks/results/): each
