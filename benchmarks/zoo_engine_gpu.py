@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
+from zoo_engine_variants import matmul_tflops  # benchmarks/, beside this script
 
 from weightspace.nets import lenet5_seed
 from weightspace.nets.build import build
@@ -91,22 +92,6 @@ def step_flops(batch: int) -> int:
     with FlopCounterMode(display=False) as counter:
         model(torch.rand(batch, 3, 32, 32)).sum().backward()
     return counter.get_total_flops()
-
-
-def matmul_tflops(device: str, dtype, precision: str = "highest") -> float:
-    n = 8192 if device.startswith("cuda") else 1024
-    before = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision(precision)
-    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
-    for _ in range(3):
-        a @ b
-    sync(device)
-    start, reps = time.perf_counter(), 10
-    for _ in range(reps):
-        a @ b
-    sync(device)
-    torch.set_float32_matmul_precision(before)
-    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e12
 
 
 def main() -> None:

@@ -77,19 +77,23 @@ def try_step(*args, **kwargs):
         RESULTS.append({"variant": args[0], "m": args[5], "error": f"{type(err).__name__}: {err}"[:500]})
 
 
-def matmul_tflops(device: str, dtype) -> float:
-    """The card's (or CPU's) measured dense matmul rate, the yardstick for the engine's useful work."""
-    n = 8192 if device == "cuda" else 2048
+def matmul_tflops(device: str, dtype, precision: str = "highest") -> float:
+    """The card's (or CPU's) measured dense matmul rate, the yardstick for the engine's useful work; float32 at
+    `precision` ("high": TF32), set for the measurement only."""
+    n = 8192 if device.startswith("cuda") else 2048
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision(precision)
     a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     for _ in range(3):
         a @ b
-    if device == "cuda":
+    if device.startswith("cuda"):
         torch.cuda.synchronize()
     start, reps = time.perf_counter(), 10
     for _ in range(reps):
         a @ b
-    if device == "cuda":
+    if device.startswith("cuda"):
         torch.cuda.synchronize()
+    torch.set_float32_matmul_precision(before)
     return 2 * n**3 * reps / (time.perf_counter() - start) / 1e12
 
 
@@ -126,9 +130,8 @@ def main() -> None:
                  amp=True, reference=ref, fused=True, whole=True)  # fmt: skip
     rates = {str(d): matmul_tflops(device, d) for d in ([torch.float32, torch.bfloat16] if device == "cuda"
                                                         else [torch.float32])}  # fmt: skip
-    torch.set_float32_matmul_precision("high")
     if device == "cuda":
-        rates["tf32"] = matmul_tflops(device, torch.float32)
+        rates["tf32"] = matmul_tflops(device, torch.float32, "high")
     print(f"measured matmul TFLOP/s: {rates}", flush=True)
     if len(sys.argv) > 3:
         import json
