@@ -115,18 +115,9 @@ def matmul_rate(threads: int) -> float:
 
 def training_flops(images: int) -> float:
     """FLOPs of one network's training epoch: forward + backward over `images` (torch's FLOP counter)."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
+    from yardsticks import lenet5_step_flops  # benchmarks/, beside this script
 
-    from weightspace.nets import lenet5_seed
-    from weightspace.nets.init import init_net
-    from weightspace.train.loop import logits_of
-
-    spec = lenet5_seed(input_shape=[3, 32, 32])
-    module = logits_of(spec, init_net(spec, 0).as_module())
-    with FlopCounterMode(display=False) as counter:
-        module(torch.rand(128, 3, 32, 32)).sum().backward()
-    return counter.get_total_flops() * images / 128
+    return lenet5_step_flops(128) * images / 128
 
 
 def busy_loop() -> subprocess.Popen:

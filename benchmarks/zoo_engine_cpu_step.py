@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
+from yardsticks import lenet5_step_flops, matmul_tflops  # benchmarks/, beside this script
 
 from weightspace.nets import lenet5_seed
 from weightspace.nets.init import init_net
@@ -70,16 +70,8 @@ def main() -> None:
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(IMAGES, 3, 32, 32, generator=g), (torch.rand(IMAGES, generator=g) > 0.5).float()
-    spec = lenet5_seed(input_shape=[3, 32, 32])
-    module = logits_of(spec, init_net(spec, 0).as_module())
-    with FlopCounterMode(display=False) as counter:
-        module(x[:BATCH]).sum().backward()
-    flops = counter.get_total_flops() * IMAGES / BATCH
-    a = torch.randn(1024, 1024)
-    start = time.perf_counter()
-    for _ in range(20):
-        a @ a
-    matmul = 20 * 2 * 1024**3 / (time.perf_counter() - start)
+    flops = lenet5_step_flops(BATCH) * IMAGES / BATCH
+    matmul = matmul_tflops("cpu") * 1e12
 
     variants = {
         "plain module": lambda: module_step(False, False),

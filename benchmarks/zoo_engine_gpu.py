@@ -18,8 +18,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
-from zoo_engine_variants import matmul_tflops  # benchmarks/, beside this script
+from yardsticks import lenet5_step_flops, matmul_tflops  # benchmarks/, beside this script
 
 from weightspace.nets import lenet5_seed
 from weightspace.nets.build import build
@@ -85,15 +84,6 @@ def loop_rate(x, y, recipe, device) -> dict:
     return {"epoch_s": seconds, "network_epochs_per_s": 1 / seconds}
 
 
-def step_flops(batch: int) -> int:
-    """Forward + backward FLOPs of one network's training step (what every engine must compute)."""
-    spec = lenet5_seed()
-    model = logits_of(spec, build(spec))
-    with FlopCounterMode(display=False) as counter:
-        model(torch.rand(batch, 3, 32, 32)).sum().backward()
-    return counter.get_total_flops()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--m", type=int, default=512, help="networks trained at once")
@@ -109,7 +99,7 @@ def main() -> None:
     y = (torch.rand(m, n) < 0.1).long()
     y_test = (torch.rand(m, len(x_test)) < 0.1).long()
     recipe = Recipe(epochs=3, batch_size=128, lr=1e-3)
-    flops = step_flops(128)
+    flops = lenet5_step_flops(128)
     rates = {
         "float32": matmul_tflops(args.device, torch.float32),
         "tf32": matmul_tflops(args.device, torch.float32, "high"),

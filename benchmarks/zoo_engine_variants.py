@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call
+from yardsticks import matmul_tflops  # benchmarks/, beside this script
 
 from weightspace.nets import lenet5_seed
 from weightspace.nets.build import build
@@ -75,26 +76,6 @@ def try_step(*args, **kwargs):
     except Exception as err:  # compile and fused kernels fail in many ways across versions
         print(f"| {args[0]} | failed: {type(err).__name__}: {str(err).splitlines()[0][:120]} | | |", flush=True)
         RESULTS.append({"variant": args[0], "m": args[5], "error": f"{type(err).__name__}: {err}"[:500]})
-
-
-def matmul_tflops(device: str, dtype, precision: str = "highest") -> float:
-    """The card's (or CPU's) measured dense matmul rate, the yardstick for the engine's useful work; float32 at
-    `precision` ("high": TF32), set for the measurement only."""
-    n = 8192 if device.startswith("cuda") else 2048
-    before = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision(precision)
-    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
-    for _ in range(3):
-        a @ b
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    start, reps = time.perf_counter(), 10
-    for _ in range(reps):
-        a @ b
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    torch.set_float32_matmul_precision(before)
-    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e12
 
 
 def main() -> None:
