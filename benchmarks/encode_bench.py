@@ -12,7 +12,7 @@
     python benchmarks/encode_bench.py summary                    # SNE vs the best baseline, from the results
 
 Results go to --out (default runs/encode-bench/results; `--publish` writes the committed benchmarks/results/): each
-finished entry is saved to encode_<name>.json with the settings that made it (epochs scale, encoder budgets), and
+finished entry is saved to encode_<name>.json with the settings that made it (epochs scale, its encoder's budget), and
 reused only when a rerun's settings are the same (the log says "reused"), so an interrupted run resumes and a run
 with other settings recomputes. The table goes to encode_<name>.md. Trained encoders go to runs/encode-bench/models,
 reused under the same rule. Budgets (epochs, width) are sized for 2 CPU cores and printed with every table;
@@ -51,9 +51,12 @@ ALL = ("sne", "deepsets", "statnn", "mlp", "nfn-np", "nfn-hnp", "graph")
 CANONICAL = {"config": {"canonical": True}, "li_weight": 0.0}  # exactly invariant: nothing for LI to do
 
 
-def settings() -> dict:
-    """What decides an entry's numbers besides its name: reused only when these are equal."""
-    return {"epochs_scale": SCALE, "sne": SNE, "epochs": EPOCHS}
+def settings(kind: str | None = None) -> dict:
+    """What decides one entry's numbers besides its name: reused only when these are equal. Only the entry's own
+    encoder budget counts, so adding an encoder or changing another's budget keeps every stored entry."""
+    if kind is None:  # an entry no encoder made (a `zoo classify` baseline)
+        return {}
+    return {"epochs_scale": SCALE, "epochs": EPOCHS[kind]} | ({"sne": SNE} if kind == "sne" else {})
 
 
 class Store:
@@ -69,12 +72,13 @@ class Store:
     def read(self) -> dict:
         return json.loads(self.path.read_text()) if self.path.is_file() else {}
 
-    def get(self, key, make):
+    def get(self, key, make, kind: str | None):
+        """The stored entry `key` if `kind`'s settings made it, else make() it now and store it."""
         entry = self.read().get(key)
-        if isinstance(entry, dict) and entry.get("settings") == self.settings():
+        if isinstance(entry, dict) and entry.get("settings") == self.settings(kind):
             print(f"  {key}: reused from {self.path} (same settings)", flush=True)
             return entry
-        value = make() | {"settings": self.settings()}
+        value = make() | {"settings": self.settings(kind)}
         write_text_atomic(self.path, json.dumps(self.read() | {key: value}, indent=1))
         return value
 
@@ -103,7 +107,7 @@ def train(zoo_dir: Path, kind: str, target: str, name: str, epochs_scale: float 
     path = MODELS / f"{seeded(name, seed, '-seed')}.safetensors"
     if path.is_file() and path.with_suffix(".report.json").is_file():
         saved = json.loads(path.with_suffix(".report.json").read_text())
-        if saved.get("settings") == settings():
+        if saved.get("settings") == settings(kind):
             return saved
     config = EncoderConfig(kind=kind, target=target, **(SNE if kind == "sne" else {}), **extra.pop("config", {}))
     epochs = max(1, round(EPOCHS[kind] * epochs_scale))
@@ -111,7 +115,7 @@ def train(zoo_dir: Path, kind: str, target: str, name: str, epochs_scale: float 
     start = time.perf_counter()
     model, report = train_on_zoo(Zoo.open(zoo_dir), config, fit, split_seed=seed, device=DEVICE, **extra)
     report = {k: v for k, v in report.items() if k not in ("history", "test_predictions")} | {"epochs": epochs}
-    report["settings"] = settings()
+    report["settings"] = settings(kind)
     report["train_seconds"] = time.perf_counter() - start
     model.save(path)
     write_text_atomic(path.with_suffix(".report.json"), json.dumps(report, indent=1))
@@ -147,6 +151,7 @@ def bench_inr(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
                 lambda k=kind, lab=label, ex=extra, s=seed: train(
                     zoos / "sine-inr", k, "frequency", f"inr-{lab}", scale, s, **ex
                 ),
+                kind,
             )
             for seed in SEEDS
         ]
@@ -179,6 +184,7 @@ def bench_accuracy(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> st
                         lambda dst=dst, model=model, seed=seed: evaluate_on_zoo(
                             model, Zoo.open(zoos / f"{dst}-smallcnn"), "test", seed
                         )[0],
+                        kind,
                     )
                     taus[dst].append(r["tau"])
             means = [sum(t) / len(t) for t in taus.values()]
@@ -227,7 +233,7 @@ def bench_cross_arch(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> 
                     except EncodeError as err:
                         return {"error": str(err)}
 
-                r = store.get(seeded(f"{kind}:mnist5k-smallcnn->{dst}", seed), run)
+                r = store.get(seeded(f"{kind}:mnist5k-smallcnn->{dst}", seed), run, kind)
                 cells[dst].append(r.get("tau"))
         rows.append([kind, *(spread(t) if None not in t else "cannot read" for t in cells.values())])
     rows.sort(key=lambda r: -sum(mean_of(c) for c in r[1:]) if "cannot read" not in r else 0)
@@ -255,12 +261,12 @@ def bench_seed_task(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> s
             except EncodeError as err:
                 return {"error": str(err)}
 
-        rs = [store.get(seeded(label, seed), lambda seed=seed, run=run: run(seed=seed)) for seed in SEEDS]
+        rs = [store.get(seeded(label, seed), lambda seed=seed, run=run: run(seed=seed), kind) for seed in SEEDS]
         ok = all("accuracy" in r for r in rs)
         rows.append([label, spread([r["accuracy"] for r in rs]) if ok else "cannot read (flatten)"])
     rows.sort(key=lambda r: -mean_of(r[1]) if r[1][0].isdigit() else 0)
     for feats in ("stats", "flat"):
-        r = store.get(f"zoo classify {feats}", lambda f=feats: _classify(classify, Zoo.open(zoo_dir), f))
+        r = store.get(f"zoo classify {feats}", lambda f=feats: _classify(classify, Zoo.open(zoo_dir), f), None)
         rows.append([f"`zoo classify` ({r['model']} on {feats})", fmt(r["accuracy"])])
     rows.append(["chance", "0.100"])
     return table(rows, ["method", f"test accuracy (10 classes; encoders over {len(SEEDS)} seeds)"])
@@ -359,9 +365,13 @@ def pixel_references(zoo: Zoo) -> dict:
     return {"accuracy": accuracy}
 
 
-def inr_settings() -> dict:
-    """What decides an INR-classification entry: reused only when these are equal."""
-    fixed = {"epochs_scale": SCALE, "sne": SNE, "inr_epochs": INR_EPOCHS, "runs": INR_RUNS}  # each entry is one seed
+def inr_settings(label: str | None) -> dict:
+    """What decides one INR-classification entry (one run of INR_RUNS, one seed): reused only when these are equal."""
+    if label is None:  # the pixel references
+        return {}
+    kind = INR_RUNS[label][0]
+    fixed = {"epochs_scale": SCALE, "epochs": INR_EPOCHS[kind], "run": INR_RUNS[label]}
+    fixed |= {"sne": SNE} if kind == "sne" else {}
     if DEVICE != "cpu":  # other kernels, other last bits
         fixed["device"] = torch.device(DEVICE).type
     return json.loads(json.dumps(fixed))  # as the store holds it (tuples as lists)
@@ -384,7 +394,9 @@ def bench_inr_classify(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL, z
         if kind not in kinds:
             continue
         runs = [
-            store.get(f"{label} seed {s}", lambda k=kind, c=config, f=fit, s=s: train_inr(zoo_dir, k, c, f, s, scale))
+            store.get(
+                f"{label} seed {s}", lambda k=kind, c=config, f=fit, s=s: train_inr(zoo_dir, k, c, f, s, scale), label
+            )
             for s in SEEDS
         ]
         acc = torch.tensor([100 * r["test"]["accuracy"] for r in runs])
@@ -396,7 +408,7 @@ def bench_inr_classify(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL, z
     rows.sort(key=lambda r: -float(r[1].split(" ")[0]))
     rows += [[f"*{name}, published*", f"{acc:.2f}", "", "", ""] for name, acc in INR_PUBLISHED[zoo_name].items()]
     if PIXELS:
-        pixels = store.get("pixels", lambda: pixel_references(zoo))
+        pixels = store.get("pixels", lambda: pixel_references(zoo), None)
         rows += [[f"*reference: {name}*", f"{100 * acc:.2f}", "", "", ""] for name, acc in pixels["accuracy"].items()]
     fit_psnr = zoo.table["psnr"]
     note = (
