@@ -103,7 +103,7 @@ CHECKS = [  # (name, README marker, how: "run COMMAND" | "file PATH" | a functio
     ("Fashion-MNIST classes", "| Fashion-MNIST class (ours", fashion_table, r"\| seed: mean[^\n]*"),
     ("engine speed", "| where | M (networks at once)", "file benchmarks/results/zoo_engine_*.json", None),
     ("Net2Net", "| growth | start | params", "file benchmarks/results/net2net_fashion.json", None),
-    ("encode INR", "| encoder | test MSE | paper MSE", "file benchmarks/results/encode_inr.md", None),
+    ("encode INR", "| encoder | test MSE (3 seeds) | paper MSE", "file benchmarks/results/encode_inr.md", None),
     ("encode accuracy", "| encoder | train on | tau on digits", "file benchmarks/results/encode_accuracy.md", None),
     ("encode cross-arch", "| encoder (trained on small CNN", "file benchmarks/results/encode_cross_arch.md", None),
     ("SWAT", "| method | depth | mean test MSE", "file benchmarks/results/swat/README.md", None),
