@@ -97,6 +97,11 @@ def spread(values: list[float], digits: int = 3) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
+def seed_of(key: str) -> int:
+    """The seed of a stored entry's name (seed 0 has no suffix)."""
+    return int(key.rsplit(" seed ", 1)[1]) if " seed " in key else 0
+
+
 def mean_of(cell: str) -> float:
     return float(cell.split(" ")[0])
 
@@ -427,39 +432,48 @@ def bench_summary(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str
     acc, cross = Store("accuracy").read(), Store("cross_arch").read()
     inr, seed = Store("inr").read(), Store("seed_task").read()
 
-    def mean(values: list) -> float | None:
-        values = [v for v in values if v is not None]
-        return sum(values) / len(values) if values else None
+    def per_seed(store: dict, key: str, value) -> list[float]:
+        """One score per stored seed: the entry `key`, or the mean over every cell of a table whose keys start so."""
+        scores = []
+        for s in SEEDS:
+            if key.endswith(":"):
+                cells = [value(v) for k, v in store.items() if k.startswith(key) and seed_of(k) == s and "tau" in v]
+            else:
+                cells = [value(store[seeded(key, s)])] if seeded(key, s) in store else []
+            if cells := [c for c in cells if c is not None]:
+                scores.append(sum(cells) / len(cells))
+        return scores
 
-    def over_seeds(store: dict, key: str, value) -> float | None:
-        """The mean over the seeds stored for `key` (an entry, or every cell of a table whose keys start so)."""
-        entries = [v for k, v in store.items() if k.startswith(key) and "tau" in v] if key.endswith(":") else [
-            store[seeded(key, s)] for s in SEEDS if seeded(key, s) in store]  # fmt: skip
-        return mean([value(e) for e in entries])
-
-    scores = {  # benchmark -> (higher is better, {encoder: score}), each a mean over the stored seeds
-        "sine-INR frequency (test MSE)": (False, {k: over_seeds(inr, k, lambda e: e["test"]["mse"]) for k in ALL}),
+    scores = {  # benchmark -> (higher is better, {encoder: one score per seed})
+        "sine-INR frequency (test MSE)": (False, {k: per_seed(inr, k, lambda e: e["test"]["mse"]) for k in ALL}),
         "accuracy prediction (mean tau, 3x3 dataset pairs)": (
             True,
-            {k: over_seeds(acc, f"{k}:", lambda e: e["tau"]) for k in ALL},
+            {k: per_seed(acc, f"{k}:", lambda e: e["tau"]) for k in ALL},
         ),
         "cross-architecture (mean tau, 2 unseen architectures)": (
             True,
-            {k: over_seeds(cross, f"{k}:", lambda e: e["tau"]) for k in ALL},
+            {k: per_seed(cross, f"{k}:", lambda e: e["tau"]) for k in ALL},
         ),
-        "seed task (test accuracy)": (True, {k: over_seeds(seed, k, lambda e: e.get("accuracy")) for k in ALL}),
+        "seed task (test accuracy)": (True, {k: per_seed(seed, k, lambda e: e.get("accuracy")) for k in ALL}),
     }
     rows, ratios = [], []
     for name, (higher, by_kind) in scores.items():
-        base = {k: v for k, v in by_kind.items() if k != "sne" and v is not None}
+        means = {k: sum(v) / len(v) for k, v in by_kind.items() if v}
+        base = {k: m for k, m in means.items() if k != "sne"}
+        if not base or "sne" not in means:  # that benchmark has not stored a result yet
+            rows.append([name, "not run", "not run", "n/a", "0"])
+            ratios.append(None)
+            continue
         best = (max if higher else min)(base, key=base.get)
-        sne = by_kind.get("sne")
-        ratio = None if sne is None else (sne / base[best] if higher else base[best] / sne)
+        ratio = means["sne"] / base[best] if higher else base[best] / means["sne"]
         ratios.append(ratio)
-        rows.append([name, fmt(sne), f"{best} {fmt(base[best])}", fmt(ratio, 2)])
+        sne, other = spread(by_kind["sne"]), f"{best} {spread(by_kind[best])}"
+        rows.append([name, sne, other, fmt(ratio, 2), len(by_kind["sne"])])
     if None not in ratios:
-        rows.append(["**mean ratio**", "", "", f"**{sum(ratios) / len(ratios):.2f}**"])
-    return table(rows, ["benchmark", "SNE", "best baseline", "SNE vs best (> 1: SNE better)"])
+        rows.append(["**mean ratio**", "", "", f"**{sum(ratios) / len(ratios):.2f}**", ""])
+    header = ["benchmark", "SNE", "best baseline", "SNE vs best (> 1: SNE better)", "seeds"]
+    note = "mean ± std over the seeds stored (each seed's score first averaged over its table)"
+    return note + "\n\n" + table(rows, header)
 
 
 BENCHES = {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The zoos the encode benchmarks read (2 cores, about 5 hours; resumable: rerun to finish an interrupted one).
+# The zoos the encode benchmarks read (2 cores: the network zoos in about 17 minutes, the INR zoos in about 100;
+# resumable: rerun to finish an interrupted one).
 # Usage: bash benchmarks/encode_zoos.sh [OUT_DIR]   (default runs/encode-zoos)
 set -euo pipefail
 OUT=${1:-runs/encode-zoos}
