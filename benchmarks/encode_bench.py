@@ -51,7 +51,7 @@ ALL = ("sne", "deepsets", "statnn", "mlp", "nfn-np", "nfn-hnp", "graph")
 CANONICAL = {"config": {"canonical": True}, "li_weight": 0.0}  # exactly invariant: nothing for LI to do
 
 
-def settings(kind: str | None = None) -> dict:
+def settings(kind: str | None) -> dict:
     """What decides one entry's numbers besides its name: reused only when these are equal. Only the entry's own
     encoder budget counts, so adding an encoder or changing another's budget keeps every stored entry."""
     if kind is None:  # an entry no encoder made (a `zoo classify` baseline)
