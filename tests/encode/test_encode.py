@@ -118,6 +118,36 @@ def test_batch_permutation_is_the_nets_symmetry(spec, seed):
 
 
 # -- SNE -----------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("cross", [False, True])
+def test_attention_block_computes_what_torch_multihead_attention_computes(cross):
+    from weightspace.encode.sets import MAB
+
+    torch.manual_seed(0)
+    block = MAB(16, 4)
+    y = torch.randn(5, 7, 16, requires_grad=True)
+    x = torch.randn(5, 1, 16) if cross else y
+    mask = torch.rand(5, 7) > 0.3
+    mask[:, 0] = True
+
+    def torch_mab():  # the block as nn.MultiheadAttention's own forward computes it
+        attn = block.attn(x, y, y, key_padding_mask=~mask, need_weights=False)[0]
+        h = block.ln1(x + attn)
+        return block.ln2(h + block.ff(h))
+
+    grads = []
+    for forward in (block.forward, lambda *_: torch_mab()):
+        block.zero_grad()
+        y.grad = None
+        out = forward(x, y, mask)
+        out.square().sum().backward()
+        grads.append([out.detach(), y.grad.clone(), *(p.grad.clone() for p in block.parameters())])
+    for ours, theirs in zip(*grads):
+        torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+    block.eval()
+    with torch.no_grad():  # torch's fused inference path
+        torch.testing.assert_close(block(x, y, mask), torch_mab(), rtol=1e-5, atol=1e-5)
+
+
 def test_sne_is_exactly_invariant_when_chunks_hold_whole_layers_of_units():
     torch.manual_seed(0)
     batch = batch_of(mlp(4, [4, 4], 1), n=4)  # every fan-in is 4: one unit per chunk of 4

@@ -1,0 +1,74 @@
+"""SNE's training step with its attention blocks (`encode.sets.MAB`) against the same blocks run through
+nn.MultiheadAttention's own forward, in one process on the same weights (the ratio is what counts).
+
+    python benchmarks/set_attention.py --out benchmarks/results/set_attention_cpu.json
+
+Networks: seed LeNet-5s (3x32x32), the zoo the seed task reads; SNE as the encode benchmarks size it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from weightspace.encode import EncoderConfig, Predictor, WeightBatch
+from weightspace.encode.sets import MAB
+from weightspace.fileio import write_text_atomic
+from weightspace.nets import Net, lenet5_seed
+
+
+def torch_forward(self: MAB, x, y, y_mask=None):
+    """The block as nn.MultiheadAttention's forward computes it (the baseline)."""
+    pad = None if y_mask is None else ~y_mask
+    h = self.ln1(x + self.attn(x, y, y, key_padding_mask=pad, need_weights=False)[0])
+    return self.ln2(h + self.ff(h))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--networks", type=int, default=8, help="networks per training step")
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", type=Path)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    spec = lenet5_seed(input_shape=[3, 32, 32])
+    batch = WeightBatch.of_nets([Net.init(spec, i) for i in range(args.networks)])
+    config = EncoderConfig(kind="sne", width=32, depth=1, dim=32, chunk_size=16).with_example(batch)
+    model = Predictor(config)
+    ours = MAB.forward
+
+    def step() -> float:
+        start = time.perf_counter()
+        model.zero_grad()
+        model(batch).square().mean().backward()
+        return time.perf_counter() - start
+
+    times = {"torch MultiheadAttention forward": [], "weightspace MAB forward": []}
+    for _ in range(args.reps + 1):  # alternate, so load on the machine falls on both; the first round warms up
+        for name, forward in zip(times, (torch_forward, ours)):
+            MAB.forward = forward
+            times[name].append(step())
+    MAB.forward = ours
+    best = {name: min(t[1:]) for name, t in times.items()}
+    base = best["torch MultiheadAttention forward"]
+    report = {
+        "networks": args.networks,
+        "threads": args.threads,
+        "seconds_per_step": best,
+        "speedup": {name: base / s for name, s in best.items()},
+    }
+    print("| attention forward | s per SNE training step | vs torch's forward |\n|---|---:|---:|")
+    for name, s in best.items():
+        print(f"| {name} | {s:.2f} | {base / s:.2f}x |")
+    if args.out:
+        write_text_atomic(args.out, json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
