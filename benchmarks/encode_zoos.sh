@@ -5,24 +5,20 @@
 set -euo pipefail
 OUT=${1:-runs/encode-zoos}
 WS=${WS:-.venv/bin/weightspace}
-gen() {  # name preset networks
-  if [ -f "$OUT/$1/models.parquet" ]; then echo "$1: done"; return; fi
-  local resume=(); [ -f "$OUT/$1/zoo.json" ] && resume=(--resume)
-  "$WS" zoo generate --preset "$2" --per-task "$3" --out "$OUT/$1" "${resume[@]}"
+build() {  # name weightspace-arguments... (--out, and --resume for a zoo already started, are added)
+  local name=$1; shift
+  if [ -f "$OUT/$name/models.parquet" ]; then echo "$name: done"; return; fi
+  local resume=(); [ -f "$OUT/$name/zoo.json" ] && resume=(--resume)
+  "$WS" "$@" --out "$OUT/$name" "${resume[@]}"
 }
-gen digits-smallcnn digits-smallcnn-varied 320
-gen mnist5k-smallcnn mnist5k-smallcnn-varied 320
-gen mnist5k-lenet5classic mnist5k-lenet5classic-varied 64
-gen mnist5k-mlp mnist5k-mlp-varied 96
-gen fashion-smallcnn fashion-smallcnn-varied 48
+build digits-smallcnn zoo generate --preset digits-smallcnn-varied --per-task 320
+build mnist5k-smallcnn zoo generate --preset mnist5k-smallcnn-varied --per-task 320
+build mnist5k-lenet5classic zoo generate --preset mnist5k-lenet5classic-varied --per-task 64
+build mnist5k-mlp zoo generate --preset mnist5k-mlp-varied --per-task 96
+build fashion-smallcnn zoo generate --preset fashion-smallcnn-varied --per-task 48
 [ -f "$OUT/sine-inr/models.parquet" ] || "$WS" zoo sine-inr --out "$OUT/sine-inr" --networks 1000
-gen digits-lenet5 digits-lenet5 20
+build digits-lenet5 zoo generate --preset digits-lenet5 --per-task 20
 # INR classification (encode_bench.py inr-classify*): one SIREN per image, DWSNets' protocol
-inr() {  # name zoo-inr-options...
-  if [ -f "$OUT/$1/models.parquet" ]; then echo "$1: done"; return; fi
-  local name=$1 resume=(); shift; [ -f "$OUT/$name/zoo.json" ] && resume=(--resume)
-  "$WS" --threads 2 zoo inr "$@" --out "$OUT/$name" "${resume[@]}"
-}
-inr fashion-inrs --dataset fashion-mnist --per-class 1000   # 10,000 INRs, ~20 min
-inr mnist5k-inrs --dataset mnist5k                          # 5,000, ~5 min
-inr fashion-inrs-full --dataset fashion-mnist               # all 70,000, ~75 min (a GPU: --device cuda --batch 10000)
+build fashion-inrs --threads 2 zoo inr --dataset fashion-mnist --per-class 1000   # 10,000 INRs, ~20 min
+build mnist5k-inrs --threads 2 zoo inr --dataset mnist5k                          # 5,000, ~5 min
+build fashion-inrs-full --threads 2 zoo inr --dataset fashion-mnist   # all 70,000, ~75 min (a GPU: --device cuda --batch 10000)
