@@ -2,8 +2,11 @@
 nn.MultiheadAttention's own forward, in one process on the same weights (the ratio is what counts).
 
     python benchmarks/set_attention.py --out benchmarks/results/set_attention_cpu.json
+    python benchmarks/set_attention.py --train-epochs 3 --seed 2   # both forwards train SNE on the seed task
 
-Networks: seed LeNet-5s (3x32x32), the zoo the seed task reads; SNE as the encode benchmarks size it.
+Timing: a training step on seed LeNet-5s (3x32x32), SNE as the encode benchmarks size it. `--train-epochs` instead
+trains SNE on the seed task (runs/encode-zoos/digits-lenet5, `encode_bench.py seed-task`'s settings) from the same
+init and split with each forward, and prints each run's test accuracy and per-epoch train loss.
 """
 
 from __future__ import annotations
@@ -15,10 +18,14 @@ from pathlib import Path
 
 import torch
 
-from weightspace.encode import EncoderConfig, Predictor, WeightBatch
+from weightspace.encode import EncoderConfig, FitConfig, Predictor, WeightBatch
 from weightspace.encode.sets import MAB
 from weightspace.fileio import write_text_atomic
 from weightspace.nets import Net, lenet5_seed
+from weightspace.recipes.encoder import train_on_zoo
+from weightspace.zoo import Zoo
+
+SNE = {"width": 32, "depth": 1, "dim": 32, "chunk_size": 16}  # as encode_bench.py sizes it
 
 
 def torch_forward(self: MAB, x, y, y_mask=None):
@@ -28,18 +35,36 @@ def torch_forward(self: MAB, x, y, y_mask=None):
     return self.ln2(h + self.ff(h))
 
 
+def train_both(zoo_dir: Path, epochs: int, seed: int) -> None:
+    """The seed task trained with each forward from one init and split: the faster block must train alike."""
+    ours = MAB.forward
+    for name, forward in (("torch MultiheadAttention forward", torch_forward), ("weightspace MAB forward", ours)):
+        MAB.forward = forward
+        config = EncoderConfig(kind="sne", target="task", **SNE)
+        fit = FitConfig(epochs=epochs, li_weight=0.0, seed=seed)
+        _, report = train_on_zoo(Zoo.open(zoo_dir), config, fit, task="classes", split_seed=seed)
+        losses = [round(h["train_loss"], 4) for h in report["history"]]
+        print(f"{name}: test {report['test']}; train loss by epoch {losses}", flush=True)
+    MAB.forward = ours
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--networks", type=int, default=8, help="networks per training step")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path)
+    p.add_argument("--train-epochs", type=int, help="train SNE on the seed task with each forward instead of timing")
+    p.add_argument("--seed", type=int, default=0, help="--train-epochs: init, batch order and split")
+    p.add_argument("--zoo", type=Path, default=Path("runs/encode-zoos/digits-lenet5"))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    if args.train_epochs:
+        return train_both(args.zoo, args.train_epochs, args.seed)
     torch.manual_seed(0)
     spec = lenet5_seed(input_shape=[3, 32, 32])
     batch = WeightBatch.of_nets([Net.init(spec, i) for i in range(args.networks)])
-    config = EncoderConfig(kind="sne", width=32, depth=1, dim=32, chunk_size=16).with_example(batch)
+    config = EncoderConfig(kind="sne", **SNE).with_example(batch)
     model = Predictor(config)
     ours = MAB.forward
 
