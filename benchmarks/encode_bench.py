@@ -108,22 +108,23 @@ def mean_of(cell: str) -> float:
 
 def train(zoo_dir: Path, kind: str, target: str, name: str, epochs_scale: float = 1.0, seed: int = 0, **extra) -> dict:
     """Train (or reload) one encoder with one seed (init, batch order, and the zoo's split); its report without the
-    loss history."""
+    loss history (which stays in the model's .report.json, for diagnosing a run that did not learn)."""
     path = MODELS / f"{seeded(name, seed, '-seed')}.safetensors"
     if path.is_file() and path.with_suffix(".report.json").is_file():
         saved = json.loads(path.with_suffix(".report.json").read_text())
         if saved.get("settings") == settings(kind):
-            return saved
+            return {k: v for k, v in saved.items() if k != "history"}
     config = EncoderConfig(kind=kind, target=target, **(SNE if kind == "sne" else {}), **extra.pop("config", {}))
     epochs = max(1, round(EPOCHS[kind] * epochs_scale))
     fit = FitConfig(epochs=epochs, li_weight=extra.pop("li_weight", 1.0 if kind == "sne" else 0.0), seed=seed)
     start = time.perf_counter()
     model, report = train_on_zoo(Zoo.open(zoo_dir), config, fit, split_seed=seed, device=DEVICE, **extra)
-    report = {k: v for k, v in report.items() if k not in ("history", "test_predictions")} | {"epochs": epochs}
+    report = {k: v for k, v in report.items() if k != "test_predictions"} | {"epochs": epochs}
     report["settings"] = settings(kind)
     report["train_seconds"] = time.perf_counter() - start
     model.save(path)
     write_text_atomic(path.with_suffix(".report.json"), json.dumps(report, indent=1))
+    report.pop("history")
     print(f"  {seeded(name, seed)}: {json.dumps(report['test'])} ({report['train_seconds']:.0f} s)", flush=True)
     return report
 
@@ -499,7 +500,9 @@ if __name__ == "__main__":
     parser.add_argument("--device", default="cpu", help="where the INR-classification encoders train")
     parser.add_argument("--seeds", help="comma-separated seeds (default 0,1,2); seed 0 is the single-seed tables'")
     parser.add_argument("--no-pixels", action="store_true", help="INR classification: no pixel references")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default %(default)s)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)  # deliberate: idle OpenMP threads spinning against other load skew timings
     DEVICE, PIXELS = args.device, not args.no_pixels
     if args.seeds:
         SEEDS = tuple(int(s) for s in args.seeds.split(","))

@@ -6,7 +6,8 @@ nn.MultiheadAttention's own forward, in one process on the same weights (the rat
 
 Timing: a training step on seed LeNet-5s (3x32x32), SNE as the encode benchmarks size it. `--train-epochs` instead
 trains SNE on the seed task (runs/encode-zoos/digits-lenet5, `encode_bench.py seed-task`'s settings) from the same
-init and split with each forward, and prints each run's test accuracy and per-epoch train loss.
+init and split with each forward, and prints each run's test accuracy and per-epoch train and val loss (the best
+val epoch is the one kept).
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def train_both(zoo_dir: Path, epochs: int, seed: int) -> None:
         config = EncoderConfig(kind="sne", target="task", **SNE)
         fit = FitConfig(epochs=epochs, li_weight=0.0, seed=seed)
         _, report = train_on_zoo(Zoo.open(zoo_dir), config, fit, task="classes", split_seed=seed)
-        losses = [round(h["train_loss"], 4) for h in report["history"]]
-        print(f"{name}: test {report['test']}; train loss by epoch {losses}", flush=True)
+        losses = {k: [round(h[k], 4) for h in report["history"]] for k in ("train_loss", "val_loss")}
+        print(f"{name}: test {report['test']}; by epoch {losses}", flush=True)
     MAB.forward = ours
 
 
