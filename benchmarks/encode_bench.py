@@ -116,7 +116,8 @@ def train(zoo_dir: Path, kind: str, target: str, name: str, epochs_scale: float 
             return {k: v for k, v in saved.items() if k != "history"}
     config = EncoderConfig(kind=kind, target=target, **(SNE if kind == "sne" else {}), **extra.pop("config", {}))
     epochs = max(1, round(EPOCHS[kind] * epochs_scale))
-    fit = FitConfig(epochs=epochs, li_weight=extra.pop("li_weight", 1.0 if kind == "sne" else 0.0), seed=seed)
+    li_weight = extra.pop("li_weight", 1.0 if kind == "sne" else 0.0)
+    fit = FitConfig(epochs=epochs, li_weight=li_weight, augment=extra.pop("augment", []), seed=seed)
     start = time.perf_counter()
     model, report = train_on_zoo(Zoo.open(zoo_dir), config, fit, split_seed=seed, device=DEVICE, **extra)
     report = {k: v for k, v in report.items() if k != "test_predictions"} | {"epochs": epochs}
@@ -258,6 +259,8 @@ def bench_seed_task(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> s
     runs = [(k, k, {"li_weight": 0.0}) for k in kinds]
     if "sne" in kinds:
         runs.append(("sne (canonical unit order)", "sne", CANONICAL))
+        # each batch a random hidden-unit permutation of itself: does it stop SNE memorising the 160 networks?
+        runs.append(("sne (permutation augmentation)", "sne", {"li_weight": 0.0, "augment": ["permute"]}))
     for label, kind, extra in runs:
 
         def run(label=label, kind=kind, extra=extra, seed=0):
