@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import torch
+from encode_bench import SNE  # benchmarks/, beside this script: SNE as the encode benchmarks size it
 
 from weightspace.encode import EncoderConfig, FitConfig, Predictor, WeightBatch
 from weightspace.encode.sets import MAB
@@ -25,8 +26,6 @@ from weightspace.fileio import write_text_atomic
 from weightspace.nets import Net, lenet5_seed
 from weightspace.recipes.encoder import train_on_zoo
 from weightspace.zoo import Zoo
-
-SNE = {"width": 32, "depth": 1, "dim": 32, "chunk_size": 16}  # as encode_bench.py sizes it
 
 
 def torch_forward(self: MAB, x, y, y_mask=None):
