@@ -509,6 +509,8 @@ if __name__ == "__main__":
     parser.add_argument("--no-pixels", action="store_true", help="INR classification: no pixel references")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default %(default)s)")
     args = parser.parse_args()
+    if args.threads < 1:
+        parser.error(f"--threads must be at least 1, not {args.threads}")
     torch.set_num_threads(args.threads)  # deliberate: idle OpenMP threads spinning against other load skew timings
     DEVICE, PIXELS = args.device, not args.no_pixels
     if args.seeds:

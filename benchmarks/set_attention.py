@@ -58,6 +58,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0, help="--train-epochs: init, batch order and split")
     p.add_argument("--zoo", type=Path, default=Path("runs/encode-zoos/digits-lenet5"))
     args = p.parse_args()
+    if args.threads < 1:
+        p.error(f"--threads must be at least 1, not {args.threads}")
     torch.set_num_threads(args.threads)
     if args.train_epochs:
         return train_both(args.zoo, args.train_epochs, args.seed)
