@@ -5,8 +5,33 @@ from weightspace.data import load_digits, one_vs_rest
 from weightspace.errors import WeightspaceError
 from weightspace.nets import BatchNorm, Linear, Net, mlp, small_cnn
 from weightspace.nets.init import init_net
-from weightspace.train import Recipe, fit
-from weightspace.train.batched import fit_stacked, stack, unstack
+from weightspace.train import Recipe, fit, logits_of
+from weightspace.train.batched import fit_stacked, stack
+from weightspace.train.loop import train_module
+
+# Engine-vs-loop equivalence runs in float64. In float32 two epochs of Adam amplify the last-bit differences between
+# two kernels (a grouped conv against one network's conv) to ~1e-2 on some CPUs; in float64 both sides agree to
+# ~1e-14 on any machine, so a real difference (a wrong order, a wrong gradient) still fails at 1e-10.
+EXACT = 1e-10
+
+
+def loop64(net: Net, task, recipe: Recipe) -> dict[str, torch.Tensor]:
+    """`fit`'s training loop in float64: the trained tensors of `net`."""
+    module = net.as_module().double()
+    task = task.replace(x_train=task.x_train.double(), x_test=task.x_test.double())
+    train_module(logits_of(net.spec, module), task, recipe)
+    return {k: v.detach() for k, v in module.state_dict().items()}
+
+
+def stacked64(spec, nets, data, tasks, recipe, seeds, **options):
+    init = {k: v.double() for k, v in stack(nets).items()}
+    y_train, y_test = torch.stack([t.y_train for t in tasks]), torch.stack([t.y_test for t in tasks])
+    return fit_stacked(spec, init, data.x_train.double(), y_train, data.x_test.double(), y_test, recipe, seeds,
+                       **options)  # fmt: skip
+
+
+def gap(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], m: int) -> float:
+    return max((a[k][m] - b[k]).abs().max().item() for k in b)
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
@@ -17,23 +42,31 @@ def test_batched_engine_gives_the_plain_loops_weights(optimizer):
     recipe = Recipe(optimizer=optimizer, lr=1e-2, epochs=2, batch_size=64, weight_decay=1e-4, momentum=0.9)
     nets = [init_net(spec, 10 + m, "glorot_uniform") for m in range(3)]
     seeds = [100, 200, 300]
-    loop = [fit(n, t, recipe.model_copy(update={"seed": s})) for n, t, s in zip(nets, tasks, seeds)]
-    batched = fit_stacked(
-        spec, stack(nets), data.x_train, torch.stack([t.y_train for t in tasks]), data.x_test,
-        torch.stack([t.y_test for t in tasks]), recipe, seeds, checkpoints=[1, 2], group=3,
-    )  # fmt: skip
-    one_by_one = fit_stacked(
-        spec, stack(nets), data.x_train, torch.stack([t.y_train for t in tasks]), data.x_test,
-        torch.stack([t.y_test for t in tasks]), recipe, seeds, checkpoints=[1, 2], group=1,
-    )  # fmt: skip
-    assert (one_by_one.checkpoints[2]["0.weight"] - batched.checkpoints[2]["0.weight"]).abs().max() < 1e-5
+    loop = [loop64(n, t, recipe.model_copy(update={"seed": s})) for n, t, s in zip(nets, tasks, seeds)]
+    batched = stacked64(spec, nets, data, tasks, recipe, seeds, checkpoints=[1, 2], group=3)
+    one_by_one = stacked64(spec, nets, data, tasks, recipe, seeds, checkpoints=[1, 2], group=1)
+    assert batched.checkpoints[2]["0.weight"].dtype == torch.float64
+    assert (one_by_one.checkpoints[2]["0.weight"] - batched.checkpoints[2]["0.weight"]).abs().max() < EXACT
     assert one_by_one.metrics[1][2]["test_loss"] == pytest.approx(batched.metrics[1][2]["test_loss"], abs=1e-5)
-    trained = unstack(spec, batched.checkpoints[2])
     for m in range(3):
-        assert (loop[m].net.flat() - trained[m].flat()).abs().max() < 1e-4
-        for key in ("test_accuracy", "test_auc", "train_loss"):
-            assert batched.metrics[2][m][key] == pytest.approx(loop[m].history[-1][key], abs=1e-4)
+        assert gap(batched.checkpoints[2], loop[m], m) < EXACT
     assert batched.metrics[1][0]["test_loss"] != batched.metrics[2][0]["test_loss"]  # two real checkpoints
+
+
+def test_the_engine_in_float32_reaches_the_loops_outcome():
+    """float32, as zoos are trained: the outcome (metrics) agrees with the plain loop; weights are not compared,
+    since kernels differ in their last bits from machine to machine."""
+    data = load_digits()
+    spec = small_cnn(data.input_shape, padding=1, classes=1)
+    tasks = [one_vs_rest(data, k) for k in (0, 3)]
+    recipe = Recipe(lr=1e-2, epochs=2, batch_size=64)
+    nets = [init_net(spec, 10 + m, "glorot_uniform") for m in range(2)]
+    loop = [fit(n, t, recipe.model_copy(update={"seed": s})) for n, t, s in zip(nets, tasks, [1, 2])]
+    y_train, y_test = torch.stack([t.y_train for t in tasks]), torch.stack([t.y_test for t in tasks])
+    batched = fit_stacked(spec, stack(nets), data.x_train, y_train, data.x_test, y_test, recipe, [1, 2], group=2)
+    for m in range(2):
+        for key in ("test_accuracy", "test_auc"):
+            assert batched.metrics[2][m][key] == pytest.approx(loop[m].history[-1][key], abs=0.02)
 
 
 def test_batched_engine_refuses_batchnorm_and_bad_labels():
@@ -101,11 +134,7 @@ def test_networks_of_one_batch_order_train_as_each_alone():
     tasks = [one_vs_rest(data, k) for k in (1, 4, 8)]
     recipe = Recipe(lr=1e-2, epochs=2, batch_size=64, seed=55)
     nets = [init_net(spec, 20 + m, "glorot_uniform") for m in range(3)]
-    loop = [fit(n, t, recipe) for n, t in zip(nets, tasks)]
-    batched = fit_stacked(
-        spec, stack(nets), data.x_train, torch.stack([t.y_train for t in tasks]), data.x_test,
-        torch.stack([t.y_test for t in tasks]), recipe, [55] * 3, group=3,
-    )  # fmt: skip
-    for m, net in enumerate(unstack(spec, batched.checkpoints[2])):
-        assert (loop[m].net.flat() - net.flat()).abs().max() < 1e-4
-        assert batched.metrics[2][m]["test_auc"] == pytest.approx(loop[m].history[-1]["test_auc"], abs=1e-4)
+    loop = [loop64(n, t, recipe) for n, t in zip(nets, tasks)]
+    batched = stacked64(spec, nets, data, tasks, recipe, [55] * 3, group=3)
+    for m in range(3):
+        assert gap(batched.checkpoints[2], loop[m], m) < EXACT

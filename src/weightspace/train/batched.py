@@ -74,7 +74,7 @@ def unstack(spec: ArchSpec, stacked: dict[str, torch.Tensor], metas: Sequence[di
 def _per_network_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """[M, b, out] logits, [M, b] labels -> [M] mean losses."""
     if logits.shape[-1] == 1:
-        return F.binary_cross_entropy_with_logits(logits[..., 0], y.float(), reduction="none").mean(1)
+        return F.binary_cross_entropy_with_logits(logits[..., 0], y.to(logits.dtype), reduction="none").mean(1)
     m, b, c = logits.shape
     return F.cross_entropy(logits.reshape(m * b, c), y.reshape(m * b), reduction="none").view(m, b).mean(1)
 
@@ -291,7 +291,8 @@ def _fit_stack(
                 with torch.autocast("cuda", torch.bfloat16) if fast else nullcontext():
                     logits = model.forward(params, x_train_d[idx[0]] if shared else x_train_d[idx], shared)
                 idx = idx.expand(len(order_seeds), -1)
-                loss = _per_network_loss(logits.float(), torch.gather(y_train_d, 1, idx)).sum()
+                logits = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits  # float64 stays
+                loss = _per_network_loss(logits, torch.gather(y_train_d, 1, idx)).sum()
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

@@ -46,7 +46,7 @@ def logits_of(spec: ArchSpec, module: nn.Sequential) -> nn.Module:
 def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """BCE for one-logit outputs, cross-entropy for several."""
     if logits.shape[1] == 1:
-        return F.binary_cross_entropy_with_logits(logits[:, 0], y.float())
+        return F.binary_cross_entropy_with_logits(logits[:, 0], y.to(logits.dtype))
     return F.cross_entropy(logits, y)
 
 
