@@ -7,17 +7,18 @@ import types
 from pathlib import Path
 
 SRC = Path(__file__).parents[2] / "src" / "weightspace"
-BASE = {"errors", "fileio", "device", "progress", "seeding"}
+BASE = {"errors", "fileio", "device", "progress", "seeding", "limits"}
 DATA_MODEL = BASE | {"nets", "data", "train"}
 COMPONENTS = {"zoo", "encode", "hyper", "grow", "swat"}
 ALLOWED = {  # package -> the packages it may import (besides itself)
     "errors": set(),
-    "fileio": {"errors"},
+    "fileio": {"errors", "limits"},
     "device": {"errors"},
     "progress": set(),
     "seeding": set(),
-    "nets": {"errors", "fileio", "seeding"},
-    "data": {"errors", "fileio"},
+    "limits": {"errors"},
+    "nets": {"errors", "fileio", "seeding", "limits"},
+    "data": {"errors", "fileio", "limits"},
     "train": BASE | {"nets", "data"},
     "zoo": DATA_MODEL,
     "encode": DATA_MODEL | {"zoo"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 
 from weightspace.errors import SpecError
@@ -132,7 +133,15 @@ def preset(name: str, **kwargs) -> ArchSpec:
     """Build a named preset; unknown names give the list of known ones."""
     if name not in ARCH_PRESETS:
         raise SpecError(f"unknown preset {name!r}; choose one of: {', '.join(ARCH_PRESETS)}")
-    return ARCH_PRESETS[name](**kwargs)
+    make = ARCH_PRESETS[name]
+    try:
+        inspect.signature(make).bind(**kwargs)
+        return make(**kwargs)
+    except SpecError:
+        raise
+    except (TypeError, ValueError, OverflowError) as err:  # a config's kwargs of the wrong name or type
+        first = " ".join(str(err).split())[:300]
+        raise SpecError(f"preset {name!r} with {kwargs}: {first}") from None
 
 
 def resolve_spec(source: str) -> ArchSpec:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from weightspace.errors import SpecError
+from weightspace.limits import MAX_LAYERS, MAX_PARAMS, MAX_UNITS, MAX_VALUES
 
 ActivationName = Literal["relu", "leaky_relu", "tanh", "sigmoid", "gelu", "sin", "identity"]
 ACTIVATIONS: tuple[str, ...] = ActivationName.__args__
 Shape = tuple[int, ...]
+# every size a spec declares is bounded (limits.py), so a spec is refused when parsed, never when allocated
+Size = Annotated[int, Field(ge=1, le=MAX_UNITS)]
 
 
 class _Layer(BaseModel):
@@ -25,24 +28,24 @@ class _Layer(BaseModel):
 
 class Linear(_Layer):
     kind: Literal["linear"] = "linear"
-    out_features: PositiveInt
+    out_features: Size
     bias: bool = True
 
 
 class Conv2d(_Layer):
     kind: Literal["conv2d"] = "conv2d"
-    out_channels: PositiveInt
-    kernel_size: PositiveInt
-    stride: PositiveInt = 1
-    padding: int | Literal["same"] = 0
+    out_channels: Size
+    kernel_size: Size
+    stride: Size = 1
+    padding: Annotated[int, Field(ge=0, le=MAX_UNITS)] | Literal["same"] = 0
     bias: bool = True
 
 
 class Pool2d(_Layer):
     kind: Literal["pool2d"] = "pool2d"
     op: Literal["avg", "max"] = "avg"
-    kernel_size: PositiveInt = 2
-    stride: PositiveInt | None = None  # None: same as kernel_size, as in PyTorch and Keras
+    kernel_size: Size = 2
+    stride: Size | None = None  # None: same as kernel_size, as in PyTorch and Keras
 
 
 class GlobalPool(_Layer):
@@ -138,15 +141,20 @@ class ArchSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    input_shape: tuple[PositiveInt, ...]
-    layers: list[Layer]
-    name: str = ""
+    input_shape: tuple[Size, ...] = Field(max_length=8)
+    layers: list[Layer] = Field(max_length=MAX_LAYERS)
+    name: str = Field("", max_length=200)
 
     @model_validator(mode="after")
     def _check(self) -> ArchSpec:
         if not self.layers:
             raise SpecError("an ArchSpec needs at least one layer")
-        self.shapes()
+        for i, shape in enumerate(self.shapes()):
+            if math.prod(shape) > MAX_VALUES:
+                where = f"the output of layer {i - 1}" if i else "the input"
+                raise SpecError(f"{where} has {math.prod(shape):,} values per example; the most is {MAX_VALUES:,}")
+        if (n := self.num_params()) > MAX_PARAMS:
+            raise SpecError(f"the spec has {n:,} parameters; the most a network may have is {MAX_PARAMS:,}")
         return self
 
     # -- shapes -------------------------------------------------------------------------------------------------

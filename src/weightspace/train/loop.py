@@ -10,7 +10,7 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from weightspace.data.base import TaskData
@@ -27,8 +27,8 @@ class Recipe(BaseModel):
 
     optimizer: Literal["adam", "sgd"] = "adam"
     lr: float = Field(1e-3, gt=0)
-    epochs: PositiveInt = 20
-    batch_size: PositiveInt = 128
+    epochs: int = Field(20, ge=1, le=1_000_000)
+    batch_size: int = Field(128, ge=1, le=1 << 20)
     weight_decay: float = Field(0.0, ge=0)
     momentum: float = Field(0.0, ge=0, lt=1)  # sgd only
     seed: int = 0

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from weightspace.data import TaskData, load
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import read_yaml_mapping
+from weightspace.limits import MAX_NETWORKS
 from weightspace.nets.init import INIT_SCHEMES
 from weightspace.nets.presets import preset
 from weightspace.nets.spec import ArchSpec
@@ -50,7 +51,7 @@ class ZooConfig(BaseModel):
     arch: Arch
     tasks: Literal["one-vs-rest", "multiclass"] = "one-vs-rest"
     classes: list[int] | None = None  # one-vs-rest classes; None: all
-    per_task: PositiveInt = 10
+    per_task: int = Field(10, ge=1, le=MAX_NETWORKS)
     recipe: Recipe = Recipe()
     init: str = "torch"
     checkpoints: list[int] | None = None  # epochs whose weights are kept; None: the last only
@@ -78,6 +79,7 @@ class ZooConfig(BaseModel):
         return preset(self.arch.preset, **(self.arch.kwargs | overrides))
 
     def check(self) -> ZooConfig:
+        self.spec()  # the architecture builds, within the bounds of a spec
         if self.init not in INIT_SCHEMES:
             raise WeightspaceError(f"init {self.init!r} unknown; choose one of: {', '.join(INIT_SCHEMES)}")
         bad = [e for e in self.checkpoints or [] if not 1 <= e <= self.recipe.epochs]

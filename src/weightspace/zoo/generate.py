@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import signal
 import time
@@ -16,6 +17,7 @@ import torch
 from rich.console import Console
 
 from weightspace.device import check_device, compiler_works
+from weightspace.limits import Plan
 from weightspace.nets.init import init_net
 from weightspace.nets.spec import ArchSpec
 from weightspace.progress import progress_bar
@@ -187,6 +189,7 @@ def generate(
         raise ZooError("compile: true needs a working C++ compiler for torch.compile; install one or set it false")
     console = console or Console()
     data = config.task_data()
+    console.print(preflight(config, data, workers, device).check(root).line(), highlight=False, soft_wrap=True)
     plan = make_plan(config, data.num_classes)
     client = dask_client(dask) if dask is not None else None
     try:
@@ -203,6 +206,39 @@ def generate(
         if client is not None and client is not dask:
             client.close()
     return Zoo.open(root)
+
+
+def step_seconds(spec: ArchSpec, batch: int, x: torch.Tensor, device: str = "cpu") -> float:
+    """Measured seconds of one training step of one network of `spec` on a batch (the median of three)."""
+    from weightspace.nets.build import build
+
+    module = build(spec).to(device)
+    xb = x[:batch].to(device)
+    times = []
+    for _ in range(4):
+        start = time.perf_counter()
+        module.zero_grad()
+        module(xb).float().sum().backward()
+        times.append(time.perf_counter() - start)
+    return sorted(times[1:])[1]
+
+
+def preflight(config: ZooConfig, data, workers: int, device: str) -> Plan:
+    """What generating `config` takes: networks, bytes on disk and in memory, and a time from one measured step
+    (computed from the config's counts alone, before the plan of every network is made)."""
+    tasks = 1 if config.tasks == "multiclass" else len(config.classes or range(data.num_classes))
+    networks = tasks * config.per_task
+    spec = config.spec()
+    params = spec.num_params()
+    rows = networks * len(config.checkpoints or [1])
+    n_train = max(1, int(len(data.x_train) * config.train_fraction))
+    steps = networks * config.recipe.epochs * -(-n_train // config.recipe.batch_size)
+    seconds = steps * step_seconds(spec, config.recipe.batch_size, data.x_train, device) / max(1, workers)
+    activations = config.recipe.batch_size * sum(math.prod(s) for s in spec.shapes()) * 4 * 3
+    group = min(config.shard_size, networks)
+    per_worker = data.x_train.nbytes + data.x_test.nbytes + group * (params * 4 * (4 + len(config.checkpoints or [1])))
+    per_worker += (group if device != "cpu" else 1) * activations
+    return Plan("zoo generate", networks, params, rows * params * 4, per_worker * max(1, workers), seconds)
 
 
 def _run(root, config, plan, todo, workers, client, device, deterministic, console) -> None:

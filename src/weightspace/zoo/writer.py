@@ -14,6 +14,7 @@ import torch
 from rich.console import Console
 
 from weightspace.errors import WeightspaceError
+from weightspace.limits import label, whole_number
 from weightspace.nets.spec import ArchSpec
 from weightspace.progress import progress_bar
 from weightspace.zoo.lock import LOCK_NAME, zoo_lock
@@ -23,6 +24,30 @@ from weightspace.zoo.store import Zoo, finalize, remove_stale_temps
 
 Rows = list[tuple[dict[str, torch.Tensor], dict[str, Any]]]  # (state dict, table row) per checkpoint
 PLACEMENT = ("shard", "index", "spec")  # columns the writer sets; a row read from another zoo may carry them
+LABELS = ("task", "split", "dataset")  # text columns that name things
+COUNTS = ("epoch", "task_index", "replicate")  # whole-number columns
+
+
+def checked_row(row: dict[str, Any], where: str) -> dict[str, Any]:
+    """A table row read from someone's files, validated: ids and counts are whole numbers, labels plain text,
+    every other value a number, text or null (what a Parquet column can hold). One error names the field."""
+    where = f"{where} ({row['file']})" if isinstance(row.get("file"), str) else where
+    out = {}
+    for key, value in row.items():
+        key = label(key, f"{where}: column name")
+        if hasattr(value, "item") and not isinstance(value, str | bytes):
+            value = value.item()  # numpy scalars
+        if value is None or (isinstance(value, float) and value != value):
+            out[key] = None
+        elif key == "model_id" or (key in COUNTS and not isinstance(value, str)):
+            out[key] = whole_number(value, f"{where}: {key}")
+        elif key in COUNTS or key in LABELS:
+            out[key] = label(value, f"{where}: {key}")
+        elif isinstance(value, bool | int | float | str):
+            out[key] = value
+        else:
+            raise WeightspaceError(f"{where}: {key} holds a {type(value).__name__}; a row holds numbers and text")
+    return out
 
 
 @dataclass(frozen=True)
@@ -143,6 +168,7 @@ def _write_locked(root, name, spec, pending, load, source, chunks, resume, conso
                 if len(got) != item.rows:
                     raise ZooError(f"network {item.model_id} gave {len(got)} rows, {item.rows} expected")
                 for params, row in got:
+                    row = checked_row(row, f"network {item.model_id}")
                     if {k: tuple(v.shape) for k, v in params.items()} != expected:
                         raise ZooError(f"network {item.model_id}: its tensors do not match {spec.name or 'the spec'}")
                     for k in expected:
@@ -174,6 +200,7 @@ def write_zoo(
         raise ZooError(f"tensors do not match {n} networks of spec {spec.name or '(unnamed)'}")
     if root.is_dir() and _has_files(root):
         raise ZooError(f"{root} already holds files; choose a new or empty directory")
+    rows = [checked_row(r, f"row {i}") for i, r in enumerate(rows)]
     pending = [Pending(int(r.get("model_id", i)), 1, i) for i, r in enumerate(rows)]
 
     def load(item: Pending) -> Rows:

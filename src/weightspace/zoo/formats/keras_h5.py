@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from weightspace import limits
 from weightspace.errors import WeightspaceError
 from weightspace.nets.net import check_params
 from weightspace.nets.presets import lenet5_seed
@@ -23,34 +24,65 @@ def _natural(name: str) -> tuple:
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))
 
 
-def read_h5_layers(path: Path) -> list[tuple]:
+def read_h5_layers(path: Path, limit: int | None = None) -> list[tuple]:
     """(kernel, bias) of every weighted layer of a Keras file, in layer order: a legacy `.h5` full model or
     `save_weights` file (Keras 2 or 3), a Keras 3 `.weights.h5` (`layers/<name>/vars/<i>`), or a `.keras` archive."""
-    return read_keras(path)[0]
+    return read_keras(path, limit)[0]
 
 
-def read_keras(path: Path) -> tuple[list[tuple], dict[str, str]]:
-    """(layers as in `read_h5_layers`, {"policy": the dtype policy it was trained under, "stored": dtype on disk})."""
+def spec_limit(spec: ArchSpec) -> int:
+    """What one Keras file of `spec` may hold: its weights, an optimizer's state many times over, and headroom."""
+    return 16 * 4 * spec.num_params() + (16 << 20)
+
+
+def read_keras(path: Path, limit: int | None = None) -> tuple[list[tuple], dict[str, str]]:
+    """(layers as in `read_h5_layers`, {"policy": the dtype policy it was trained under, "stored": dtype on disk}).
+
+    Nothing larger than `limit` bytes (default MAX_FILE_BYTES) is decompressed or read: sizes are checked as
+    declared, before anything is allocated."""
     import h5py
 
     path = Path(path)
+    limit = limit or limits.MAX_FILE_BYTES
     try:
         if path.suffix == ".keras":
             with zipfile.ZipFile(path) as archive:
-                config = archive.read("config.json").decode() if "config.json" in archive.namelist() else ""
+                names = archive.namelist()
+                for info in archive.infolist():
+                    limits.check_bytes(info.file_size, f"{path}: its member {info.filename}", limit)
+                config = archive.read("config.json").decode(errors="replace") if "config.json" in names else ""
                 with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as f:
-                    return _read_tree(f), {"policy": _policy(config), "stored": _stored(f)}
+                    return _read_tree(f, _guard(path, limit)), {"policy": _policy(config), "stored": _stored(f)}
         with h5py.File(path, "r") as f:
             config = f.attrs.get("model_config", "")
-            config = config.decode() if isinstance(config, bytes) else str(config)
-            return _read_tree(f), {"policy": _policy(config), "stored": _stored(f)}
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
-        raise WeightspaceError(f"{path}: not a readable Keras weights file ({err})") from None
+            config = config.decode(errors="replace") if isinstance(config, bytes) else str(config)
+            return _read_tree(f, _guard(path, limit)), {"policy": _policy(config), "stored": _stored(f)}
+    except (OSError, KeyError, ValueError, TypeError, AttributeError, RuntimeError, zipfile.BadZipFile) as err:
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise WeightspaceError(f"{path}: not a readable Keras weights file ({first})") from None
 
 
-def _read_tree(f) -> list[tuple]:
+def _guard(path: Path, limit: int):
+    """dataset -> its values, once its declared size is checked: at most `limit` bytes in all, and data stored
+    uncompressed no larger than the file (HDF5 fills unwritten data in, so a tiny file can declare 149 GiB)."""
+    size = path.stat().st_size
+    total = 0
+
+    def read(dataset):
+        nonlocal total
+        declared = int(dataset.size) * int(dataset.dtype.itemsize)
+        total += declared
+        limits.check_bytes(total, f"{path}: dataset {dataset.name}", limit)
+        if not dataset.compression and declared > size:
+            raise WeightspaceError(f"{path}: dataset {dataset.name} declares {declared:,} bytes in a file of {size:,}")
+        return dataset[()]
+
+    return read
+
+
+def _read_tree(f, read) -> list[tuple]:
     if "layers" in f and "layer_names" not in f.attrs and "model_weights" not in f:
-        return _read_keras3_weights(f["layers"])
+        return _read_keras3_weights(f["layers"], read)
     group = f.get("model_weights", f)
     names = [n.decode() if isinstance(n, bytes) else str(n) for n in group.attrs.get("layer_names", [])]
     names = names or sorted(group.keys(), key=_natural)
@@ -66,11 +98,13 @@ def _read_tree(f) -> list[tuple]:
         if kernel is None:
             continue  # pooling, flatten: no weights
         bias = next((v for k, v in found.items() if k.startswith("bias")), None)
-        layers.append((kernel[()], None if bias is None else bias[()]))
+        if not hasattr(kernel, "dtype") or (bias is not None and not hasattr(bias, "dtype")):
+            raise WeightspaceError(f"layer {name}: its kernel or bias is a group, not an array")
+        layers.append((read(kernel), None if bias is None else read(bias)))
     return layers
 
 
-def _read_keras3_weights(layers_group) -> list[tuple]:
+def _read_keras3_weights(layers_group, read) -> list[tuple]:
     """Keras 3's weights format: layers/<name>/vars/0 (kernel), 1 (bias), in the model's order. Auto-named layers
     (conv2d, conv2d_1, dense, ...) sort into that order; the optimizer's variables live elsewhere and are ignored."""
     out = []
@@ -78,8 +112,8 @@ def _read_keras3_weights(layers_group) -> list[tuple]:
         variables = layers_group[name].get("vars")
         if variables is None or "0" not in variables:
             continue
-        bias = variables["1"][()] if "1" in variables else None
-        out.append((variables["0"][()], bias))
+        bias = read(variables["1"]) if "1" in variables else None
+        out.append((read(variables["0"]), bias))
     return out
 
 
@@ -107,7 +141,7 @@ def import_keras_h5(
     nets, rows = [], []
     for i, path in enumerate(files):
         try:
-            params = keras_to_torch(spec, read_h5_layers(path))
+            params = keras_to_torch(spec, read_h5_layers(path, spec_limit(spec)))
             check_params(spec, params)
         except (KeyError, OSError, ValueError) as err:
             raise WeightspaceError(f"{path}: not a Keras model of the expected architecture ({err})") from None

@@ -26,7 +26,7 @@ from weightspace.nets.net import check_params
 from weightspace.nets.presets import lenet5_seed
 from weightspace.nets.spec import ArchSpec
 from weightspace.zoo.formats.keras import keras_to_torch
-from weightspace.zoo.formats.keras_h5 import read_keras
+from weightspace.zoo.formats.keras_h5 import read_keras, spec_limit
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import Pending, Rows, write_networks
 
@@ -152,7 +152,7 @@ def import_seed_keras(
         task, count = item.source
         rows = []
         for file in plans[item.model_id]:
-            layers, info = read_keras(file.path)
+            layers, info = read_keras(file.path, spec_limit(spec))
             try:
                 params = keras_to_torch(spec, layers)
                 check_params(spec, params)

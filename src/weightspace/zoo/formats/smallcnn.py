@@ -11,8 +11,9 @@ It also reads the layout older weightspace versions wrote (name, offset, size, s
 
 from __future__ import annotations
 
-import ast
 import gzip
+import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ import torch
 
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import atomic_path, write_text_atomic
+from weightspace.limits import check_shape, whole_number
 from weightspace.nets.spec import ArchSpec, Conv2d
 from weightspace.zoo.formats.keras import keras_to_torch, torch_to_keras
 from weightspace.zoo.store import Zoo
@@ -76,13 +78,18 @@ def _zeros(spec: ArchSpec) -> dict[str, torch.Tensor]:
     return {k: torch.zeros(s) for k, s in spec.state_shapes().items()}
 
 
+def _csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, UnicodeDecodeError, EOFError) as err:
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise WeightspaceError(f"{path} is not a readable CSV ({first})") from None
+
+
 def _metrics(folder: Path) -> pd.DataFrame:
     for name in ("metrics.csv.gz", "metrics.csv"):
         if (folder / name).is_file():
-            try:
-                return pd.read_csv(folder / name)
-            except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, UnicodeDecodeError) as err:
-                raise WeightspaceError(f"{folder / name} is not a readable CSV ({err})") from None
+            return _csv(folder / name)
     raise WeightspaceError(f"{folder} lacks metrics.csv.gz (or metrics.csv)")
 
 
@@ -101,11 +108,11 @@ def import_smallcnn(folder: str | Path, out: str | Path, spec: ArchSpec | None =
         weights = np.load(folder / "weights.npy", allow_pickle=False, mmap_mode="r")  # never unpickle a user's file
     except (ValueError, OSError) as err:
         raise WeightspaceError(f"{folder / 'weights.npy'} is not a readable .npy array ({err})") from None
-    layout = pd.read_csv(folder / "layout.csv")
+    layout = _csv(folder / "layout.csv")
     metrics = _metrics(folder)
     if weights.ndim != 2 or len(metrics) != len(weights):
         raise WeightspaceError(f"metrics has {len(metrics)} rows, weights.npy {len(weights)} networks")
-    if "varname" in layout.columns:
+    if {"varname", "start_idx", "end_idx", "shape"} <= set(layout.columns):
         stacked = _from_keras_layout(spec, weights, layout)
     elif {"name", "offset", "size", "shape"} <= set(layout.columns):
         stacked = _from_torch_layout(weights, layout)
@@ -118,14 +125,19 @@ def import_smallcnn(folder: str | Path, out: str | Path, spec: ArchSpec | None =
 
 
 def _from_keras_layout(spec: ArchSpec, weights: np.ndarray, layout: pd.DataFrame) -> dict[str, torch.Tensor]:
-    if weights.shape[1] != int(layout["end_idx"].max()):
+    if weights.shape[1] != whole_number(layout["end_idx"].max(), "layout.csv: end_idx"):
         raise WeightspaceError(
             f"weights.npy has {weights.shape[1]} columns; layout.csv ends at {layout['end_idx'].max()}"
         )
     parts = []
-    for r in layout.itertuples():
-        shape = tuple(int(d) for d in ast.literal_eval(str(r.shape)))
-        parts.append((str(r.varname), weights[:, int(r.start_idx) : int(r.end_idx)].reshape(-1, *shape)))
+    for n, r in enumerate(layout.itertuples(), 2):
+        where = f"layout.csv line {n}"
+        start, end = (whole_number(v, f"{where}: {k}", 0, weights.shape[1]) for k, v in
+                      (("start_idx", r.start_idx), ("end_idx", r.end_idx)))  # fmt: skip
+        shape = parse_shape(r.shape, where)
+        if math.prod(shape) != end - start:
+            raise WeightspaceError(f"{where}: shape {list(shape)} holds {math.prod(shape)} values, not {end - start}")
+        parts.append((str(r.varname), weights[:, start:end].reshape(-1, *shape)))
     pairs, i = [], 0  # (kernel, bias) per weighted layer, in layout order
     while i < len(parts):
         if not parts[i][0].endswith("kernel:0"):
@@ -142,15 +154,24 @@ def _from_keras_layout(spec: ArchSpec, weights: np.ndarray, layout: pd.DataFrame
     return {k: torch.stack([p[k] for p in per_net]) for k in per_net[0]}
 
 
+def parse_shape(text, where: str) -> tuple[int, ...]:
+    """A layout's shape field, "(3, 3, 1, 16)" or "3x3x1x16", as ints: only digits and separators are read."""
+    text = str(text).strip()
+    if not re.fullmatch(r"\(?\s*\d{1,9}(\s*[,x]\s*\d{1,9})*\s*,?\s*\)?", text):
+        raise WeightspaceError(f"{where}: shape {text[:60]!r} is not a list of whole numbers like (3, 3, 1, 16)")
+    return check_shape(re.findall(r"\d+", text), where)
+
+
 def _from_torch_layout(weights: np.ndarray, layout: pd.DataFrame) -> dict[str, torch.Tensor]:
-    if weights.shape[1] != int(layout["size"].sum()):
-        raise WeightspaceError(
-            f"weights.npy has {weights.shape[1]} columns; layout.csv describes {layout['size'].sum()}"
-        )
-    n = len(weights)
-    return {
-        r.name: torch.from_numpy(np.ascontiguousarray(weights[:, r.offset : r.offset + r.size]))
-        .reshape(n, *(int(d) for d in str(r.shape).split("x")))
-        .float()
-        for r in layout.itertuples()
-    }
+    n, out = len(weights), {}
+    for i, r in enumerate(layout.itertuples(), 2):
+        where = f"layout.csv line {i}"
+        offset = whole_number(r.offset, f"{where}: offset", 0, weights.shape[1])
+        size = whole_number(r.size, f"{where}: size", 0, weights.shape[1] - offset)
+        shape = parse_shape(r.shape, where)
+        if math.prod(shape) != size:
+            raise WeightspaceError(f"{where}: shape {list(shape)} holds {math.prod(shape)} values, not {size}")
+        out[str(r.name)] = torch.from_numpy(np.ascontiguousarray(weights[:, offset : offset + size])).reshape(n, *shape)
+    if sum(math.prod(v.shape[1:]) for v in out.values()) != weights.shape[1]:
+        raise WeightspaceError(f"weights.npy has {weights.shape[1]} columns; layout.csv describes another number")
+    return {k: v.float() for k, v in out.items()}

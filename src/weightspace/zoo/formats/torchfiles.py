@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import pickle
 import re
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from weightspace.errors import SpecError, WeightspaceError
+from weightspace.limits import MAX_LAYERS, MAX_UNITS, check_bytes
 from weightspace.nets.net import state_for
 from weightspace.nets.spec import Activation, ArchSpec, Conv2d, Dropout, Flatten, Linear, Pool2d
 from weightspace.zoo.store import Zoo
@@ -28,6 +31,12 @@ WRAPPERS = ("state_dict", "model_state_dict", "model", "net")  # dicts people wr
 def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """The tensors of a .pt/.pth state dict, through PyTorch's restricted loader (never full pickle)."""
     path = Path(path)
+    if zipfile.is_zipfile(path):  # what torch.load would inflate, checked before it does
+        try:
+            with zipfile.ZipFile(path) as archive:
+                check_bytes(sum(i.file_size for i in archive.infolist()), str(path))
+        except (zipfile.BadZipFile, OSError) as err:
+            raise WeightspaceError(f"{path} is not a readable PyTorch file ({err})") from None
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
@@ -45,7 +54,13 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             obj = obj[key]
     if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise WeightspaceError(f"{path} does not hold a state dict (a mapping of names to tensors)")
-    return dict(obj)
+    for name, t in obj.items():  # a view may claim far more elements than its storage holds (a zero stride)
+        if t.numel() * t.element_size() > t.untyped_storage().nbytes():
+            raise WeightspaceError(
+                f"{path}: tensor {str(name)[:80]} claims {t.numel():,} elements over a storage of "
+                f"{t.untyped_storage().nbytes():,} bytes; save tensors, not expanded views"
+            )
+    return {str(k): v for k, v in obj.items()}
 
 
 def torch_files(folder: Path) -> list[Path]:
@@ -91,17 +106,39 @@ def import_state_dicts(folder: str | Path, out: str | Path, spec: ArchSpec | Non
 
 
 # -- Schürholt et al.'s model zoos -----------------------------------------------------------------------------------
-def model_zoo_spec(params: dict[str, Any]) -> ArchSpec:
+class ModelZooParams(BaseModel):
+    """The fields of a model-zoo trial's params.json that fix its architecture, validated (any other key is kept
+    as a hyperparameter column)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    type: Literal["CNN", "CNN2", "CNN3", "MLP"] = Field(alias="model::type")
+    nlin: Literal["leakyrelu", "relu", "tanh", "sigmoid", "gelu"] = Field("leakyrelu", alias="model::nlin")
+    dropout: float = Field(0.0, ge=0, lt=1, alias="model::dropout", allow_inf_nan=False)
+    channels_in: int = Field(1, ge=1, le=MAX_UNITS, alias="model::channels_in", strict=True)
+    h_dim: (
+        Annotated[int, Field(ge=1, le=MAX_UNITS, strict=True)]
+        | list[Annotated[int, Field(ge=1, le=MAX_UNITS, strict=True)]]
+    ) = Field([30, 15], alias="model::h_dim", max_length=MAX_LAYERS)
+    o_dim: int = Field(10, ge=1, le=MAX_UNITS, alias="model::o_dim", strict=True)
+    i_dim: int = Field(14, ge=1, le=MAX_UNITS, alias="model::i_dim", strict=True)
+
+
+def model_zoo_spec(params: dict[str, Any], where: str = "params.json") -> ArchSpec:
     """The architecture a model-zoo trial's params.json names (their CNN, CNN2, CNN3 and MLP definitions)."""
-    kind = params.get("model::type")
-    nlin = params.get("model::nlin", "leakyrelu")
-    fn = {"leakyrelu": "leaky_relu", "relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid", "gelu": "gelu"}.get(nlin)
-    if fn is None:
-        raise WeightspaceError(f"model::nlin {nlin!r} has no ArchSpec activation; give --arch")
+    if not isinstance(params, dict):
+        raise WeightspaceError(f"{where} holds a {type(params).__name__}, not a mapping of parameters")
+    try:
+        p = ModelZooParams.model_validate(params)
+    except ValidationError as err:
+        e = err.errors()[0]
+        field = next((str(x) for x in e["loc"] if isinstance(x, str)), "?")
+        field = ModelZooParams.model_fields[field].alias if field in ModelZooParams.model_fields else field
+        raise WeightspaceError(f"{where}: {field} {e['msg'].lower()}; or give --arch") from None
+    kind, channels = p.type, p.channels_in
+    fn = {"leakyrelu": "leaky_relu"}.get(p.nlin, p.nlin)
     act = Activation(fn=fn)
-    p = float(params.get("model::dropout", 0.0))
-    drop = [Dropout(p=p)] if p > 0 else []
-    channels = int(params.get("model::channels_in", 1))
+    drop = [Dropout(p=p.dropout)] if p.dropout > 0 else []
     pool = Pool2d(op="max", kernel_size=2)
     if kind in ("CNN", "CNN2"):
         c1, c2, c3 = (8, 6, 4) if kind == "CNN" else (6, 9, 6)
@@ -110,20 +147,20 @@ def model_zoo_spec(params: dict[str, Any]) -> ArchSpec:
                   act, *drop, Linear(out_features=10)]  # fmt: skip
         return ArchSpec(input_shape=(channels, 28, 28), layers=layers, name=f"model-zoo-{kind.lower()}")
     if kind == "CNN3":
-        layers = [Conv2d(out_channels=16, kernel_size=3), pool, act, Dropout(p=p),
-                  Conv2d(out_channels=32, kernel_size=3), pool, act, Dropout(p=p),
-                  Conv2d(out_channels=15, kernel_size=3), pool, act, Dropout(p=p), Flatten(),
-                  Linear(out_features=20), act, Dropout(p=p), Linear(out_features=10)]  # fmt: skip
+        d = Dropout(p=p.dropout)
+        layers = [Conv2d(out_channels=16, kernel_size=3), pool, act, d, Conv2d(out_channels=32, kernel_size=3), pool,
+                  act, d, Conv2d(out_channels=15, kernel_size=3), pool, act, d, Flatten(), Linear(out_features=20),
+                  act, d, Linear(out_features=10)]  # fmt: skip
         return ArchSpec(input_shape=(channels, 32, 32), layers=layers, name="model-zoo-cnn3")
-    if kind == "MLP":
-        hidden = params.get("model::h_dim", [30, 15])
-        hidden = hidden if isinstance(hidden, list) else [hidden]
-        layers = []
-        for h in hidden:
-            layers += [Linear(out_features=int(h)), act, *drop]
-        layers.append(Linear(out_features=int(params.get("model::o_dim", 10))))
-        return ArchSpec(input_shape=(int(params.get("model::i_dim", 14)),), layers=layers, name="model-zoo-mlp")
-    raise WeightspaceError(f"model::type {kind!r} is not one weightspace knows (CNN, CNN2, CNN3, MLP); give --arch")
+    hidden = p.h_dim if isinstance(p.h_dim, list) else [p.h_dim]
+    layers = []
+    for h in hidden:
+        layers += [Linear(out_features=h), act, *drop]
+    layers.append(Linear(out_features=p.o_dim))
+    try:
+        return ArchSpec(input_shape=(p.i_dim,), layers=layers, name="model-zoo-mlp")
+    except ValidationError as err:
+        raise WeightspaceError(f"{where}: {err.errors()[0]['msg']}; or give --arch") from None
 
 
 def _read_json(path: Path) -> Any:
@@ -159,7 +196,9 @@ def import_model_zoo(folder: str | Path, out: str | Path, spec: ArchSpec | None 
     specs, pending = [], []
     for model_id, trial in enumerate(trials):
         params = _read_json(trial / "params.json")
-        trial_spec = spec or model_zoo_spec(params)
+        if not isinstance(params, dict):
+            raise WeightspaceError(f"{trial / 'params.json'} holds a {type(params).__name__}, not a mapping")
+        trial_spec = spec or model_zoo_spec(params, str(trial / "params.json"))
         specs.append(trial_spec)
         results = _results(trial)
         hyper = {k.replace("::", "_"): v for k, v in params.items() if isinstance(v, int | float | str)}
