@@ -96,6 +96,18 @@ def invocations(zoo: str, net: str, file: str) -> list[list[str]]:
         ["swat", "bench", "--depths", "0,9"],
         ["swat", "bench", "--depths", "one"],
         ["demo", "--out", file],
+        ["zoo", "info", zoo, "--plot", "x.bogus"],
+        ["zoo", "classify", zoo, "--plot", "c.txt"],
+        ["zoo", "show-inr", zoo, "--out", "grid.txt"],
+        ["zoo", "generate", "--preset", "digits-lenet5", "--per-task", "1000000000", "--out", "o"],
+        ["zoo", "inr", "--dataset", "digits", "--batch", "1000000000", "--out", "o"],
+        ["zoo", "sine-inr", "--networks", "1000000000", "--out", "o"],
+        ["zoo", "sine-inr", "--networks", "9000000", "--out", "o"],  # more memory than any machine of ours
+        ["grow", "wider", net, "--layer", "0", "--width", "1000000000", "--out", "g.safetensors"],
+        ["encode", "train", "--zoo", zoo, "--target", "task", "--task", "regression"],
+        ["encode", "embed", "missing", "--zoo", zoo, "--name", "../../escaped"],
+        ["encode", "embed", "missing", "--zoo", zoo, "--name", ".hidden"],
+        ["swat", "train", "autoencoder", "--d", "7"],
     ]
     cases += bad_options(["demo"], counts=["--per-task", "--epochs", "--workers"])
     cases += bad_options(

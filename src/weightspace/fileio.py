@@ -4,6 +4,7 @@ saved-model pair NAME.safetensors + NAME.json."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import math
@@ -16,6 +17,7 @@ from typing import Any
 __all__ = [
     "atomic_path",
     "current_umask",
+    "disk_full",
     "json_safe",
     "read_model",
     "read_config",
@@ -43,9 +45,25 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except Exception as err:
+        if disk_full(err):
+            from weightspace.errors import WeightspaceError
+
+            raise WeightspaceError(
+                f"no space left on the device writing {path}; nothing half-written was kept: free some space and "
+                "rerun with --resume"
+            ) from None
+        raise
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def disk_full(err: BaseException) -> bool:
+    """Whether `err` is the disk (or quota) running out, as an OSError or as a library's own error text."""
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return "No space left on device" in str(err) or "os error 28" in str(err)
 
 
 def current_umask() -> int:

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from weightspace.device import usable_cores
 from weightspace.errors import WeightspaceError
+from weightspace.fileio import disk_full
 
 try:  # typer >= 0.2x carries its own copy of click
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
@@ -96,4 +97,8 @@ def main(argv: list[str] | None = None) -> None:
         fail(f"invalid {err.title}: {details}")
     except USER_ERRORS as err:
         fail(str(err))
+    except OSError as err:
+        if not disk_full(err):
+            raise
+        fail(f"no space left on the device ({err.filename or err}); free some space and rerun with --resume")
     sys.exit(code if isinstance(code, int) else 0)

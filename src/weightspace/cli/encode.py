@@ -71,7 +71,7 @@ def encode_eval(
     zoo_dir: Path = options.zoo_option("zoo to evaluate on (any dataset or architecture)"),
     split: str = typer.Option("test", help="test | val | train | all"),
     seed: int = options.seed(0, "split seed (the one used in training)"),
-    plot: Path = typer.Option(None, dir_okay=False, help="predicted-vs-true plot (default next to the encoder)"),
+    plot: Path = options.image_file(None, "predicted-vs-true plot (default next to the encoder)"),
 ) -> None:
     """Evaluate a trained encoder on a zoo without retraining (cross-dataset, cross-architecture)."""
     from weightspace.encode import Predictor
@@ -90,7 +90,7 @@ def encode_eval(
 def encode_embed(
     encoder_path: Path = options.model_file("a saved encoder"),
     zoo_dir: Path = options.zoo_option("zoo whose networks are embedded"),
-    name: str = typer.Option(None, help="file name under ZOO/embeddings (default: the encoder's)"),
+    name: str = options.name("file name under ZOO/embeddings (default: the encoder's)"),
 ) -> None:
     """One embedding per network, written next to the zoo, and a 2-D projection coloured by the target."""
     from safetensors.torch import load_file

@@ -8,6 +8,7 @@ import typer
 
 from weightspace.cli import options
 from weightspace.cli.app import console, grow_app
+from weightspace.limits import MAX_UNITS
 
 
 def _report_growth(net, grown, out: Path) -> None:
@@ -32,7 +33,7 @@ def _report_growth(net, grown, out: Path) -> None:
 def grow_wider(
     source: Path = typer.Argument(..., exists=True, help="a network .safetensors file or a zoo directory"),
     layer: int = options.count(..., "index of the hidden linear/conv layer to widen (see `nets show`)", 0),
-    width: int = options.count(..., "its new number of units or channels"),
+    width: int = options.count(..., "its new number of units or channels", 1, MAX_UNITS),
     out: Path = options.out_file(..., "where the grown network is saved (.safetensors)"),
     model: int = options.count(None, "row of the zoo table, when SOURCE is a zoo", 0),
     noise: float = options.real(0.0, "symmetry-breaking noise, as a fraction of the weights' std", low=0),

@@ -55,6 +55,34 @@ def device() -> Any:
     return typer.Option("cpu", help="cpu, cuda or cuda:N (checked before anything runs)", callback=_device)
 
 
+IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
+
+
+def _image(value: Path | None) -> Path | None:
+    if value is not None and value.suffix.lower() not in IMAGE_SUFFIXES:
+        raise typer.BadParameter(f"{value} must end in one of {', '.join(IMAGE_SUFFIXES)}")
+    return value
+
+
+def image_file(default: Any, help: str, *names: str) -> Any:
+    """A picture to write (.png, .pdf, .svg, .jpg): another suffix is refused before anything runs."""
+    return typer.Option(default, *names, dir_okay=False, help=help, callback=_image)
+
+
+def _plain(value: str | None) -> str | None:
+    from weightspace.limits import plain_name
+
+    try:
+        return None if value is None else plain_name(value, "the name")
+    except WeightspaceError as err:
+        raise typer.BadParameter(str(err)) from None
+
+
+def name(help: str) -> Any:
+    """A file name chosen by the user: a plain name (no separators, no '..'), so it stays in its folder."""
+    return typer.Option(None, help=help, callback=_plain)
+
+
 def out_dir(default: Path | Any, help: str) -> Any:
     """A directory to write into: refused if it is an existing file."""
     return typer.Option(default, "--out", file_okay=False, help=help)

@@ -96,7 +96,7 @@ def zoo_presets() -> None:
 @zoo_app.command("info")
 def zoo_info(
     root: Path = options.zoo_dir(),
-    plot: Path = typer.Option(None, dir_okay=False, help="histogram of test metrics (default ROOT/metrics.png)"),
+    plot: Path = options.image_file(None, "histogram of test metrics (default ROOT/metrics.png)"),
 ) -> None:
     """What a zoo holds: networks, tasks, checkpoints, architecture, per-task metrics and their histograms."""
     from weightspace.report.plots import metric_histograms
@@ -150,7 +150,7 @@ def zoo_classify(
     root: Path = options.zoo_dir(),
     target: str = typer.Option("task", help="the column to predict from the weights"),
     seed: int = options.seed(),
-    plot: Path = typer.Option(None, dir_okay=False, help="confusion-matrix plot (default ROOT/classify.png)"),
+    plot: Path = options.image_file(None, "confusion-matrix plot (default ROOT/classify.png)"),
 ) -> None:
     """Predict which task each network solves from its weights (the seed dataset's experiment)."""
     from weightspace.zoo import Zoo
@@ -163,7 +163,7 @@ def zoo_classify(
 @zoo_app.command("sine-inr")
 def zoo_sine_inr(
     out: Path = options.out_dir(..., "directory the zoo is written to"),
-    networks: int = options.count(1000, "how many SIRENs", 2),
+    networks: int = options.count(1000, "how many SIRENs", 2, 10_000_000),
     steps: int = options.count(800, "Adam steps per SIREN (all train at once)"),
     seed: int = options.seed(),
     device: str = options.device(),
@@ -183,7 +183,7 @@ def zoo_inr(
     steps: int = options.count(1000, "Adam steps per INR at most (DWSNets: 1,000)"),
     stop_psnr: float = options.real(40.0, "stop an INR once its PSNR reaches this (dB; DWSNets: 40)", above=0),
     shard_size: int = options.count(500, "INRs per shard (the unit of resuming)"),
-    batch: int = options.count(16, "INRs fitted at once (memory: ~0.8 MB each; a GPU takes thousands)"),
+    batch: int = options.count(16, "INRs fitted at once (memory: ~0.8 MB each; a GPU takes thousands)", 1, 1_000_000),
     seed: int = options.seed(),
     resume: bool = typer.Option(False, help="complete a zoo that was interrupted"),
     device: str = options.device(),
@@ -210,7 +210,7 @@ def zoo_inr(
 @zoo_app.command("show-inr")
 def zoo_show_inr(
     root: Path = options.zoo_dir("an image-INR zoo (`zoo inr`, or `zoo import inr-dir` of MNIST/Fashion INRs)"),
-    out: Path = options.out_file(..., "the PNG to write"),
+    out: Path = options.image_file(..., "the picture to write (.png, .pdf, .svg, .jpg)", "--out"),
     count: int = options.count(16, "how many INRs (the first rows of each class in turn)", 1, 256),
 ) -> None:
     """Render INRs back to images, each beside its original: a look at the fits."""

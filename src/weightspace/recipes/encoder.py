@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import get_args
 
 import numpy as np
+import pandas as pd
 import torch
 from safetensors.torch import save_file
 
@@ -49,6 +50,11 @@ def rms_weight(parts: list[enc.Part]) -> float:
 def prepare(config: enc.EncoderConfig, train: list[enc.Part], task: enc.Task | None, table_column) -> enc.EncoderConfig:
     """Fill in what the training data decides: task, classes, target and weight scaling, training architecture."""
     task = task or enc.infer_task(table_column)
+    if task in ("regression", "probability") and not pd.api.types.is_numeric_dtype(table_column):
+        raise WeightspaceError(
+            f"--task {task} needs a numeric column; {table_column.name!r} holds {table_column.dtype} values "
+            "(use --task classes)"
+        )
     update: dict = {"task": task}
     raw = np.concatenate([p.target for p in train])
     if task == "classes":

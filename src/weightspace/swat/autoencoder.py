@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
 from weightspace.fileio import SavedModel
@@ -27,11 +27,17 @@ from weightspace.train import run_steps
 
 class AEConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    d: int = 128  # latent width per token (the paper: 768, GPT-2 small)
-    heads: int = 4
-    encoder_layers: int = 3
-    decoder_layers: int = 2
+    d: int = Field(128, ge=1, le=8192)  # latent width per token (the paper: 768, GPT-2 small)
+    heads: int = Field(4, ge=1, le=256)
+    encoder_layers: int = Field(3, ge=1, le=256)
+    decoder_layers: int = Field(2, ge=1, le=256)
     mixed_activations: bool = False  # train on the authors' softmaxed activation mixtures
+
+    @model_validator(mode="after")
+    def _heads_divide_d(self) -> AEConfig:
+        if self.d % self.heads:
+            raise ValueError(f"d {self.d} must be a multiple of heads {self.heads} (each head takes d / heads)")
+        return self
 
 
 class AETraining(BaseModel):

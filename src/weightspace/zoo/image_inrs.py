@@ -20,6 +20,7 @@ from rich.console import Console
 from weightspace.data import load
 from weightspace.device import compiler_works
 from weightspace.errors import WeightspaceError
+from weightspace.limits import Plan
 from weightspace.train import SirenFit, fit_sirens, fold_sirens, pixel_grid, psnr, siren_values
 from weightspace.zoo.formats.torchfiles import siren_spec
 from weightspace.zoo.store import Zoo
@@ -88,6 +89,12 @@ def make_image_inr_zoo(
     coords = pixel_grid(height, width)
     spec = siren_spec(in_dim=2, hidden=fit.hidden, layers=fit.layers)
     names = list(spec.state_shapes())
+    # a batch of fits: weights and Adam's state, and [batch, pixels, hidden] activations a layer kept for backward
+    memory = x.nbytes + min(batch, len(chosen)) * (
+        spec.num_params() * 16 + len(coords) * fit.hidden * 4 * 4 * fit.layers
+    )
+    plan = Plan("zoo inr", len(chosen), spec.num_params(), len(chosen) * spec.num_params() * 4, memory)
+    (console or Console(quiet=True)).print(plan.check(out).line(), highlight=False, soft_wrap=True)
     pending = [Pending(i, 1, int(g)) for i, g in enumerate(chosen)]
     protocol = json.loads(json.dumps(asdict(fit)))  # as zoo.json holds it (tuples as lists), so resume compares equal
     source = {"kind": "image-inr", "dataset": dataset, "per_class": per_class, "seed": seed, "fit": protocol}

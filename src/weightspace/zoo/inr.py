@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from weightspace.limits import Plan
 from weightspace.nets.presets import mlp
 from weightspace.nets.spec import ArchSpec
 from weightspace.progress import progress_bar
@@ -76,6 +77,10 @@ def make_sine_inr_zoo(
     out: str | Path, networks: int = 2000, seed: int = 0, steps: int = 1000, device: str = "cpu"
 ) -> Zoo:
     """Write the sine-INR zoo (fitted on `device`); its table holds `frequency` (the target) and `fit_mse`."""
+    params = sine_inr_spec().num_params()
+    # every SIREN trains at once: weights, gradients and Adam's two moments, and [n, 32, 256] activations a layer
+    memory = networks * (params * 4 * 4 + 256 * 32 * 4 * 6)
+    Plan("zoo sine-inr", networks, params, networks * params * 4, memory).check(out)
     gen = torch.Generator().manual_seed(seed)
     frequencies = 0.5 + 9.5 * torch.rand(networks, generator=gen)
     params, err = fit_sines(frequencies, seed + 1, steps, device=device)

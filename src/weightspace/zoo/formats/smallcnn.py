@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import math
 import re
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +82,7 @@ def _zeros(spec: ArchSpec) -> dict[str, torch.Tensor]:
 def _csv(path: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, UnicodeDecodeError, EOFError) as err:
+    except (ValueError, OSError, EOFError, zlib.error) as err:  # pandas' parser errors are ValueErrors
         first = (str(err).splitlines() or [type(err).__name__])[0]
         raise WeightspaceError(f"{path} is not a readable CSV ({first})") from None
 
@@ -106,7 +107,7 @@ def import_smallcnn(folder: str | Path, out: str | Path, spec: ArchSpec | None =
         spec = ArchSpec.from_json((folder / "spec.json").read_text())
     try:
         weights = np.load(folder / "weights.npy", allow_pickle=False, mmap_mode="r")  # never unpickle a user's file
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, EOFError) as err:  # click would read an EOFError as an abort
         raise WeightspaceError(f"{folder / 'weights.npy'} is not a readable .npy array ({err})") from None
     layout = _csv(folder / "layout.csv")
     metrics = _metrics(folder)
