@@ -159,7 +159,8 @@ def inputs(tmp_path_factory):
 
 def quick(argv: list[str]) -> list[str]:
     """Keep a command that a random value made valid cheap: the fewest networks, epochs and steps."""
-    small = {("zoo", "generate"): ["--per-task", "1", "--epochs", "1"], ("zoo", "inr"): ["--per-class", "1", "--steps", "2"],
+    small = {("zoo", "generate"): ["--per-task", "1", "--epochs", "1"],
+             ("zoo", "inr"): ["--per-class", "1", "--steps", "2"],
              ("zoo", "sine-inr"): ["--networks", "2", "--steps", "2"], ("encode", "train"): ["--epochs", "1"],
              ("swat", "train"): ["--steps", "1"], ("hyper", "train"): ["--steps", "1", "--hidden", "8"]}  # fmt: skip
     extra, out = small.get(tuple(argv[:2]), []), list(argv)
