@@ -58,7 +58,29 @@ def model_zoo(name: str):
     return make
 
 
+def model_zoo_results(folder: Path) -> tuple[Path, list[str]]:
+    root = model_zoo_folder(folder, {"model::type": "MLP", "model::i_dim": 2, "model::h_dim": [], "model::o_dim": 1})
+    path = next(root.rglob("params.json")).with_name("result.json")
+    path.write_text('{"training_iteration": 1, "test_acc": 0.5}\n{"training_iteration": 2, "test_acc": 0.6}\n')
+    return path, ["model-zoo"]
+
+
+def inr_splits(folder: Path) -> tuple[Path, list[str]]:
+    """DWSNets' splits JSON beside per-image INR state dicts."""
+    from weightspace.zoo.formats.torchfiles import siren_spec
+
+    shapes = siren_spec().state_shapes()
+    for label in ("0", "1"):
+        (folder / "in" / label).mkdir(parents=True)
+        torch.save({f"seq.{k}": torch.zeros(s) for k, s in shapes.items()}, folder / "in" / label / "a.pth")
+    path = folder / "in" / "splits.json"
+    path.write_text('{"train": {"path": ["in/0/a.pth"], "label": [0]}, "test": {"path": ["in/1/a.pth"], "label": [1]}}')
+    return path, ["inr-dir"]
+
+
 FILES = {
+    "result.json": model_zoo_results,
+    "splits.json": inr_splits,
     "keras-h5": keras_run,
     "torch": torch_state_dict,
     "safetensors": net_file,

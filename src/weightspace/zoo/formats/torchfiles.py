@@ -19,7 +19,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from weightspace.errors import SpecError, WeightspaceError
-from weightspace.limits import MAX_LAYERS, MAX_UNITS, check_bytes
+from weightspace.limits import MAX_LAYERS, MAX_UNITS, check_bytes, label, whole_number
 from weightspace.nets.net import state_for
 from weightspace.nets.spec import Activation, ArchSpec, Conv2d, Dropout, Flatten, Linear, Pool2d
 from weightspace.zoo.store import Zoo
@@ -165,9 +165,9 @@ def model_zoo_spec(params: dict[str, Any], where: str = "params.json") -> ArchSp
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise WeightspaceError(f"{path} is not readable JSON ({err})") from None
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError) as err:  # UnicodeDecodeError is a ValueError
+        raise WeightspaceError(f"{path} is not readable JSON ({' '.join(str(err).split())[:200]})") from None
 
 
 def _results(trial: Path) -> dict[int, dict[str, Any]]:
@@ -176,13 +176,15 @@ def _results(trial: Path) -> dict[int, dict[str, Any]]:
     if not path.is_file():
         return {}
     out = {}
-    for n, line in enumerate(path.read_text().splitlines(), 1):
+    for n, line in enumerate(path.read_bytes().splitlines(), 1):
         if line.strip():
             try:
                 row = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise WeightspaceError(f"{path} line {n} is not JSON") from None
-            out[int(row.get("training_iteration", n))] = row
+            if not isinstance(row, dict):
+                raise WeightspaceError(f"{path} line {n} is not a JSON object of results")
+            out[whole_number(row.get("training_iteration", n), f"{path} line {n}: training_iteration")] = row
     return out
 
 
@@ -272,9 +274,16 @@ def import_inr_dir(
     split_of: dict[str, str] = {}
     for splits in sorted(folder.glob("*split*.json")):
         data = _read_json(splits)
-        for split, entries in data.items() if isinstance(data, dict) else []:
-            for p in entries.get("path", []) if isinstance(entries, dict) else []:
-                split_of[Path(p).as_posix().split(folder.name + "/", 1)[-1]] = split
+        if not isinstance(data, dict) or not all(
+            isinstance(e, dict)
+            and isinstance(e.get("path", []), list)
+            and all(isinstance(p, str) for p in e.get("path", []))
+            for e in data.values()
+        ):
+            raise WeightspaceError(f'{splits} is not a splits file: {{split: {{"path": [file, ...], ...}}, ...}}')
+        for split, entries in data.items():
+            for p in entries.get("path", []):
+                split_of[Path(p).as_posix().split(folder.name + "/", 1)[-1]] = label(split, f"{splits}: split")
     items = []
     for p in files:
         rel = p.relative_to(folder).as_posix()
