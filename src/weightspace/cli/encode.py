@@ -23,12 +23,12 @@ def encode_train(
     li_weight: float = options.real(1.0, "logit-invariance weight (0: off)", low=0),
     positional: bool = typer.Option(True, help="SNE's type/level encodings"),
     canonical: bool = typer.Option(False, help="SNE sorts hidden units first: exactly permutation invariant"),
-    width: int = options.count(32, "set-function width"),
-    depth: int = options.count(2, "SABs per set-to-set (graph: message-passing rounds)"),
+    width: int = options.width(32, "set-function width"),
+    depth: int = options.width(2, "SABs per set-to-set (graph: message-passing rounds)"),
     augment: list[str] = typer.Option(
         [], help="a symmetric twin of every training batch: permute (hidden units) | sign-flip (sin/tanh networks)"
     ),
-    dim: int = options.count(32, "embedding size"),
+    dim: int = options.width(32, "embedding size"),
     seed: int = options.seed(),
     device: str = options.device(),
 ) -> None:

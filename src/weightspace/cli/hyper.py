@@ -16,7 +16,7 @@ from weightspace.errors import WeightspaceError
 def hyper_train_static(
     dataset: str = typer.Option("mnist5k", help="mnist5k | fashion-mnist | digits"),
     epochs: int = options.count(10, "training epochs of each model"),
-    z_dim: int = options.count(4, "N_z = d of the kernel generator"),
+    z_dim: int = options.width(4, "N_z = d of the kernel generator"),
     seed: int = options.seed(),
     out: Path = options.out_dir(Path("runs/hyper-static"), "checkpoints and results.json (rerun to resume)"),
     device: str = options.device(),
@@ -47,9 +47,9 @@ def hyper_train_static(
 def hyper_train_lstm(
     kind: str = typer.Option("hyper-lstm", help="hyper-lstm | ln-lstm | lstm"),
     text: Path = typer.Option(None, exists=True, dir_okay=False, help="UTF-8 text file (default: the stdlib docs)"),
-    hidden: int = options.count(128, "main LSTM units"),
-    hyper_hidden: int = options.count(32, "HyperLSTM units"),
-    z_dim: int = options.count(4, "embedding size of the HyperLSTM's weight scalers"),
+    hidden: int = options.width(128, "main LSTM units"),
+    hyper_hidden: int = options.width(32, "HyperLSTM units"),
+    z_dim: int = options.width(4, "embedding size of the HyperLSTM's weight scalers"),
     match: str = typer.Option(None, help="size `hidden` to this kind's parameter count (e.g. hyper-lstm)"),
     steps: int = options.count(2000, "training steps"),
     seq_len: int = options.count(100, "characters per training sequence", 2),

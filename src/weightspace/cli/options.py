@@ -18,9 +18,19 @@ def seed(default: int = 0, help: str = "random seed (0 .. 2^32-1); the same seed
     return typer.Option(default, min=0, max=SEED_MAX, help=help)
 
 
-def count(default: Any, help: str, minimum: int = 1, maximum: int | None = None, *names: str) -> Any:
-    """A whole number of things (epochs, steps, networks, workers), at least `minimum`."""
+MAX_COUNT = 100_000_000  # no count of anything (epochs, steps, networks) is larger
+MAX_WIDTH = 8192  # a model's width, embedding size or depth
+
+
+def count(default: Any, help: str, minimum: int = 1, maximum: int = MAX_COUNT, *names: str) -> Any:
+    """A whole number of things (epochs, steps, networks, workers), in [minimum, maximum]."""
     return typer.Option(default, *names, min=minimum, max=maximum, help=help)
+
+
+def width(default: Any, help: str) -> Any:
+    """A width, embedding size or number of layers of a model: 1 .. MAX_WIDTH, so it cannot ask for more memory
+    than a machine has before the model is even built."""
+    return typer.Option(default, min=1, max=MAX_WIDTH, help=help)
 
 
 def real(default: Any, help: str, low: float | None = None, high: float | None = None, above: float | None = None):

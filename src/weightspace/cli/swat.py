@@ -15,9 +15,9 @@ from weightspace.errors import WeightspaceError
 @swat_app.command("train-ae", hidden=True)  # the earlier spelling, kept for one release
 def swat_train_ae(
     steps: int = options.count(12000, "batches of 64 random networks"),
-    d: int = options.count(128, "latent width per token"),
-    encoder_layers: int = options.count(3, "transformer layers of the encoder"),
-    decoder_layers: int = options.count(2, "transformer layers of each decoder"),
+    d: int = options.width(128, "latent width per token"),
+    encoder_layers: int = options.width(3, "transformer layers of the encoder"),
+    decoder_layers: int = options.width(2, "transformer layers of each decoder"),
     mixed_activations: bool = typer.Option(False, help="the authors' softmaxed activation code"),
     lr: float = options.real(1e-3, "Adam learning rate", above=0),
     seed: int = options.seed(),
