@@ -300,3 +300,15 @@ def pt_zero_stride_view_of_the_right_shape(folder: Path) -> list[str]:
     torch.save({"0.weight": torch.zeros(1, 1).expand(3, 4), "0.bias": torch.zeros(3)}, folder / "in" / "a.pt")
     return ["zoo", "import", "state-dicts", str(folder / "in"), "--out", out(folder),
             "--arch", spec_file(folder, mlp(4, [], 3))]  # fmt: skip
+
+
+@case
+def smallcnn_metrics_gzip_bomb(folder: Path) -> list[str]:
+    """metrics.csv.gz inflating to 96 MB for a zoo of two networks."""
+    root = smallcnn_folder(folder)
+    with gzip.open(root / "metrics.csv.gz", "wb", compresslevel=1) as f:
+        f.write(b"model_id,task\n")
+        block = b"0,a\n" * (1 << 20)
+        for _ in range(24):
+            f.write(block)
+    return ["zoo", "import", "small-cnn", str(root), "--out", out(folder)]

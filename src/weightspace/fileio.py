@@ -111,8 +111,10 @@ def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str,
     from safetensors.torch import load_file
 
     from weightspace.errors import WeightspaceError
+    from weightspace.limits import check_bytes
 
     try:
+        check_bytes(os.path.getsize(path), str(path))  # it is read whole
         with safe_open(path, framework="pt") as f:
             header = f.metadata() or {}
         return load_file(path), header

@@ -99,7 +99,7 @@ def human_seconds(s: float) -> str:
     return f"{s:.0f} s"
 
 
-def check_shape(shape, where: str, limit_bytes: int = MAX_FILE_BYTES, itemsize: int = 4) -> tuple[int, ...]:
+def check_shape(shape, where: str, limit_bytes: int | None = None, itemsize: int = 4) -> tuple[int, ...]:
     """A declared tensor shape as ints, refused in one line when a dimension is negative or the tensor would
     exceed `limit_bytes` (checked before anything is allocated)."""
     try:
@@ -112,13 +112,14 @@ def check_shape(shape, where: str, limit_bytes: int = MAX_FILE_BYTES, itemsize: 
     return dims
 
 
-def check_bytes(declared: int, where: str, limit: int = MAX_FILE_BYTES) -> int:
-    """`declared` bytes, refused when above `limit` (MAX_FILE_BYTES unless a tighter one is known, e.g. the file's
-    own size for data stored uncompressed)."""
-    if declared > limit:
+def check_bytes(declared: int, where: str, limit: int | None = None) -> int:
+    """`declared` bytes, refused when above `limit` (MAX_FILE_BYTES unless a tighter one is known, e.g. what a
+    network of the expected spec can need)."""
+    bound = MAX_FILE_BYTES if limit is None else limit
+    if declared > bound:
+        hint = " (set WEIGHTSPACE_MAX_FILE_BYTES to read a larger file you trust)" if bound >= MAX_FILE_BYTES else ""
         raise WeightspaceError(
-            f"{where} declares {human_bytes(declared)}, more than the {human_bytes(limit)} allowed "
-            "(set WEIGHTSPACE_MAX_FILE_BYTES to read a larger file you trust)"
+            f"{where} holds {human_bytes(declared)} or more, beyond the {human_bytes(bound)} it may hold{hint}"
         )
     return declared
 

@@ -12,6 +12,7 @@ It also reads the layout older weightspace versions wrote (name, offset, size, s
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import re
 import zlib
@@ -23,7 +24,7 @@ import torch
 
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import atomic_path, write_text_atomic
-from weightspace.limits import check_shape, whole_number
+from weightspace.limits import check_bytes, check_shape, whole_number
 from weightspace.nets.spec import ArchSpec, Conv2d
 from weightspace.zoo.formats.keras import keras_to_torch, torch_to_keras
 from weightspace.zoo.store import Zoo
@@ -79,18 +80,22 @@ def _zeros(spec: ArchSpec) -> dict[str, torch.Tensor]:
     return {k: torch.zeros(s) for k, s in spec.state_shapes().items()}
 
 
-def _csv(path: Path) -> pd.DataFrame:
+def _csv(path: Path, limit: int = 64 << 20) -> pd.DataFrame:
+    """A CSV of at most `limit` bytes once decompressed (a gzip bomb is refused, not inflated)."""
     try:
-        return pd.read_csv(path)
+        with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as f:
+            text = f.read(limit + 1)
+        check_bytes(len(text), f"{path} (decompressed)", limit)
+        return pd.read_csv(io.BytesIO(text))
     except (ValueError, OSError, EOFError, zlib.error) as err:  # pandas' parser errors are ValueErrors
         first = (str(err).splitlines() or [type(err).__name__])[0]
         raise WeightspaceError(f"{path} is not a readable CSV ({first})") from None
 
 
-def _metrics(folder: Path) -> pd.DataFrame:
+def _metrics(folder: Path, networks: int) -> pd.DataFrame:
     for name in ("metrics.csv.gz", "metrics.csv"):
         if (folder / name).is_file():
-            return _csv(folder / name)
+            return _csv(folder / name, (64 << 20) + 4096 * networks)
     raise WeightspaceError(f"{folder} lacks metrics.csv.gz (or metrics.csv)")
 
 
@@ -110,7 +115,7 @@ def import_smallcnn(folder: str | Path, out: str | Path, spec: ArchSpec | None =
     except (ValueError, OSError, EOFError) as err:  # click would read an EOFError as an abort
         raise WeightspaceError(f"{folder / 'weights.npy'} is not a readable .npy array ({err})") from None
     layout = _csv(folder / "layout.csv")
-    metrics = _metrics(folder)
+    metrics = _metrics(folder, weights.shape[0] if weights.ndim else 0)
     if weights.ndim != 2 or len(metrics) != len(weights):
         raise WeightspaceError(f"metrics has {len(metrics)} rows, weights.npy {len(weights)} networks")
     if {"varname", "start_idx", "end_idx", "shape"} <= set(layout.columns):
