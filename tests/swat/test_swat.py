@@ -115,7 +115,9 @@ def test_search_extracts_a_net_and_batching_changes_nothing():
     a, b = small_task("sphere"), small_task("booth")
     together = search(ae, [a, b], 2, config)
     alone = search(ae, [a], 2, config)[0]
-    assert together[0].test_mse == pytest.approx(alone.test_mse, rel=1e-4)
+    # searched together or alone: other batch shapes, so other kernels whose last bits differ by machine; 12 Adam
+    # steps amplify them, so the outcome is compared, at a tolerance far below a change of what was found
+    assert together[0].test_mse == pytest.approx(alone.test_mse, rel=1e-2)
     for found, task in zip(together, [a, b]):
         assert found.best_step >= 6 and found.depth == 2
         net_mse = (found.net(task.x_test) - task.y_test).pow(2).mean().item()

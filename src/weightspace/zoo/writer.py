@@ -14,7 +14,7 @@ import torch
 from rich.console import Console
 
 from weightspace.errors import WeightspaceError
-from weightspace.limits import label, whole_number
+from weightspace.limits import Plan, label, whole_number
 from weightspace.nets.spec import ArchSpec
 from weightspace.progress import progress_bar
 from weightspace.zoo.lock import LOCK_NAME, zoo_lock
@@ -130,6 +130,10 @@ def write_networks(
         raise ZooError(f"shard size must be at least 1, not {shard_size}")
     root = Path(out)
     console = console or Console(quiet=True)
+    rows, params = sum(p.rows for p in pending), spec.num_params()
+    in_memory = min(shard_size, len(pending)) * max(p.rows for p in pending) * params * 4 * 3  # read, stacked, written
+    plan = Plan("writing the zoo", len(pending), params, rows * params * 4, in_memory).check(root)
+    console.print(plan.line(), highlight=False, soft_wrap=True)
     chunks = {sid: pending[start : start + shard_size] for sid, start in enumerate(range(0, len(pending), shard_size))}
     with zoo_lock(root):
         fresh, written = not (root / "zoo.json").exists(), []
