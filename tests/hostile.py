@@ -312,3 +312,22 @@ def smallcnn_metrics_gzip_bomb(folder: Path) -> list[str]:
         for _ in range(24):
             f.write(block)
     return ["zoo", "import", "small-cnn", str(root), "--out", out(folder)]
+
+
+def graph_file(folder: Path, nodes: list[dict]) -> str:
+    (folder / "graph.json").write_text(json.dumps({"input_shape": [4], "nodes": nodes}))
+    return str(folder / "graph.json")
+
+
+@case
+def graph_with_a_cycle(folder: Path) -> list[str]:
+    nodes = [{"name": "a", "op": {"kind": "add"}, "inputs": ["input", "b"]},
+             {"name": "b", "op": {"kind": "identity"}, "inputs": ["a"]}]  # fmt: skip
+    return ["nets", "show", graph_file(folder, nodes)]
+
+
+@case
+def graph_of_200000_nodes(folder: Path) -> list[str]:
+    nodes = [{"name": f"n{i}", "op": {"kind": "identity"}, "inputs": [f"n{i - 1}" if i else "input"]}
+             for i in range(200_000)]  # fmt: skip
+    return ["nets", "show", graph_file(folder, nodes)]

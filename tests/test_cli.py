@@ -38,10 +38,11 @@ def test_nets_presets_and_show():
     out = run("nets", "presets").stdout
     assert "91,481" in out and "4,970" in out
     assert "conv2d" in run("nets", "show", "lenet5-seed").stdout
+    assert "s0b0_sum" in run("nets", "show", "resnet").stdout  # a graph preset, node by node
 
 
 def test_user_errors_are_one_line_not_a_traceback(tmp_path):
-    proc = run("nets", "show", "resnet", check=False)
+    proc = run("nets", "show", "resnet152", check=False)
     assert proc.returncode == 2 and "unknown preset" in proc.stderr and "Traceback" not in proc.stderr
     bad = tmp_path / "spec.json"
     bad.write_text('{"input_shape": [3], "layers": [{"kind": "linear"}]}')

@@ -30,7 +30,7 @@ def invocations(zoo: str, net: str, file: str) -> list[list[str]]:
         ["info", "--bogus"],
         ["--threads", "0", "info"],
         ["--threads", "x", "info"],
-        ["nets", "show", "resnet"],
+        ["nets", "show", "resnet152"],
         ["nets", "show", "missing.json"],
         ["nets", "show", "missing.safetensors"],
         ["nets", "show", file],

@@ -19,7 +19,9 @@ def nets_presets() -> None:
     table = Table(title="presets")
     for col in ("name", "input", "output", "parameters", "about"):
         table.add_column(col)
-    for name, make in ARCH_PRESETS.items():
+    from weightspace.nets.graph_presets import GRAPH_PRESETS
+
+    for name, make in (ARCH_PRESETS | GRAPH_PRESETS).items():
         spec = make()
         about = (make.__doc__ or "").strip().splitlines()[0] if make.__doc__ else "mlp(input, widths, outputs)"
         table.add_row(name, str(list(spec.input_shape)), str(list(spec.output_shape)), f"{spec.num_params():,}", about)
@@ -28,7 +30,9 @@ def nets_presets() -> None:
 
 @nets_app.command("show")
 def nets_show(
-    name: str = typer.Argument(..., help="a preset name, a spec .json file, or a saved network .safetensors"),
+    name: str = typer.Argument(
+        ..., help="a preset name (graphs too: resnet, wrn, inception-small, vit-tiny), a spec .json, or a .safetensors"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the ArchSpec as JSON"),
 ) -> None:
     """Show an architecture layer by layer (or as JSON)."""
@@ -38,7 +42,7 @@ def nets_show(
     path = Path(name)
     if path.suffix == ".safetensors" and not path.is_file():
         raise WeightspaceError(f"{path} is not a file; give a preset name, a spec .json or a network .safetensors")
-    spec = Net.load(path).spec if path.suffix == ".safetensors" else resolve_spec(name)
+    spec = Net.load(path).spec if path.suffix == ".safetensors" else resolve_spec(name, graphs=True)
     if as_json:
         console.print_json(spec.to_json())
         return

@@ -2,6 +2,8 @@
 
 from weightspace.nets.build import build, spec_of
 from weightspace.nets.features import layer_statistics
+from weightspace.nets.graph import GraphModule, GraphSpec, Node, build_graph
+from weightspace.nets.graph_presets import GRAPH_PRESETS, inception_small, resnet, vit_tiny, wrn
 from weightspace.nets.init import INIT_SCHEMES, init_net
 from weightspace.nets.net import Layout, Net, Slot, check_params, state_for
 from weightspace.nets.presets import ARCH_PRESETS, lenet5_classic, lenet5_seed, mlp, preset, resolve_spec, small_cnn
@@ -27,10 +29,21 @@ from weightspace.nets.symmetry import (
     random_permutation,
     sign_symmetric,
 )
+from weightspace.nets.trace import graph_of
 
 __all__ = [
     "ACTIVATIONS",
     "ARCH_PRESETS",
+    "GRAPH_PRESETS",
+    "GraphModule",
+    "GraphSpec",
+    "Node",
+    "build_graph",
+    "graph_of",
+    "inception_small",
+    "resnet",
+    "vit_tiny",
+    "wrn",
     "Activation",
     "ArchSpec",
     "BatchNorm",

@@ -35,8 +35,15 @@ def metric_table(zoo) -> Table | str:
 
 
 def spec_table(spec) -> Table:
-    """An architecture layer by layer: index, layer, output shape, parameters."""
+    """An architecture layer by layer (index, layer, output shape, parameters), or a graph node by node (with each
+    node's inputs)."""
     table = Table(title=f"{spec.name or 'network'}: input {list(spec.input_shape)}, {spec.num_params():,} parameters")
+    if hasattr(spec, "nodes"):
+        for col in ("node", "op", "inputs", "output", "parameters"):
+            table.add_column(col, justify="right" if col == "parameters" else "left")
+        for name, desc, inputs, shape, count in spec.describe():
+            table.add_row(name, desc, ", ".join(inputs), str(list(shape)), f"{count:,}" if count else "")
+        return table
     for col in ("#", "layer", "output", "parameters"):
         table.add_column(col, justify="right" if col in ("#", "parameters") else "left")
     for i, desc, shape, count in spec.describe():

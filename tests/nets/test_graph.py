@@ -1,0 +1,139 @@
+"""GraphSpec: shapes inferred and checked when made, presets at their published sizes, build, JSON, chains."""
+
+import pytest
+import torch
+from pydantic import ValidationError
+
+from weightspace.nets import Net, lenet5_seed, small_cnn
+from weightspace.nets.graph import GraphSpec, build_graph, chain_names
+from weightspace.nets.graph_presets import GRAPH_PRESETS, resnet, wrn
+
+
+@pytest.mark.parametrize("name", sorted(GRAPH_PRESETS))
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)])
+def test_every_preset_builds_with_the_tensors_its_spec_names(name, shape):
+    spec = GRAPH_PRESETS[name](input_shape=shape, **({"patch": 4} if name == "vit-tiny" and shape[1] == 32 else {}))
+    module = build_graph(spec)
+    assert module(torch.rand(2, *shape)).shape == (2, 10) and spec.output_shape == (10,)
+    state = {k: tuple(v.shape) for k, v in module.state_dict().items() if not k.endswith("num_batches_tracked")}
+    assert state == spec.state_shapes()
+    assert spec.num_params() == sum(p.numel() for p in module.parameters())
+    assert GraphSpec.from_json(spec.to_json()) == spec
+
+
+def test_residual_presets_have_their_papers_sizes():
+    # He et al. 2016, Table 6: ResNet-20 0.27 M; Ha et al. 2017, Table 2: WRN-40-2 2.236 M
+    assert resnet(20, (3, 32, 32)).num_params() == pytest.approx(0.27e6, rel=0.01)
+    assert wrn(40, 2, (3, 32, 32)).num_params() == pytest.approx(2.236e6, rel=0.01)
+
+
+def graph(*nodes, shape=(4,)) -> dict:
+    return {"input_shape": list(shape), "nodes": [{"name": n, "op": op, "inputs": i} for n, op, i in nodes]}
+
+
+LIN = {"kind": "linear", "out_features": 3}
+BAD = {
+    "out of order": (graph(("a", LIN, ["b"]), ("b", LIN, ["input"])), "node 'a': its input 'b' comes later"),
+    "cycle": (graph(("a", LIN, ["a"])), "node 'a': its input 'a' comes later"),
+    "dangling": (graph(("a", LIN, ["ghost"])), "node 'a': its input 'ghost' is no node"),
+    "unequal add": (graph(("a", LIN, ["input"]), ("s", {"kind": "add"}, ["a", "input"])), "node 's' \\(add\\)"),
+    "two names": (graph(("a", LIN, ["input"]), ("a", LIN, ["a"])), "node 'a': the name is used twice"),
+    "unknown op": (graph(("a", {"kind": "warp"}, ["input"])), "does not match any of the expected tags"),
+    "bad name": (graph(("a.b", LIN, ["input"])), "String should match pattern"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_a_broken_graph_is_one_error_naming_the_node(case):
+    data, message = BAD[case]
+    with pytest.raises(ValidationError, match=message) as err:
+        GraphSpec.model_validate(data)
+    assert len(err.value.errors()) == 1
+
+
+def test_graphs_are_bounded_when_parsed():
+    nodes = [("input_0" if i == 0 else f"n{i}", {"kind": "identity"}, ["input" if i == 0 else f"n{i - 1}"])
+             for i in range(1001)]  # fmt: skip
+    nodes[1] = ("n1", {"kind": "identity"}, ["input_0"])
+    with pytest.raises(ValidationError, match="at most 1000 items"):
+        GraphSpec.model_validate(graph(*nodes))
+
+
+@pytest.mark.parametrize("chain", [lenet5_seed(), small_cnn((1, 8, 8), padding=1, classes=3)])
+def test_a_chain_as_a_graph_computes_the_same_function(chain):
+    net = Net.init(chain, 0)
+    spec = GraphSpec.from_chain(chain)
+    module = build_graph(spec).eval()
+    names = chain_names(chain)
+    module.load_state_dict({names[k]: v for k, v in net.params.items()})
+    x = torch.rand(3, *chain.input_shape)
+    assert torch.allclose(module(x), net(x), atol=1e-6)
+    assert spec.num_params() == chain.num_params()
+
+
+class Block(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1, self.c2 = torch.nn.Conv2d(8, 8, 3, padding=1), torch.nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        return torch.relu(x + self.c2(torch.relu(self.c1(x))))
+
+
+class Res(torch.nn.Module):
+    """A two-block residual CNN written as an ordinary module: functional relu, `x + y`, an adaptive pool."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem, self.b, self.b2 = torch.nn.Conv2d(1, 8, 3, padding=1), Block(), Block()
+        self.pool, self.fc = torch.nn.AdaptiveAvgPool2d(1), torch.nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.b(torch.nn.functional.relu(self.stem(x)))
+        return self.fc(torch.flatten(self.pool(torch.cat([x, self.b2(x)], dim=1)), 1))
+
+
+def traced_gap(module, shape) -> tuple[GraphSpec, float]:
+    from weightspace.nets.trace import graph_of
+
+    module.eval()
+    spec, names = graph_of(module, shape)
+    rebuilt = build_graph(spec).eval()
+    result = rebuilt.load_state_dict({names[k]: v for k, v in module.state_dict().items()})
+    assert not result.missing_keys and not result.unexpected_keys
+    x = torch.rand(3, *shape)
+    with torch.no_grad():
+        return spec, (rebuilt(x) - module(x)).abs().max().item()
+
+
+def test_an_ordinary_residual_module_traces_to_a_graph_of_the_same_function():
+    spec, gap = traced_gap(Res(), (1, 28, 28))
+    assert gap < 1e-6
+    kinds = {n.op.kind for n in spec.nodes}
+    assert {"add", "concat", "global_pool", "conv2d", "activation"} <= kinds and "flatten" not in kinds
+
+
+@pytest.mark.parametrize("name", sorted(GRAPH_PRESETS))
+def test_every_preset_round_trips_through_its_module(name):
+    spec = GRAPH_PRESETS[name]()
+    module = build_graph(spec)
+    for p in module.parameters():  # weights off their init, so nothing is trivially equal
+        p.data.normal_(0, 0.1)
+    traced, gap = traced_gap(module, spec.input_shape)
+    assert gap < 1e-6 and traced.state_shapes() == spec.state_shapes()
+
+
+def test_the_first_node_that_cannot_be_read_is_named():
+    from weightspace.errors import SpecError
+    from weightspace.nets.trace import graph_of
+
+    class Doubles(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.fc(x) * 2
+
+    with pytest.raises(SpecError, match=r"node mul \(call_function mul\)"):
+        graph_of(Doubles(), (4,))
