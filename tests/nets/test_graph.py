@@ -174,3 +174,45 @@ def random_graphs(draw) -> GraphSpec:
 def test_random_graphs_round_trip_through_their_module(spec):
     _, gap = traced_gap(build_graph(spec), spec.input_shape)
     assert gap < 1e-6
+
+
+def permutation_gap(spec: GraphSpec, seed: int = 0) -> tuple[float, int]:
+    from weightspace.nets.graph_symmetry import permute_graph, random_graph_permutation
+
+    module = build_graph(spec).eval()
+    g = torch.Generator().manual_seed(seed)
+    params = {k: torch.randn(v.shape, generator=g) * 0.3 for k, v in module.state_dict().items()
+              if not k.endswith("num_batches_tracked")}  # fmt: skip
+    params = {k: v.abs() + 0.5 if k.endswith("running_var") else v for k, v in params.items()}
+    module.load_state_dict(params, strict=False)
+    perms = random_graph_permutation(spec, seed)
+    moved = build_graph(spec).eval()
+    moved.load_state_dict(permute_graph(spec, params, perms), strict=False)
+    x = torch.rand(4, *spec.input_shape, generator=g)
+    with torch.no_grad():
+        changed = sum(int((p != torch.arange(len(p))).any()) for p in perms.values())
+        return (module(x) - moved(x)).abs().max().item(), changed
+
+
+@pytest.mark.parametrize("name", ["resnet", "wrn", "inception-small"])
+def test_a_random_permutation_of_a_graph_leaves_its_function_unchanged(name):
+    gap, moved = permutation_gap(GRAPH_PRESETS[name]())
+    assert gap < 1e-5 and moved >= 3  # some groups really moved
+
+
+def test_a_residual_stream_shares_one_permutation():
+    from weightspace.nets.graph_symmetry import unit_groups
+
+    spec = resnet(8)
+    axes, groups, makes = unit_groups(spec)
+    # the stem, the first stage's second convs and its sum are one stream; a new stage with a 1x1 skip starts another
+    assert groups.find(makes["stem_conv"]) == groups.find(makes["s0b0_b_conv"])
+    assert groups.find(makes["s1b0_skip_conv"]) == groups.find(makes["s1b0_b_conv"])
+    assert groups.find(makes["s1b0_b_conv"]) != groups.find(makes["stem_conv"])
+    assert groups.find(makes["s0b0_a_conv"]) != groups.find(makes["stem_conv"])  # inside a block: its own units
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_graphs(), st.integers(0, 1000))
+def test_random_permutations_of_random_graphs_leave_the_function_unchanged(spec, seed):
+    assert permutation_gap(spec, seed)[0] < 1e-5

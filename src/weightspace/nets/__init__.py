@@ -4,6 +4,7 @@ from weightspace.nets.build import build, spec_of
 from weightspace.nets.features import layer_statistics
 from weightspace.nets.graph import GraphModule, GraphSpec, Node, build_graph
 from weightspace.nets.graph_presets import GRAPH_PRESETS, inception_small, resnet, vit_tiny, wrn
+from weightspace.nets.graph_symmetry import permute_graph, random_graph_permutation, unit_groups
 from weightspace.nets.init import INIT_SCHEMES, init_net
 from weightspace.nets.net import Layout, Net, Slot, check_params, state_for
 from weightspace.nets.presets import ARCH_PRESETS, lenet5_classic, lenet5_seed, mlp, preset, resolve_spec, small_cnn
@@ -70,6 +71,9 @@ __all__ = [
     "match_units",
     "mlp",
     "permute",
+    "permute_graph",
+    "random_graph_permutation",
+    "unit_groups",
     "preset",
     "random_permutation",
     "sign_symmetric",
