@@ -190,11 +190,12 @@ def permutation_gap(spec: GraphSpec, seed: int = 0) -> tuple[float, int]:
     moved.load_state_dict(permute_graph(spec, params, perms), strict=False)
     x = torch.rand(4, *spec.input_shape, generator=g)
     with torch.no_grad():
-        changed = sum(int((p != torch.arange(len(p))).any()) for p in perms.values())
+        orders = [o for p in perms.values() for o in (p if isinstance(p, tuple) else (p,))]  # attention: (q/k, v)
+        changed = sum(int((o != torch.arange(len(o))).any()) for o in orders)
         return (module(x) - moved(x)).abs().max().item(), changed
 
 
-@pytest.mark.parametrize("name", ["resnet", "wrn", "inception-small"])
+@pytest.mark.parametrize("name", ["resnet", "wrn", "inception-small", "vit-tiny"])
 def test_a_random_permutation_of_a_graph_leaves_its_function_unchanged(name):
     gap, moved = permutation_gap(GRAPH_PRESETS[name]())
     assert gap < 1e-5 and moved >= 3  # some groups really moved

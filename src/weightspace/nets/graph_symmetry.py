@@ -7,14 +7,16 @@ positions. Groups that reach the output, or meet a per-unit activation, stay fix
 rows of the nodes that make it and the columns of the nodes that read it (normalisation moves with its axis), and
 leaves the network's function unchanged.
 
-Token graphs (attention, patchify) are not covered yet: their groups are left fixed.
+On tokens [T, D] the units are the D features: patchify starts a group like a conv, the class token and the
+positions move with the stream they join, and attention has symmetries of its own (`attention_permutation`): its
+heads trade places, and within a head the q/k features move together and so do the v features with o's inputs.
 """
 
 from __future__ import annotations
 
 import torch
 
-from weightspace.nets.graph import Add, Concat, GraphSpec, LayerNorm
+from weightspace.nets.graph import Add, Attention, ClassToken, Concat, GraphSpec, LayerNorm, Patchify, Positions
 from weightspace.nets.spec import Activation, BatchNorm, Conv2d, Flatten, Linear
 
 Segment = tuple[int, int, int]  # (group, units, positions per unit): one stretch of an axis
@@ -45,20 +47,25 @@ class _Groups:
                 self.fixed.add(a)
 
 
+def units(shape) -> int:
+    """The size of a tensor's unit axis: features of tokens [T, D], else channels or features (the first axis)."""
+    return shape[-1] if len(shape) == 2 else shape[0]
+
+
 def unit_groups(spec: GraphSpec) -> tuple[dict[str, list[Segment]], _Groups, dict[str, int]]:
     """(node -> the segments of its unit axis, the groups, node -> the group it makes) of `spec`."""
     groups = _Groups()
     shapes = spec.shapes()
     first = shapes["input"]
-    inp = groups.new(first[0])
+    inp = groups.new(units(first))
     groups.fixed.add(inp)
-    axes: dict[str, list[Segment]] = {"input": [(inp, first[0], 1)]}
+    axes: dict[str, list[Segment]] = {"input": [(inp, units(first), 1)]}
     makes: dict[str, int] = {}
     for node in spec.nodes:
         op, ins = node.op, [axes[i] for i in node.inputs]
-        if isinstance(op, Conv2d | Linear):
-            makes[node.name] = groups.new(shapes[node.name][0])
-            axes[node.name] = [(makes[node.name], shapes[node.name][0], 1)]
+        if isinstance(op, Conv2d | Linear | Patchify | Attention):
+            makes[node.name] = groups.new(units(shapes[node.name]))
+            axes[node.name] = [(makes[node.name], units(shapes[node.name]), 1)]
         elif isinstance(op, Add):
             if all([(s[1], s[2]) for s in x] == [(s[1], s[2]) for s in ins[0]] for x in ins):
                 for x in ins[1:]:
@@ -78,25 +85,35 @@ def unit_groups(spec: GraphSpec) -> tuple[dict[str, list[Segment]], _Groups, dic
         elif isinstance(op, Activation) and isinstance(op.fn, list):
             groups.fixed.update(s[0] for s in ins[0])
             axes[node.name] = ins[0]
-        elif len(shapes[node.name]) == 2 or len(shapes[node.inputs[0]]) == 2 or op.kind in (
-            "attention", "patchify", "class_token", "positions", "token_mean"
-        ):  # fmt: skip
-            groups.fixed.update(s[0] for x in ins for s in x)
-            axes[node.name] = [(groups.new(shapes[node.name][-1]), shapes[node.name][-1], 1)]
-            groups.fixed.add(axes[node.name][0][0])
-        else:  # element-wise, normalisation, pooling, dropout, identity: the units pass through
+        else:  # element-wise, normalisation, pooling, dropout, identity, token ops: the units pass through
             axes[node.name] = ins[0]
     groups.fixed.update(s[0] for s in axes[spec.nodes[-1].name])
     groups.fixed = {groups.find(g) for g in groups.fixed}
     return axes, groups, makes
 
 
-def random_graph_permutation(spec: GraphSpec, seed: int) -> dict[int, torch.Tensor]:
-    """A random permutation of every free group: group root -> new order of its units."""
+def attention_permutation(dim: int, heads: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(new order of the q/k features, of the v features) of one attention node: heads trade places, and within
+    each head its q/k features are shuffled together and its v features (o's inputs) apart from them."""
+    head = dim // heads
+    order = torch.randperm(heads, generator=g)
+    qk = torch.cat([int(h) * head + torch.randperm(head, generator=g) for h in order])
+    v = torch.cat([int(h) * head + torch.randperm(head, generator=g) for h in order])
+    return qk, v
+
+
+def random_graph_permutation(spec: GraphSpec, seed: int) -> dict:
+    """A random permutation of every free group (group root -> new order of its units) and of every attention
+    node's heads (node name -> (q/k order, v order))."""
     _, groups, _ = unit_groups(spec)
     g = torch.Generator().manual_seed(seed)
     roots = sorted({groups.find(i) for i in range(len(groups.parent))} - groups.fixed)
-    return {r: torch.randperm(groups.size[r], generator=g) for r in roots}
+    perms: dict = {r: torch.randperm(groups.size[r], generator=g) for r in roots}
+    shapes = spec.shapes()
+    for node in spec.nodes:
+        if isinstance(node.op, Attention):
+            perms[node.name] = attention_permutation(shapes[node.name][-1], node.op.heads, g)
+    return perms
 
 
 def _index(segments: list[Segment], groups: _Groups, perms: dict[int, torch.Tensor]) -> torch.Tensor:
@@ -116,7 +133,20 @@ def permute_graph(spec: GraphSpec, params: dict[str, torch.Tensor], perms: dict[
     out = dict(params)
     for node in spec.nodes:
         op, name = node.op, node.name
-        if isinstance(op, Conv2d | Linear):
+        if isinstance(op, Attention):
+            cols = _index(axes[node.inputs[0]], groups, perms)
+            qk, v = perms.get(name, (slice(None), slice(None)))
+            rows = perms.get(groups.find(makes[name]), slice(None))
+            for p, order in (("q", qk), ("k", qk), ("v", v)):
+                out[f"{name}.{p}.weight"] = out[f"{name}.{p}.weight"][order][:, cols]
+                out[f"{name}.{p}.bias"] = out[f"{name}.{p}.bias"][order]
+            out[f"{name}.o.weight"] = out[f"{name}.o.weight"][rows][:, v]
+            out[f"{name}.o.bias"] = out[f"{name}.o.bias"][rows]
+        elif isinstance(op, ClassToken):
+            out[f"{name}.token"] = out[f"{name}.token"][_index(axes[node.inputs[0]], groups, perms)]
+        elif isinstance(op, Positions):
+            out[f"{name}.embedding"] = out[f"{name}.embedding"][:, _index(axes[node.inputs[0]], groups, perms)]
+        elif isinstance(op, Conv2d | Linear | Patchify):
             rows = perms.get(groups.find(makes[name]))
             cols = _index(axes[node.inputs[0]], groups, perms)
             w = out[f"{name}.weight"][:, cols]
