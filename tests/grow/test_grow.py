@@ -151,3 +151,63 @@ def test_widen_all_multiplies_every_hidden_layer():
     widths = [grown.spec.shapes()[i + 1][0] for i in grown.spec.parametric_layers()]
     assert widths[:-1] == [2 * net.spec.shapes()[i + 1][0] for i in net.spec.parametric_layers()[:-1]]
     assert output_gap(net, grown, torch.rand(8, 1, 8, 8)) < 1e-5
+
+
+# -- graphs -----------------------------------------------------------------------------------------------------------
+def graph_gap(spec, params, grown_spec, grown_params) -> float:
+    from weightspace.nets import build_graph
+
+    a, b = build_graph(spec).eval(), build_graph(grown_spec).eval()
+    a.load_state_dict(params, strict=False)
+    b.load_state_dict(grown_params, strict=False)
+    x = torch.rand(4, *spec.input_shape, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        return (a(x) - b(x)).abs().max().item()
+
+
+def random_params(spec, seed=0):
+    from weightspace.nets import build_graph
+
+    g = torch.Generator().manual_seed(seed)
+    state = {k: v for k, v in build_graph(spec).state_dict().items() if not k.endswith("num_batches_tracked")}
+    params = {k: torch.randn(v.shape, generator=g) * 0.3 for k, v in state.items()}
+    return {k: v.abs() + 0.5 if k.endswith("running_var") else v for k, v in params.items()}
+
+
+@pytest.mark.parametrize(
+    ("preset", "node", "width"),
+    [("resnet", "stem_conv", 24), ("resnet", "s1b0_a_conv", 48), ("wrn", "s2b0_skip_conv", 160),
+     ("inception-small", "inc0_3x3_conv", 40), ("inception-small", "inc1_1x1_conv", 30),
+     ("inception-small", "stem_conv", 48)],
+)  # fmt: skip
+def test_wider_on_a_graph_grows_a_whole_group_and_keeps_the_function(preset, node, width):
+    from weightspace.grow.graph_wider import wider_graph
+    from weightspace.nets import GRAPH_PRESETS, unit_groups
+
+    spec = GRAPH_PRESETS[preset]()
+    params = random_params(spec)
+    grown, grown_params = wider_graph(spec, params, node, width, seed=3)
+    assert graph_gap(spec, params, grown, grown_params) < 1e-5
+    _, groups, makes = unit_groups(grown)
+    root = groups.find(makes[node])
+    widened = [n for n in makes if groups.find(makes[n]) == root]
+    assert all(grown.shapes()[n][0] == width for n in widened) and grown.num_params() > spec.num_params()
+    if preset == "resnet" and node == "stem_conv":  # the residual stream: every block's second conv grew with it
+        assert {"stem_conv", "s0b0_b_conv"} <= set(widened)
+
+
+def test_wider_on_a_graph_refuses_what_it_cannot_grow():
+    from weightspace.errors import SpecError
+    from weightspace.grow.graph_wider import wider_graph
+    from weightspace.nets import vit_tiny, wrn
+
+    spec = wrn()
+    with pytest.raises(SpecError, match="reach the output"):
+        wider_graph(spec, random_params(spec), "head", 20)
+    with pytest.raises(SpecError, match="makes no units"):
+        wider_graph(spec, random_params(spec), "pool", 20)
+    with pytest.raises(SpecError, match="must be larger"):
+        wider_graph(spec, random_params(spec), "stem_conv", 8)
+    vit = vit_tiny()
+    with pytest.raises(SpecError, match="cannot widen"):
+        wider_graph(vit, random_params(vit), "patches", 64)
