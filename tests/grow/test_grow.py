@@ -211,3 +211,23 @@ def test_wider_on_a_graph_refuses_what_it_cannot_grow():
     vit = vit_tiny()
     with pytest.raises(SpecError, match="cannot widen"):
         wider_graph(vit, random_params(vit), "patches", 64)
+
+
+@pytest.mark.parametrize(
+    ("preset", "after"),
+    [("resnet", "s0b0_a_relu"), ("resnet", "pool"), ("inception-small", "inc0_cat"), ("vit-tiny", "b0_sum1"),
+     ("wrn", "stem_relu")],
+)  # fmt: skip
+def test_deeper_on_a_graph_inserts_a_residual_branch_and_keeps_the_function(preset, after):
+    from weightspace.grow.graph_deeper import deeper_graph
+    from weightspace.nets import GRAPH_PRESETS
+
+    spec = GRAPH_PRESETS[preset]()
+    params = random_params(spec)
+    grown, grown_params = deeper_graph(spec, params, after)
+    assert graph_gap(spec, params, grown, grown_params) == 0.0
+    assert len(grown.nodes) == len(spec.nodes) + 4 and grown.num_params() > spec.num_params()
+    assert all(after not in n.inputs for n in grown.nodes if n.name not in (f"{after}_deep_a", f"{after}_deep_sum"))
+    assert grown_params[f"{after}_deep_a.weight"].abs().sum() > 0  # the branch's first layer is not zero: it learns
+    with pytest.raises(Exception, match="no node"):
+        deeper_graph(spec, params, "ghost")
