@@ -167,3 +167,23 @@ def test_cli_trains_samples_and_evaluates_a_language_model(tmp_path):
     assert r.exit_code == 0 and r.output.startswith("the ")
     r = runner.invoke(app, ["hyper", "eval", str(out), "--text", str(text)])
     assert r.exit_code == 0 and "bits/char" in r.output
+
+
+@pytest.mark.parametrize("preset", ["wrn", "resnet", "inception-small", "vit-tiny"])
+def test_the_generic_hypernetwork_writes_the_kernels_of_a_graph_network(preset):
+    """The API takes any module: here every 3x3 kernel (attention projections for the ViT) of a graph preset is
+    generated, the rest of the network trains as its own, and one step moves both."""
+    from weightspace.nets import GRAPH_PRESETS, build_graph
+
+    spec = GRAPH_PRESETS[preset]()
+    target = build_graph(spec)
+    names = [k for k, s in spec.state_shapes().items() if s[-2:] == (3, 3) or ".q.weight" in k or ".v.weight" in k]
+    slots = module_layout(target, names)
+    model = HyperModel(target, slots, ChunkedHyper(slots.size, chunk=256, chunk_dim=8))
+    assert slots.size > 0.3 * spec.num_params() or preset == "vit-tiny"
+    out = model(torch.rand(4, *spec.input_shape))
+    assert out.shape == (4, 10)
+    out.square().mean().backward()
+    assert model.hyper.chunks.grad.abs().sum() > 0 and target.head.weight.grad.abs().sum() > 0
+    if preset in ("wrn", "resnet"):  # Ha et al.'s point: fewer numbers to learn than the kernels they write
+        assert sum(p.numel() for p in model.parameters()) < spec.num_params()
