@@ -217,3 +217,16 @@ def test_a_residual_stream_shares_one_permutation():
 @given(random_graphs(), st.integers(0, 1000))
 def test_random_permutations_of_random_graphs_leave_the_function_unchanged(spec, seed):
     assert permutation_gap(spec, seed)[0] < 1e-5
+
+
+@pytest.mark.parametrize("name", ["resnet", "inception-small", "wrn"])
+def test_weight_matching_undoes_a_random_permutation_of_a_graph(name):
+    from weightspace.nets import match_graph_units, permute_graph, random_graph_permutation
+
+    spec = GRAPH_PRESETS[name]()
+    g = torch.Generator().manual_seed(0)
+    params = {k: torch.randn(s, generator=g) for k, s in spec.state_shapes().items()}
+    shuffled = permute_graph(spec, params, random_graph_permutation(spec, 7))
+    assert max((shuffled[k] - params[k]).abs().max().item() for k in params) > 0.1
+    aligned = permute_graph(spec, shuffled, match_graph_units(spec, shuffled, params))
+    assert max((aligned[k] - params[k]).abs().max().item() for k in params) < 1e-6

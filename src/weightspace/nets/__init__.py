@@ -4,7 +4,7 @@ from weightspace.nets.build import build, spec_of
 from weightspace.nets.features import layer_statistics
 from weightspace.nets.graph import GraphModule, GraphSpec, Node, build_graph
 from weightspace.nets.graph_presets import GRAPH_PRESETS, inception_small, resnet, vit_tiny, wrn
-from weightspace.nets.graph_symmetry import permute_graph, random_graph_permutation, unit_groups
+from weightspace.nets.graph_symmetry import match_graph_units, permute_graph, random_graph_permutation, unit_groups
 from weightspace.nets.init import INIT_SCHEMES, init_net
 from weightspace.nets.net import Layout, Net, Slot, check_params, state_for
 from weightspace.nets.presets import ARCH_PRESETS, lenet5_classic, lenet5_seed, mlp, preset, resolve_spec, small_cnn
@@ -68,6 +68,7 @@ __all__ = [
     "layer_statistics",
     "lenet5_classic",
     "lenet5_seed",
+    "match_graph_units",
     "match_units",
     "mlp",
     "permute",

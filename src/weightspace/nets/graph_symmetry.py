@@ -161,3 +161,39 @@ def permute_graph(spec: GraphSpec, params: dict[str, torch.Tensor], perms: dict[
                 if f"{name}.{t}" in out:
                     out[f"{name}.{t}"] = out[f"{name}.{t}"][idx]
     return out
+
+
+def match_graph_units(spec: GraphSpec, params: dict[str, torch.Tensor], reference: dict[str, torch.Tensor]) -> dict:
+    """The permutation of every free group that lines `params` up with `reference` (weight matching): group by
+    group from the input, units pair by the summed products of the incoming weights and biases of every node that
+    makes the group (its inputs already matched), by the Hungarian algorithm. Attention heads keep their order.
+    `permute_graph(spec, params, match_graph_units(spec, params, reference))` is the aligned network."""
+    from scipy.optimize import linear_sum_assignment
+
+    axes, groups, makes = unit_groups(spec)
+    perms: dict = {}
+    for node in spec.nodes:
+        if node.name not in makes:
+            continue
+        root = groups.find(makes[node.name])
+        if root in groups.fixed or root in perms:
+            continue
+        current = permute_graph(spec, params, perms)
+        producers = [n for n in spec.nodes if n.name in makes and groups.find(makes[n.name]) == root]
+        settled = groups.fixed | set(perms)  # a producer whose inputs are not matched yet would only add noise
+        ready = [n for n in producers if all(groups.find(s[0]) in settled for s in axes[n.inputs[0]])]
+        score = 0
+        producers = ready or producers
+        for n in producers:
+            if isinstance(n.op, Attention):
+                mine, theirs = current[f"{n.name}.o.weight"], reference[f"{n.name}.o.weight"]
+                bias = (current[f"{n.name}.o.bias"], reference[f"{n.name}.o.bias"])
+            else:
+                mine, theirs = current[f"{n.name}.weight"].flatten(1), reference[f"{n.name}.weight"].flatten(1)
+                bias = (current[f"{n.name}.bias"], reference[f"{n.name}.bias"]) if f"{n.name}.bias" in current else None
+            score = score + theirs @ mine.T
+            if bias is not None:
+                score = score + torch.outer(bias[1], bias[0])
+        rows, cols = linear_sum_assignment(score.double().numpy(), maximize=True)
+        perms[root] = torch.as_tensor(cols[rows.argsort()])
+    return perms
