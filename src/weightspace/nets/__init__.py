@@ -1,5 +1,6 @@
 """The data model every area shares: ArchSpec (architecture), Net (one network), builders, presets, symmetry."""
 
+from weightspace.nets import graph  # the graph ops, a public submodule
 from weightspace.nets.build import build, spec_of
 from weightspace.nets.features import layer_statistics
 from weightspace.nets.graph import GraphModule, GraphSpec, Node, build_graph
@@ -33,6 +34,7 @@ from weightspace.nets.symmetry import (
 from weightspace.nets.trace import graph_of
 
 __all__ = [
+    "graph",
     "ACTIVATIONS",
     "ARCH_PRESETS",
     "GRAPH_PRESETS",
