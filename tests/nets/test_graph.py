@@ -230,3 +230,19 @@ def test_weight_matching_undoes_a_random_permutation_of_a_graph(name):
     assert max((shuffled[k] - params[k]).abs().max().item() for k in params) > 0.1
     aligned = permute_graph(spec, shuffled, match_graph_units(spec, shuffled, params))
     assert max((aligned[k] - params[k]).abs().max().item() for k in params) < 1e-6
+
+
+def test_a_concat_of_tokens_and_a_map_is_refused():
+    patches = ("t", {"kind": "patchify", "patch": 2, "dim": 4}, ["input"])  # [4 tokens, 4]
+    data = graph(patches, ("c", {"kind": "concat"}, ["t", "input"]), shape=(4, 4, 4))
+    with pytest.raises(ValidationError, match="node 'c' \\(concat\\).*one rank"):
+        GraphSpec.model_validate(data)
+
+
+def test_a_flatten_module_that_folds_the_batch_is_refused():
+    from weightspace.errors import SpecError
+    from weightspace.nets.trace import graph_of
+
+    module = torch.nn.Sequential(torch.nn.Flatten(2), torch.nn.Linear(16, 2))  # [B, C, H*W]: not a flatten we read
+    with pytest.raises(SpecError, match="flatten must start at dim 1"):
+        graph_of(module, (2, 4, 4))

@@ -134,12 +134,14 @@ def _node_shape(node: Node, shapes: list[Shape]) -> Shape:
             raise fail("an add needs inputs of one shape")
         return first
     if isinstance(op, Concat):
-        if any(len(s) != len(first) or s[1:] != first[1:] for s in shapes) and len(first) != 2:
-            raise fail("a concat needs inputs that differ only in their channel or feature axis")
+        if any(len(s) != len(first) for s in shapes):
+            raise fail("a concat needs inputs of one rank")
         if len(first) == 2:  # tokens: join features
             if any(s[0] != first[0] for s in shapes):
                 raise fail("a concat of tokens needs the same number of tokens")
             return (first[0], sum(s[1] for s in shapes))
+        if any(s[1:] != first[1:] for s in shapes):
+            raise fail("a concat needs inputs that differ only in their channel or feature axis")
         return (sum(s[0] for s in shapes), *first[1:])
     if isinstance(op, Linear):
         if len(first) == 2:  # tokens [T, D]: per token

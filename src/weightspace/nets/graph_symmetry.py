@@ -14,6 +14,8 @@ heads trade places, and within a head the q/k features move together and so do t
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from weightspace.nets.graph import Add, Attention, ClassToken, Concat, GraphSpec, LayerNorm, Patchify, Positions
@@ -77,10 +79,7 @@ def unit_groups(spec: GraphSpec) -> tuple[dict[str, list[Segment]], _Groups, dic
         elif isinstance(op, Concat):
             axes[node.name] = [s for x in ins for s in x]
         elif isinstance(op, Flatten):
-            c, *rest = shapes[node.inputs[0]]
-            positions = 1
-            for d in rest:
-                positions *= d
+            positions = math.prod(shapes[node.inputs[0]][1:])
             axes[node.name] = [(g, n, inner * positions) for g, n, inner in ins[0]]
         elif isinstance(op, Activation) and isinstance(op.fn, list):
             groups.fixed.update(s[0] for s in ins[0])

@@ -95,15 +95,16 @@ class _Tracer(fx.Tracer):
 
 def graph_of(module: nn.Module, input_shape, name: str = "") -> tuple[GraphSpec, dict[str, str]]:
     """The GraphSpec of `module` and the map from its state_dict names to the spec's."""
+    was_training = module.training
     try:
         graph = _Tracer().trace(module)
         traced = fx.GraphModule(module, graph)
-        was_training = module.training
         ShapeProp(traced.eval()).propagate(torch.zeros(2, *input_shape))
-        module.train(was_training)
     except Exception as err:  # fx refuses data-dependent control flow, and a wrong input shape, in many ways
         first = (str(err).splitlines() or [type(err).__name__])[0]
         raise SpecError(f"cannot trace {type(module).__name__} with torch.fx ({first[:200]})") from None
+    finally:
+        module.train(was_training)  # the shapes were read in eval mode (batchnorm on its running statistics)
     nodes: list[Node] = []
     alias: dict[str, str] = {}  # fx node -> the graph node that holds its value
     adaptive: set[str] = set()  # nodes that are [C, 1, 1] pools a flatten turns into a global pool
@@ -120,6 +121,14 @@ def graph_of(module: nn.Module, input_shape, name: str = "") -> tuple[GraphSpec,
         nodes.append(Node(name=node_name, op=op, inputs=inputs))
         alias[current] = node_name
 
+    def flatten(n: fx.Node, start: int) -> None:
+        if start != 1:
+            raise SpecError(f"node {n.name}: flatten must start at dim 1 (keep the batch), not {start}")
+        if src(n.args[0]) in adaptive:
+            alias[n.name] = src(n.args[0])  # the global pool already gave [C]
+        else:
+            emit(Flatten(), [src(n.args[0])])
+
     output = None
     for n in traced.graph.nodes:
         current = n.name
@@ -129,14 +138,13 @@ def graph_of(module: nn.Module, input_shape, name: str = "") -> tuple[GraphSpec,
             output = src(n.args[0])
         elif n.op == "call_module":
             sub = modules[n.target]
-            where = f"node {n.name} (call_module {n.target})"
-            op = _op_of_module(sub, where)
+            if isinstance(sub, nn.Flatten):
+                flatten(n, sub.start_dim)
+                continue
+            op = _op_of_module(sub, f"node {n.name} (call_module {n.target})")
             if op == "adaptive":
                 emit(GlobalPool(op="avg" if isinstance(sub, nn.AdaptiveAvgPool2d) else "max"), [src(n.args[0])])
                 adaptive.add(alias[n.name])
-                continue
-            if isinstance(op, Flatten) and src(n.args[0]) in adaptive:
-                alias[n.name] = src(n.args[0])  # the global pool already gave [C]
                 continue
             emit(op, [src(n.args[0])])
             for key in sub.state_dict():
@@ -152,13 +160,7 @@ def graph_of(module: nn.Module, input_shape, name: str = "") -> tuple[GraphSpec,
         elif (n.op == "call_function" and n.target is torch.flatten) or (
             n.op == "call_method" and n.target == "flatten"
         ):
-            start = n.kwargs.get("start_dim", n.args[1] if len(n.args) > 1 else 0)
-            if start != 1:
-                raise SpecError(f"node {n.name}: flatten must start at dim 1 (keep the batch), not {start}")
-            if src(n.args[0]) in adaptive:
-                alias[n.name] = src(n.args[0])
-            else:
-                emit(Flatten(), [src(n.args[0])])
+            flatten(n, n.kwargs.get("start_dim", n.args[1] if len(n.args) > 1 else 0))
         else:
             what = getattr(n.target, "__name__", n.target)
             raise SpecError(f"node {n.name} ({n.op} {what}): no GraphSpec op reads it")
