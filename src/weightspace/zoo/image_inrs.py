@@ -94,7 +94,6 @@ def make_image_inr_zoo(
         spec.num_params() * 16 + len(coords) * fit.hidden * 4 * 4 * fit.layers
     )
     plan = Plan("zoo inr", len(chosen), spec.num_params(), len(chosen) * spec.num_params() * 4, memory)
-    (console or Console(quiet=True)).print(plan.check(out).line(), highlight=False, soft_wrap=True)
     pending = [Pending(i, 1, int(g)) for i, g in enumerate(chosen)]
     protocol = json.loads(json.dumps(asdict(fit)))  # as zoo.json holds it (tuples as lists), so resume compares equal
     source = {"kind": "image-inr", "dataset": dataset, "per_class": per_class, "seed": seed, "fit": protocol}
@@ -130,7 +129,7 @@ def make_image_inr_zoo(
         return fitted[start][item.model_id]
 
     name = f"{dataset}-inrs" + (f"-{per_class}pc" if per_class else "")
-    return write_networks(out, name, spec, pending, load_one, source, shard_size, resume, console)
+    return write_networks(out, name, spec, pending, load_one, source, shard_size, resume, console, plan=plan)
 
 
 def decode(zoo: Zoo, rows: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:

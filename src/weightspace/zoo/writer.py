@@ -121,19 +121,22 @@ def write_networks(
     resume: bool = False,
     console: Console | None = None,
     stop_on_damage: bool = False,
+    plan: Plan | None = None,
 ) -> Zoo:
     """A complete zoo of one spec from networks read one at a time by `load`; at most `shard_size` networks are in
-    memory. With `resume`, shards already written whole from the same `source` are kept."""
+    memory. With `resume`, shards already written whole from the same `source` are kept. The plan (by default the
+    writer's own estimate; a caller whose `load` does more work gives its own) is printed and checked first."""
     if not pending:
         raise ZooError("no networks to write: a zoo needs at least one")
     if shard_size < 1:
         raise ZooError(f"shard size must be at least 1, not {shard_size}")
     root = Path(out)
     console = console or Console(quiet=True)
-    rows, params = sum(p.rows for p in pending), spec.num_params()
-    in_memory = min(shard_size, len(pending)) * max(p.rows for p in pending) * params * 4 * 3  # read, stacked, written
-    plan = Plan("writing the zoo", len(pending), params, rows * params * 4, in_memory).check(root)
-    console.print(plan.line(), highlight=False, soft_wrap=True)
+    if plan is None:  # what the writer itself holds: a shard's networks as read, stacked and written
+        rows, params = sum(p.rows for p in pending), spec.num_params()
+        in_memory = min(shard_size, len(pending)) * max(p.rows for p in pending) * params * 4 * 3
+        plan = Plan("writing the zoo", len(pending), params, rows * params * 4, in_memory)
+    console.print(plan.check(root).line(), highlight=False, soft_wrap=True)
     chunks = {sid: pending[start : start + shard_size] for sid, start in enumerate(range(0, len(pending), shard_size))}
     with zoo_lock(root):
         fresh, written = not (root / "zoo.json").exists(), []
