@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from weightspace.errors import SpecError
 from weightspace.grow import deeper, output_gap, widen_all, wider
 from weightspace.nets import Activation, BatchNorm, Linear, Net, lenet5_seed, mlp, small_cnn
-from weightspace.nets.build import build
+from weightspace.nets import build
 
 from ..strategies import random_net, specs
 
@@ -141,7 +141,7 @@ def test_clear_errors():
         wider(net, 0, 4)
     with pytest.raises(SpecError, match="not a linear or conv"):
         wider(net, 1, 8)
-    with pytest.raises(SpecError, match="Net or an nn.Sequential"):
+    with pytest.raises(SpecError, match="Net or an nn.Module"):
         wider("net.safetensors", 0, 8)
 
 
@@ -154,24 +154,15 @@ def test_widen_all_multiplies_every_hidden_layer():
 
 
 # -- graphs -----------------------------------------------------------------------------------------------------------
-def graph_gap(spec, params, grown_spec, grown_params) -> float:
-    from weightspace.nets import build_graph
-
-    a, b = build_graph(spec).eval(), build_graph(grown_spec).eval()
-    a.load_state_dict(params, strict=False)
-    b.load_state_dict(grown_params, strict=False)
-    x = torch.rand(4, *spec.input_shape, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        return (a(x) - b(x)).abs().max().item()
-
-
-def random_params(spec, seed=0):
-    from weightspace.nets import build_graph
-
+def random_graph_net(spec, seed=0) -> Net:
     g = torch.Generator().manual_seed(seed)
-    state = {k: v for k, v in build_graph(spec).state_dict().items() if not k.endswith("num_batches_tracked")}
-    params = {k: torch.randn(v.shape, generator=g) * 0.3 for k, v in state.items()}
-    return {k: v.abs() + 0.5 if k.endswith("running_var") else v for k, v in params.items()}
+    params = {k: torch.randn(s, generator=g) * 0.3 for k, s in spec.state_shapes().items()}
+    return Net(spec, {k: v.abs() + 0.5 if k.endswith("running_var") else v for k, v in params.items()})
+
+
+def graph_gap(net: Net, grown: Net) -> float:
+    x = torch.rand(4, *net.spec.input_shape, generator=torch.Generator().manual_seed(1))
+    return (net(x) - grown(x)).abs().max().item()
 
 
 @pytest.mark.parametrize(
@@ -181,36 +172,63 @@ def random_params(spec, seed=0):
      ("inception-small", "stem_conv", 48)],
 )  # fmt: skip
 def test_wider_on_a_graph_grows_a_whole_group_and_keeps_the_function(preset, node, width):
-    from weightspace.grow.graph_wider import wider_graph
     from weightspace.nets import GRAPH_PRESETS, unit_groups
 
-    spec = GRAPH_PRESETS[preset]()
-    params = random_params(spec)
-    grown, grown_params = wider_graph(spec, params, node, width, seed=3)
-    assert graph_gap(spec, params, grown, grown_params) < 1e-5
-    _, groups, makes = unit_groups(grown)
+    net = random_graph_net(GRAPH_PRESETS[preset]())
+    grown = wider(net, node, width, seed=3)
+    assert graph_gap(net, grown) < 1e-5
+    _, groups, makes = unit_groups(grown.spec)
     root = groups.find(makes[node])
     widened = [n for n in makes if groups.find(makes[n]) == root]
-    assert all(grown.shapes()[n][0] == width for n in widened) and grown.num_params() > spec.num_params()
+    assert all(grown.spec.shapes()[n][0] == width for n in widened) and grown.num_params() > net.num_params()
     if preset == "resnet" and node == "stem_conv":  # the residual stream: every block's second conv grew with it
         assert {"stem_conv", "s0b0_b_conv"} <= set(widened)
 
 
+def test_wider_with_noise_on_a_graph_changes_the_function_by_about_the_noise():
+    from weightspace.nets import inception_small
+
+    net = random_graph_net(inception_small())
+    exact, noisy = wider(net, "inc0_3x3_conv", 40, seed=1), wider(net, "inc0_3x3_conv", 40, noise=0.01, seed=1)
+    assert graph_gap(net, exact) < 1e-5 < graph_gap(net, noisy)
+
+
+def test_widen_all_on_a_graph_grows_every_group_it_can_and_keeps_the_function():
+    from weightspace.nets import inception_small, resnet
+
+    for spec in (inception_small(), resnet(8)):
+        net = random_graph_net(spec)
+        grown = widen_all(net, 1.5)
+        assert graph_gap(net, grown) < 1e-5 and grown.num_params() > 1.8 * net.num_params()
+
+
+def test_wider_and_deeper_take_a_graph_module_and_give_one_back():
+    from weightspace.nets import GraphModule, build, resnet
+
+    module = build(resnet(8)).eval()
+    grown = wider(module, "stem_conv", 20, input_shape=(1, 28, 28))
+    deep = deeper(grown, "s0b0_out", input_shape=(1, 28, 28))
+    assert isinstance(deep, GraphModule) and not deep.training
+    x = torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        assert (module(x) - deep(x)).abs().max() < 1e-5
+
+
 def test_wider_on_a_graph_refuses_what_it_cannot_grow():
     from weightspace.errors import SpecError
-    from weightspace.grow.graph_wider import wider_graph
     from weightspace.nets import vit_tiny, wrn
 
-    spec = wrn()
+    net = random_graph_net(wrn())
     with pytest.raises(SpecError, match="reach the output"):
-        wider_graph(spec, random_params(spec), "head", 20)
+        wider(net, "head", 20)
     with pytest.raises(SpecError, match="makes no units"):
-        wider_graph(spec, random_params(spec), "pool", 20)
+        wider(net, "pool", 20)
     with pytest.raises(SpecError, match="must be larger"):
-        wider_graph(spec, random_params(spec), "stem_conv", 8)
-    vit = vit_tiny()
+        wider(net, "stem_conv", 8)
+    with pytest.raises(SpecError, match="name the node"):
+        wider(net, 3, 80)
     with pytest.raises(SpecError, match="cannot widen"):
-        wider_graph(vit, random_params(vit), "patches", 64)
+        wider(random_graph_net(vit_tiny()), "patches", 64)
 
 
 @pytest.mark.parametrize(
@@ -219,15 +237,14 @@ def test_wider_on_a_graph_refuses_what_it_cannot_grow():
      ("wrn", "stem_relu")],
 )  # fmt: skip
 def test_deeper_on_a_graph_inserts_a_residual_branch_and_keeps_the_function(preset, after):
-    from weightspace.grow.graph_deeper import deeper_graph
     from weightspace.nets import GRAPH_PRESETS
 
-    spec = GRAPH_PRESETS[preset]()
-    params = random_params(spec)
-    grown, grown_params = deeper_graph(spec, params, after)
-    assert graph_gap(spec, params, grown, grown_params) == 0.0
-    assert len(grown.nodes) == len(spec.nodes) + 4 and grown.num_params() > spec.num_params()
-    assert all(after not in n.inputs for n in grown.nodes if n.name not in (f"{after}_deep_a", f"{after}_deep_sum"))
-    assert grown_params[f"{after}_deep_a.weight"].abs().sum() > 0  # the branch's first layer is not zero: it learns
+    net = random_graph_net(GRAPH_PRESETS[preset]())
+    grown = deeper(net, after)
+    assert graph_gap(net, grown) == 0.0
+    nodes = grown.spec.nodes
+    assert len(nodes) == len(net.spec.nodes) + 4 and grown.num_params() > net.num_params()
+    assert all(after not in n.inputs for n in nodes if n.name not in (f"{after}_deep_a", f"{after}_deep_sum"))
+    assert grown.params[f"{after}_deep_a.weight"].abs().sum() > 0  # the branch's first layer is not zero: it learns
     with pytest.raises(Exception, match="no node"):
-        deeper_graph(spec, params, "ghost")
+        deeper(net, "ghost")

@@ -176,23 +176,23 @@ def test_random_graphs_round_trip_through_their_module(spec):
     assert gap < 1e-6
 
 
-def permutation_gap(spec: GraphSpec, seed: int = 0) -> tuple[float, int]:
-    from weightspace.nets.graph_symmetry import permute_graph, random_graph_permutation
-
-    module = build_graph(spec).eval()
+def random_net(spec: GraphSpec, seed: int = 0) -> Net:
+    """A Net of `spec` with every tensor drawn at random (running variances positive)."""
     g = torch.Generator().manual_seed(seed)
-    params = {k: torch.randn(v.shape, generator=g) * 0.3 for k, v in module.state_dict().items()
-              if not k.endswith("num_batches_tracked")}  # fmt: skip
-    params = {k: v.abs() + 0.5 if k.endswith("running_var") else v for k, v in params.items()}
-    module.load_state_dict(params, strict=False)
-    perms = random_graph_permutation(spec, seed)
-    moved = build_graph(spec).eval()
-    moved.load_state_dict(permute_graph(spec, params, perms), strict=False)
-    x = torch.rand(4, *spec.input_shape, generator=g)
-    with torch.no_grad():
-        orders = [o for p in perms.values() for o in (p if isinstance(p, tuple) else (p,))]  # attention: (q/k, v)
-        changed = sum(int((o != torch.arange(len(o))).any()) for o in orders)
-        return (module(x) - moved(x)).abs().max().item(), changed
+    params = {k: torch.randn(s, generator=g) * 0.3 for k, s in spec.state_shapes().items()}
+    return Net(spec, {k: v.abs() + 0.5 if k.endswith("running_var") else v for k, v in params.items()})
+
+
+def permutation_gap(spec: GraphSpec, seed: int = 0) -> tuple[float, int]:
+    from weightspace.nets import permute, random_permutation
+
+    net = random_net(spec, seed)
+    perms = random_permutation(spec, torch.Generator().manual_seed(seed))
+    moved = permute(net, perms)
+    x = torch.rand(4, *spec.input_shape, generator=torch.Generator().manual_seed(seed + 1))
+    orders = [o for p in perms.values() for o in (p if isinstance(p, tuple) else (p,))]  # attention: (q/k, v)
+    changed = sum(int((o != torch.arange(len(o))).any()) for o in orders)
+    return (net(x) - moved(x)).abs().max().item(), changed
 
 
 @pytest.mark.parametrize("name", ["resnet", "wrn", "inception-small", "vit-tiny"])
@@ -221,15 +221,13 @@ def test_random_permutations_of_random_graphs_leave_the_function_unchanged(spec,
 
 @pytest.mark.parametrize("name", ["resnet", "inception-small", "wrn"])
 def test_weight_matching_undoes_a_random_permutation_of_a_graph(name):
-    from weightspace.nets import match_graph_units, permute_graph, random_graph_permutation
+    from weightspace.nets import align, permute, random_permutation
 
-    spec = GRAPH_PRESETS[name]()
-    g = torch.Generator().manual_seed(0)
-    params = {k: torch.randn(s, generator=g) for k, s in spec.state_shapes().items()}
-    shuffled = permute_graph(spec, params, random_graph_permutation(spec, 7))
-    assert max((shuffled[k] - params[k]).abs().max().item() for k in params) > 0.1
-    aligned = permute_graph(spec, shuffled, match_graph_units(spec, shuffled, params))
-    assert max((aligned[k] - params[k]).abs().max().item() for k in params) < 1e-6
+    net = random_net(GRAPH_PRESETS[name]())
+    shuffled = permute(net, random_permutation(net.spec, torch.Generator().manual_seed(7)))
+    assert max((shuffled.params[k] - net.params[k]).abs().max().item() for k in net.params) > 0.1
+    aligned = align(shuffled, net)
+    assert max((aligned.params[k] - net.params[k]).abs().max().item() for k in net.params) < 1e-6
 
 
 def test_a_concat_of_tokens_and_a_map_is_refused():

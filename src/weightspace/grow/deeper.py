@@ -9,8 +9,9 @@ import torch
 from torch import nn
 
 from weightspace.errors import SpecError
+from weightspace.grow.graph_deeper import deeper_graph
 from weightspace.grow.interface import Model, as_net, like, output_gap, probe_inputs
-from weightspace.nets.net import Net
+from weightspace.nets import GraphSpec, Net
 from weightspace.nets.spec import PARAMETRIC, Activation, BatchNorm, Conv2d, Linear
 
 # phi(phi(x)) == phi(x) for these, so phi(I phi(x)) == phi(x): an identity layer changes nothing.
@@ -19,7 +20,7 @@ IDEMPOTENT = {"relu", "identity"}
 
 def deeper(
     model: Model,
-    after: int,
+    after: int | str,
     kernel_size: int = 3,
     approximate: bool = False,
     data: torch.Tensor | None = None,
@@ -33,8 +34,16 @@ def deeper(
     tanh, sigmoid, GELU, sin and leaky ReLU are not idempotent, so the result is not the same function: that is
     refused unless `approximate=True`, which warns with the measured relative output change and records it in the
     Net's meta as `deeper_output_gap`. Returns a new model of the kind given; the input is not changed.
+
+    On a graph, `after` names any node, and a zero-initialised residual branch (conv or linear, ReLU, conv or
+    linear) is added to its output: the same function whatever the activations (`graph_deeper.py`).
     """
     net = as_net(model, input_shape)
+    if isinstance(net.spec, GraphSpec):
+        if not isinstance(after, str):
+            raise SpecError(f"on a graph, name the node to deepen after (e.g. {net.spec.nodes[0].name!r})")
+        spec, params = deeper_graph(net.spec, net.params, after, kernel_size)
+        return like(model, Net(spec, params, dict(net.meta)))
     spec, shapes = net.spec, net.spec.shapes()
     if not 0 <= after < len(spec.layers) or not isinstance(spec.layers[after], PARAMETRIC):
         raise SpecError(f"deeper(after={after}): layer {after} must be a linear or conv layer")

@@ -34,22 +34,44 @@ def _columns(segments, groups, root: int, mapping: torch.Tensor, copies: torch.T
     return torch.cat(index), torch.cat(scale)
 
 
-def wider_graph(
-    spec: GraphSpec, params: dict[str, torch.Tensor], node: str, width: int, seed: int = 0
-) -> tuple[GraphSpec, dict[str, torch.Tensor]]:
-    """`spec` and `params` with the group of units that node `node` makes grown to `width` units."""
-    axes, groups, makes = unit_groups(spec)
+def _refusal(spec: GraphSpec, node: str, parts) -> str | None:
+    """Why the group that `node` makes cannot be widened, or None."""
+    axes, groups, makes = parts
     if node not in makes:
-        raise SpecError(f"node {node!r} makes no units to widen; name a conv or linear node")
+        return f"node {node!r} makes no units to widen; name a conv or linear node"
     root = groups.find(makes[node])
     if root in groups.fixed:
-        raise SpecError(f"node {node!r}'s units reach the output or a per-unit activation; they cannot be widened")
+        return f"node {node!r}'s units reach the output or a per-unit activation; they cannot be widened"
     members = {n.name for n in spec.nodes if any(groups.find(s[0]) == root for s in axes[n.inputs[0]])}
     blocked = [n.name for n in spec.nodes if n.name in members and n.op.kind in UNWIDENABLE]
     if blocked:
-        raise SpecError(
-            f"node {node!r}'s units pass through {blocked[0]!r} ({UNWIDENABLE}), which Net2Net cannot widen"
-        )
+        return f"node {node!r}'s units pass through {blocked[0]!r} ({UNWIDENABLE}), which Net2Net cannot widen"
+    return None
+
+
+def widenable(spec: GraphSpec) -> dict[str, int]:
+    """The first node that makes each group Net2WiderNet can grow -> the group's units."""
+    parts = unit_groups(spec)
+    _, groups, makes = parts
+    out, seen = {}, set()
+    for n in spec.nodes:
+        if n.name in makes and groups.find(makes[n.name]) not in seen and _refusal(spec, n.name, parts) is None:
+            seen.add(groups.find(makes[n.name]))
+            out[n.name] = groups.size[groups.find(makes[n.name])]
+    return out
+
+
+def wider_graph(
+    spec: GraphSpec, params: dict[str, torch.Tensor], node: str, width: int, seed: int = 0, noise: float = 0.0
+) -> tuple[GraphSpec, dict[str, torch.Tensor]]:
+    """`spec` and `params` with the group of units that node `node` makes grown to `width` units. `noise` > 0 adds
+    Gaussian noise of `noise` x each reader's weight std to the divided columns of replicated units."""
+    parts = unit_groups(spec)
+    if (why := _refusal(spec, node, parts)) is not None:
+        raise SpecError(why)
+    axes, groups, makes = parts
+    root = groups.find(makes[node])
+    members = {n.name for n in spec.nodes if any(groups.find(s[0]) == root for s in axes[n.inputs[0]])}
     old = groups.size[root]
     if width <= old:
         raise SpecError(f"node {node!r}'s group has {old} units; the new width must be larger, not {width}")
@@ -63,7 +85,12 @@ def wider_graph(
             w = out[f"{name}.weight"]
             if n.name in members:  # reads the group: columns from the copies, divided
                 index, scale = _columns(axes[n.inputs[0]], groups, root, mapping, copies)
-                w = w[:, index] / scale.view(1, -1, *([1] * (w.dim() - 2)))
+                view = (1, -1, *([1] * (w.dim() - 2)))
+                divided = w[:, index] / scale.view(view)
+                if noise > 0:
+                    shared = (scale > 1).view(view).to(w.dtype)
+                    divided = divided + noise * w.std() * torch.randn(divided.shape, generator=g) * shared
+                w = divided
             if name in makes and groups.find(makes[name]) == root:  # makes the group: rows copied
                 w = w[mapping]
                 if f"{name}.bias" in out:

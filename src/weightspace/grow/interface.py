@@ -1,4 +1,4 @@
-"""What wider and deeper share: taking a Net or a plain nn.Sequential, and giving back the same kind."""
+"""What wider and deeper share: taking a Net or a module, and giving back the same kind."""
 
 from __future__ import annotations
 
@@ -8,25 +8,25 @@ import torch
 from torch import nn
 
 from weightspace.errors import SpecError
-from weightspace.nets.build import spec_of
 from weightspace.nets.net import Net
 from weightspace.nets.spec import PARAMETRIC, ArchSpec
 
-Model = Net | nn.Sequential
+Model = Net | nn.Module
 
 
 def as_net(model: Model, input_shape: Sequence[int] | None) -> Net:
     if isinstance(model, Net):
         return model
-    if isinstance(model, nn.Sequential):
+    if isinstance(model, nn.Module):
         if input_shape is None:
-            raise SpecError("growing an nn.Sequential needs input_shape=(C, H, W) or (features,)")
-        return Net.from_module(spec_of(model, input_shape), model)
-    raise SpecError(f"expected a weightspace Net or an nn.Sequential, got {type(model).__name__}")
+            raise SpecError("growing a module needs input_shape=(C, H, W) or (features,)")
+        return Net.from_module(None, model, input_shape)
+    raise SpecError(f"expected a weightspace Net or an nn.Module, got {type(model).__name__}")
 
 
 def like(original: Model, grown: Net) -> Model:
-    """`grown` in the form the caller gave: a Net, or an nn.Sequential in the original's train/eval mode."""
+    """`grown` in the form the caller gave: a Net, or a module (built from the grown spec: an nn.Sequential for a
+    chain) in the original's train/eval mode."""
     if isinstance(original, Net):
         return grown
     module = grown.as_module()

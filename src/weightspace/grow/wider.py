@@ -7,14 +7,15 @@ from collections.abc import Sequence
 import torch
 
 from weightspace.errors import SpecError
+from weightspace.grow.graph_wider import widenable, wider_graph
 from weightspace.grow.interface import Model, as_net, like, next_parametric
-from weightspace.nets.net import Net
+from weightspace.nets import GraphSpec, Net
 from weightspace.nets.spec import Activation, BatchNorm, Conv2d, Flatten
 
 
 def wider(
     model: Model,
-    layer: int,
+    layer: int | str,
     new_width: int,
     noise: float = 0.0,
     seed: int = 0,
@@ -27,9 +28,17 @@ def wider(
     Batchnorm statistics and affine parameters, and per-unit activations, are replicated with their unit; across a
     flatten each channel's block of positions is divided. `noise` > 0 adds Gaussian noise of `noise` x the weights'
     std to the divided outgoing weights of replicated units, breaking their symmetry (the function then changes by
-    about that much). Returns a new model of the kind given (Net or nn.Sequential); the input is not changed.
+    about that much). Returns a new model of the kind given (Net or module); the input is not changed.
+
+    On a graph, `layer` names a conv or linear node, and its whole group of units grows: every node that makes it
+    (across residual sums) and every node that reads it (across concatenations and flattens).
     """
     net = as_net(model, input_shape)
+    if isinstance(net.spec, GraphSpec):
+        if not isinstance(layer, str):
+            raise SpecError(f"on a graph, name the node to widen (e.g. {net.spec.nodes[0].name!r}), not {layer!r}")
+        spec, params = wider_graph(net.spec, net.params, layer, new_width, seed, noise)
+        return like(model, Net(spec, params, dict(net.meta)))
     spec, shapes = net.spec, net.spec.shapes()
     nxt = next_parametric(spec, layer)
     old = shapes[layer + 1][0]
@@ -72,10 +81,20 @@ def wider(
 
 
 def widen_all(model: Model, factor: float, noise: float = 0.0, seed: int = 0, input_shape=None) -> Model:
-    """Every hidden linear/conv layer `factor` times as wide (rounded), one Net2WiderNet step per layer."""
+    """Every hidden linear/conv layer `factor` times as wide (rounded), one Net2WiderNet step per layer (on a
+    graph: every group of units that can grow)."""
     net = as_net(model, input_shape)
+    if isinstance(net.spec, GraphSpec):
+        return like(model, _widen_graph(net, factor, noise, seed))
     hidden = net.spec.parametric_layers()[:-1]
     for k, i in enumerate(hidden):
         width = net.spec.shapes()[i + 1][0]
         net = wider(net, i, max(width + 1, round(width * factor)), noise=noise, seed=seed + k)
     return like(model, net)
+
+
+def _widen_graph(net: Net, factor: float, noise: float, seed: int) -> Net:
+    """Each widenable group of a graph `factor` times as wide, named by the first node that makes it."""
+    for k, (node, size) in enumerate(widenable(net.spec).items()):  # growing one group leaves the others' sizes
+        net = wider(net, node, max(size + 1, round(size * factor)), noise=noise, seed=seed + k)
+    return net

@@ -24,7 +24,7 @@ from torch import nn
 
 from weightspace.fileio import read_model, save_model
 from weightspace.hyper.api import HyperError
-from weightspace.nets import ArchSpec, Net, align
+from weightspace.nets import Net, Spec, align, load_spec
 from weightspace.zoo import Zoo, split_models
 
 
@@ -48,7 +48,7 @@ class GeneratorConfig(BaseModel):
 class AlignedZoo:
     """A one-vs-rest zoo's final networks, aligned to one template; flat [N, P] in the spec's layout."""
 
-    spec: ArchSpec
+    spec: Spec
     template: torch.Tensor  # [P]
     flat: torch.Tensor  # [N, P]
     label: torch.Tensor  # [N] index into `classes`
@@ -116,7 +116,7 @@ class ZooGenerator(nn.Module):
         hint = "weightspace hyper train generator"
         tensors, header = read_model(path, cls.HEADER, "zoo generator", hint, HyperError)
         model = cls(
-            ArchSpec.model_validate_json(header["spec"]),
+            load_spec(header["spec"]),
             json.loads(header["classes"]),
             GeneratorConfig.model_validate_json(header[cls.HEADER]),
             json.loads(header["zoo_config"]),
@@ -129,7 +129,7 @@ class ZooGenerator(nn.Module):
 
     def __init__(
         self,
-        spec: ArchSpec,
+        spec: Spec,
         classes: list[int],
         config: GeneratorConfig,
         zoo_config: dict,

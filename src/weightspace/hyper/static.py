@@ -78,7 +78,7 @@ def ha_mnist_cnn(input_shape: tuple[int, int, int] = (1, 28, 28), classes: int =
 def static_model(spec: ArchSpec, generated: list[str], z_dim: int = 4, seed: int = 0) -> nn.Module:
     """`spec` built as usual, with the conv kernels named in `generated` written by a KernelHyper."""
     from weightspace.hyper.api import HyperModel
-    from weightspace.nets.build import build
+    from weightspace.nets.graph import build
 
     with seeded(seed):  # the caller's random state is left alone
         target = build(spec)

@@ -1,11 +1,21 @@
-"""The data model every area shares: ArchSpec (architecture), Net (one network), builders, presets, symmetry."""
+"""The data model every area shares: specs (a chain, ArchSpec, or a graph, GraphSpec), Net (one network), builders,
+presets, symmetry."""
 
 from weightspace.nets import graph  # the graph ops, a public submodule
-from weightspace.nets.build import build, spec_of
 from weightspace.nets.features import layer_statistics
-from weightspace.nets.graph import GraphModule, GraphSpec, Node, build_graph
+from weightspace.nets.graph import (
+    GraphModule,
+    GraphSpec,
+    Node,
+    Spec,
+    as_graph,
+    build,
+    build_graph,
+    chain_only,
+    load_spec,
+)
 from weightspace.nets.graph_presets import GRAPH_PRESETS, inception_small, resnet, vit_tiny, wrn
-from weightspace.nets.graph_symmetry import match_graph_units, permute_graph, random_graph_permutation, unit_groups
+from weightspace.nets.graph_symmetry import unit_groups
 from weightspace.nets.init import INIT_SCHEMES, init_net
 from weightspace.nets.net import Layout, Net, Slot, check_params, state_for
 from weightspace.nets.presets import ARCH_PRESETS, lenet5_classic, lenet5_seed, mlp, preset, resolve_spec, small_cnn
@@ -31,7 +41,7 @@ from weightspace.nets.symmetry import (
     random_permutation,
     sign_symmetric,
 )
-from weightspace.nets.trace import graph_of
+from weightspace.nets.trace import graph_of, spec_of
 
 __all__ = [
     "graph",
@@ -42,6 +52,10 @@ __all__ = [
     "GraphSpec",
     "Node",
     "build_graph",
+    "Spec",
+    "as_graph",
+    "chain_only",
+    "load_spec",
     "graph_of",
     "inception_small",
     "resnet",
@@ -70,12 +84,9 @@ __all__ = [
     "layer_statistics",
     "lenet5_classic",
     "lenet5_seed",
-    "match_graph_units",
     "match_units",
     "mlp",
     "permute",
-    "permute_graph",
-    "random_graph_permutation",
     "unit_groups",
     "preset",
     "random_permutation",

@@ -1,4 +1,4 @@
-"""Turn an ArchSpec into an `nn.Sequential`, and a plain `nn.Sequential` back into an ArchSpec."""
+"""Turn an ArchSpec (a chain) into an `nn.Sequential`, and a module whose forward is a chain back into one."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def _module(layer, in_shape) -> nn.Module:
     raise SpecError(f"no builder for layer kind {layer.kind!r}")
 
 
-def build(spec: ArchSpec) -> nn.Sequential:
+def build_chain(spec: ArchSpec) -> nn.Sequential:
     """A freshly initialised `nn.Sequential` whose state_dict names match `spec.state_shapes()`."""
     shapes = spec.shapes()
     return nn.Sequential(*[_module(layer, shapes[i]) for i, layer in enumerate(spec.layers)])
@@ -160,7 +160,7 @@ def _layer_of(module: nn.Module, index: int | str):
     )
 
 
-def spec_of(model: nn.Module, input_shape: tuple[int, ...], name: str = "") -> ArchSpec:
+def chain_spec_of(model: nn.Module, input_shape: tuple[int, ...], name: str = "") -> ArchSpec:
     """The ArchSpec of a module whose forward is a chain of supported layers: an `nn.Sequential` (nested ones too),
     or any module `torch.fx` can trace (layers as submodules or as torch functions: relu, tanh, sin, flatten, ...).
     Anything else is refused naming the node that is not a supported layer."""

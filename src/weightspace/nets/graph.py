@@ -12,6 +12,7 @@ Ops: every ArchSpec layer kind; `add`, `concat` (the channel or feature axis), `
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Annotated, Literal
 
@@ -21,7 +22,7 @@ from torch import nn
 
 from weightspace.errors import SpecError
 from weightspace.limits import MAX_LAYERS, MAX_PARAMS, MAX_VALUES
-from weightspace.nets.build import _module
+from weightspace.nets.build import _module, build_chain
 from weightspace.nets.spec import (
     Activation,
     ArchSpec,
@@ -221,27 +222,27 @@ class GraphSpec(BaseModel):
     def output_shape(self) -> Shape:
         return self.shapes()[self.nodes[-1].name]
 
-    def state_shapes(self) -> dict[str, Shape]:
-        """`<node>.<tensor>` -> shape of every tensor a network of this graph has, in node order."""
+    def state_shapes(self, buffers: bool = True) -> dict[str, Shape]:
+        """`<node>.<tensor>` -> shape of every tensor a network of this graph has, in node order (with `buffers`,
+        batchnorm's running statistics too)."""
         shapes, out = self.shapes(), {}
         for node in self.nodes:
             inp = shapes[node.inputs[0]]
             for k, v in _tensor_shapes(node.op, inp, shapes[node.name]).items():
-                out[f"{node.name}.{k}"] = v
+                if buffers or k not in BUFFERS:
+                    out[f"{node.name}.{k}"] = v
         return out
 
     def num_params(self) -> int:
-        return sum(
-            math.prod(s) for k, s in self.state_shapes().items() if not k.endswith(("running_mean", "running_var"))
-        )
+        """Number of learnable parameters (batchnorm running statistics not counted)."""
+        return sum(math.prod(s) for s in self.state_shapes(buffers=False).values())
 
     def describe(self) -> list[tuple[str, str, list[str], Shape, int]]:
         """One row per node: name, its op with the attributes set, its inputs, output shape, parameter count."""
         shapes, counts = self.shapes(), {}
-        for name, shape in self.state_shapes().items():
-            if not name.endswith(("running_mean", "running_var")):
-                node = name.split(".")[0]
-                counts[node] = counts.get(node, 0) + math.prod(shape)
+        for name, shape in self.state_shapes(buffers=False).items():
+            node = name.split(".")[0]
+            counts[node] = counts.get(node, 0) + math.prod(shape)
         rows = []
         for node in self.nodes:
             fields = node.op.model_dump(exclude={"kind"}, exclude_defaults=True)
@@ -268,9 +269,40 @@ class GraphSpec(BaseModel):
         return cls(input_shape=spec.input_shape, nodes=nodes, name=spec.name)
 
 
+Spec = ArchSpec | GraphSpec  # a chain is written as its layers, so every chain file stays as it was
+
+
+def load_spec(data: str | dict) -> Spec:
+    """A spec from its JSON text or parsed dict: a graph when it has nodes, else a chain."""
+    if isinstance(data, str | bytes):
+        try:
+            data = json.loads(data)
+        except ValueError as err:
+            raise SpecError(f"a spec must be JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"a spec is a JSON object, not {type(data).__name__}")
+    return (GraphSpec if "nodes" in data else ArchSpec).model_validate(data)
+
+
+def as_graph(spec: Spec) -> GraphSpec:
+    """Any spec as a graph (a chain's layer i is node `l<i>`)."""
+    return spec if isinstance(spec, GraphSpec) else GraphSpec.from_chain(spec)
+
+
+def chain_only(spec: Spec, what: str) -> ArchSpec:
+    """`spec` if it is a chain, else one line saying that `what` reads chains only."""
+    if isinstance(spec, GraphSpec):
+        label = f" {spec.name!r}" if spec.name else ""
+        raise SpecError(f"{what} reads chains of layers; the graph{label} has branches or merges")
+    return spec
+
+
 def chain_names(spec: ArchSpec) -> dict[str, str]:
     """A chain's tensor names ("3.weight") -> its graph's ("l3.weight")."""
     return {k: f"l{k}" for k in spec.state_shapes()}
+
+
+BUFFERS = ("running_mean", "running_var")
 
 
 def _tensor_shapes(op, inp: Shape, out: Shape) -> dict[str, Shape]:
@@ -418,3 +450,9 @@ class GraphModule(nn.Module):
 def build_graph(spec: GraphSpec) -> GraphModule:
     """A freshly initialised module whose state_dict names and shapes are `spec.state_shapes()`."""
     return GraphModule(spec)
+
+
+def build(spec: Spec) -> nn.Module:
+    """A freshly initialised module of any spec: an `nn.Sequential` for a chain (tensors "0.weight", ...), a
+    GraphModule for a graph (tensors "<node>.weight", ...)."""
+    return build_graph(spec) if isinstance(spec, GraphSpec) else build_chain(spec)

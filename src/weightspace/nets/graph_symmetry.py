@@ -91,7 +91,7 @@ def unit_groups(spec: GraphSpec) -> tuple[dict[str, list[Segment]], _Groups, dic
     return axes, groups, makes
 
 
-def attention_permutation(dim: int, heads: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def attention_permutation(dim: int, heads: int, g: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
     """(new order of the q/k features, of the v features) of one attention node: heads trade places, and within
     each head its q/k features are shuffled together and its v features (o's inputs) apart from them."""
     head = dim // heads
@@ -101,11 +101,10 @@ def attention_permutation(dim: int, heads: int, g: torch.Generator) -> tuple[tor
     return qk, v
 
 
-def random_graph_permutation(spec: GraphSpec, seed: int) -> dict:
+def random_graph_permutation(spec: GraphSpec, g: torch.Generator | None = None) -> dict:
     """A random permutation of every free group (group root -> new order of its units) and of every attention
     node's heads (node name -> (q/k order, v order))."""
     _, groups, _ = unit_groups(spec)
-    g = torch.Generator().manual_seed(seed)
     roots = sorted({groups.find(i) for i in range(len(groups.parent))} - groups.fixed)
     perms: dict = {r: torch.randperm(groups.size[r], generator=g) for r in roots}
     shapes = spec.shapes()

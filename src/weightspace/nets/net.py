@@ -1,4 +1,4 @@
-"""Net: one network as data: its ArchSpec, its tensors in PyTorch layout, and metadata."""
+"""Net: one network as data: its spec (a chain or a graph), its tensors in PyTorch layout, and metadata."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from torch import nn
 
 from weightspace.errors import SpecError, WeightspaceError
 from weightspace.fileio import atomic_path, read_safetensors
-from weightspace.nets.build import build, spec_of
-from weightspace.nets.spec import ArchSpec
+from weightspace.nets.graph import GraphModule, GraphSpec, Spec, build, load_spec
+from weightspace.nets.trace import read_module
 from weightspace.seeding import seeded
 
 
@@ -40,7 +40,7 @@ class Layout:
     slots: tuple[Slot, ...]
 
     @classmethod
-    def of(cls, spec: ArchSpec, buffers: bool = True) -> Layout:
+    def of(cls, spec: Spec, buffers: bool = True) -> Layout:
         return cls.of_shapes(spec.state_shapes(buffers=buffers))
 
     @classmethod
@@ -75,7 +75,7 @@ class Layout:
         return {s.name: flat[..., s.offset : s.offset + s.size].reshape(*lead, *s.shape) for s in self.slots}
 
 
-def check_params(spec: ArchSpec, params: dict[str, torch.Tensor]) -> None:
+def check_params(spec: Spec, params: dict[str, torch.Tensor]) -> None:
     """Raise SpecError, naming every mismatch, unless `params` has exactly the tensors `spec` implies."""
     expected = spec.state_shapes()
     problems = [f"missing {k} {list(s)}" for k, s in expected.items() if k not in params]
@@ -90,7 +90,7 @@ def check_params(spec: ArchSpec, params: dict[str, torch.Tensor]) -> None:
         raise SpecError(f"weights do not match their spec{label}: " + "; ".join(problems))
 
 
-def state_for(spec: ArchSpec, state: dict[str, torch.Tensor], where: str = "state dict") -> dict[str, torch.Tensor]:
+def state_for(spec: Spec, state: dict[str, torch.Tensor], where: str = "state dict") -> dict[str, torch.Tensor]:
     """`state` under the spec's tensor names: by name when all are there, else in order of the floating-point
     tensors (counters such as BatchNorm's num_batches_tracked are left out); each shape is checked."""
     expected = spec.state_shapes()
@@ -113,11 +113,26 @@ def state_for(spec: ArchSpec, state: dict[str, torch.Tensor], where: str = "stat
     return out
 
 
+def _traced_state(spec: GraphSpec, module: nn.Module, state: dict, where: str) -> dict[str, torch.Tensor]:
+    """A foreign module's tensors under the names of `spec`: by name when they match, else traced and taken in the
+    traced graph's order (the same tensors under other node names)."""
+    if all(k in state for k in spec.state_shapes()):
+        return state
+    traced, names = read_module(module, spec.input_shape)
+    if names is None:  # a chain: its tensors in order
+        mine = dict(zip(traced.state_shapes(), (v for v in state.values() if v.is_floating_point())))
+    else:
+        mine = {names[k]: v for k, v in state.items() if k in names}
+    if list(traced.state_shapes().values()) != list(spec.state_shapes().values()):
+        raise SpecError(f"{where}: its traced graph has other tensors than the spec {spec.name!r}")
+    return dict(zip(spec.state_shapes(), (mine[k] for k in traced.state_shapes())))
+
+
 @dataclass
 class Net:
     """One network: spec + tensors (name -> tensor, PyTorch layout, batchnorm running stats included) + metadata."""
 
-    spec: ArchSpec
+    spec: Spec
     params: dict[str, torch.Tensor]
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -126,26 +141,31 @@ class Net:
 
     # -- construction -------------------------------------------------------------------------------------------
     @classmethod
-    def init(cls, spec: ArchSpec, seed: int, **meta: Any) -> Net:
+    def init(cls, spec: Spec, seed: int, **meta: Any) -> Net:
         """A freshly initialised network (PyTorch default init), reproducible from `seed`."""
         with seeded(seed):  # the caller's random state is left alone
             module = build(spec)
         return cls.from_module(spec, module, seed=seed, **meta)
 
     @classmethod
-    def from_module(cls, spec: ArchSpec | None, module: nn.Module, input_shape=None, **meta: Any) -> Net:
+    def from_module(cls, spec: Spec | None, module: nn.Module, input_shape=None, **meta: Any) -> Net:
         """Copy the tensors of `module` into a Net of `spec`: by name when the module was built from the spec, else
-        in order (any module whose forward is a chain, e.g. with layers named fc1, fc2). Without a spec, it is
-        traced from the module (`spec_of`, which needs `input_shape`)."""
+        as the module's traced graph places them (any feed-forward module, e.g. with layers named fc1, fc2).
+        Without a spec, it is traced from the module (`spec_of`, which needs `input_shape`)."""
+        where, state = type(module).__name__, module.state_dict()
         if spec is None:
             if input_shape is None:
                 raise SpecError("Net.from_module without a spec needs input_shape, to trace the module")
-            spec = spec_of(module, input_shape)
-        params = state_for(spec, module.state_dict(), type(module).__name__)
-        return cls(spec, params, dict(meta))
+            spec, names = read_module(module, input_shape)
+            if names is not None:
+                state = {names[k]: v for k, v in state.items() if k in names}
+        elif isinstance(spec, GraphSpec) and not isinstance(module, GraphModule):
+            state = _traced_state(spec, module, state, where)
+        return cls(spec, state_for(spec, state, where), dict(meta))
 
-    def as_module(self) -> nn.Sequential:
-        """A new `nn.Sequential` holding copies of these tensors, in eval mode."""
+    def as_module(self) -> nn.Module:
+        """A new module of the spec (an `nn.Sequential` for a chain) holding copies of these tensors, in eval
+        mode."""
         module = build(self.spec)
         missing, unexpected = module.load_state_dict(self.params, strict=False)
         assert not unexpected and all(k.endswith("num_batches_tracked") for k in missing)
@@ -171,7 +191,7 @@ class Net:
         return torch.cat([self.params[s.name].reshape(-1) for s in self.layout])
 
     @classmethod
-    def from_flat(cls, spec: ArchSpec, vector: torch.Tensor, **meta: Any) -> Net:
+    def from_flat(cls, spec: Spec, vector: torch.Tensor, **meta: Any) -> Net:
         layout = Layout.of(spec)
         if vector.dim() != 1 or vector.numel() != layout.size:
             raise SpecError(
@@ -208,5 +228,5 @@ class Net:
         tensors, header = read_safetensors(path)
         if "weightspace.spec" not in header:
             raise WeightspaceError(f"{path} is a safetensors file but not a weightspace network (no spec in header)")
-        spec = ArchSpec.from_json(header["weightspace.spec"])
+        spec = load_spec(header["weightspace.spec"])
         return cls(spec, tensors, json.loads(header.get("weightspace.meta", "{}")))

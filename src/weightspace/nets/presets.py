@@ -147,21 +147,18 @@ def preset(name: str, **kwargs) -> ArchSpec:
 def resolve_spec(source: str, graphs: bool = False):
     """An architecture named on a command line: a preset name, or a spec .json file. With `graphs`, a graph
     preset or a GraphSpec file too (for the commands that read graphs)."""
-    import json
     from pathlib import Path
 
-    from weightspace.nets.graph import GraphSpec
+    from weightspace.nets.graph import GraphSpec, load_spec
     from weightspace.nets.graph_presets import GRAPH_PRESETS
 
     if source.endswith(".json"):
         if not Path(source).is_file():
             raise SpecError(f"{source}: no such spec file; give a preset name or a spec .json")
-        text = Path(source).read_text()
-        try:
-            is_graph = graphs and isinstance(data := json.loads(text), dict) and "nodes" in data
-        except ValueError:
-            is_graph = False
-        return GraphSpec.from_json(text) if is_graph else ArchSpec.from_json(text)
+        spec = load_spec(Path(source).read_text())
+        if isinstance(spec, GraphSpec) and not graphs:
+            raise SpecError(f"{source} is a graph; this command reads chains of layers")
+        return spec
     if graphs and source in GRAPH_PRESETS:
         return GRAPH_PRESETS[source]()
     return preset(source)

@@ -1,9 +1,11 @@
-"""The neuron-permutation symmetry of an architecture.
+"""The neuron-permutation symmetry of an architecture, a chain's here and a graph's in graph_symmetry.py.
 
-Permuting the output units (or channels) of a hidden linear/conv layer, together with everything that acts per
+In a chain, permuting the output units (or channels) of a hidden linear/conv layer, together with everything that acts per
 unit after it (batchnorm, per-unit activations, the matching input columns of the next linear/conv layer, and the
 channel blocks of a flatten in between), leaves the network's function unchanged. A permutation is a mapping
-`{layer index: index tensor}`; new unit j is old unit perm[j].
+`{layer index: index tensor}`; new unit j is old unit perm[j]. A graph's permutation maps each free group of
+units to its new order and each attention node to its heads' (see graph_symmetry.py); the four functions below take
+either kind of spec.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import torch
 
 from weightspace.errors import SpecError
+from weightspace.nets.graph import GraphSpec, Spec
+from weightspace.nets.graph_symmetry import match_graph_units, permute_graph, random_graph_permutation
 from weightspace.nets.net import Net
 from weightspace.nets.spec import PARAMETRIC, Activation, ArchSpec, BatchNorm, Flatten
 
-Permutation = dict[int, torch.Tensor]
+Permutation = dict  # chain: layer index -> order; graph: group -> order, attention node -> (q/k, v) orders
 
 
 def hidden_layers(spec: ArchSpec) -> dict[int, list[tuple]]:
@@ -38,9 +42,12 @@ def hidden_layers(spec: ArchSpec) -> dict[int, list[tuple]]:
 ODD = ("sin", "tanh")  # f(-z) = -f(z): a hidden unit may flip the sign of everything it reads and writes
 
 
-def sign_symmetric(spec: ArchSpec) -> bool:
+def sign_symmetric(spec: Spec) -> bool:
     """Whether every hidden unit's activation is odd with nothing else before the next layer, so flipping a unit's
-    incoming weights and bias and its outgoing weights leaves the function unchanged (sine networks, tanh MLPs)."""
+    incoming weights and bias and its outgoing weights leaves the function unchanged (sine networks, tanh MLPs).
+    A graph is not read for signs: False."""
+    if isinstance(spec, GraphSpec):
+        return False
     params = spec.parametric_layers()
     for i, nxt in zip(params, params[1:]):
         between = spec.layers[i + 1 : nxt]
@@ -51,8 +58,10 @@ def sign_symmetric(spec: ArchSpec) -> bool:
     return True
 
 
-def random_permutation(spec: ArchSpec, generator: torch.Generator | None = None) -> Permutation:
+def random_permutation(spec: Spec, generator: torch.Generator | None = None) -> Permutation:
     """A uniformly random element of the architecture's permutation group."""
+    if isinstance(spec, GraphSpec):
+        return random_graph_permutation(spec, generator)
     perm = {}
     for i, labels in hidden_layers(spec).items():
         p = torch.arange(len(labels))
@@ -65,6 +74,8 @@ def random_permutation(spec: ArchSpec, generator: torch.Generator | None = None)
 
 def permute(net: Net, perm: Permutation) -> Net:
     """The same function with hidden units reordered by `perm` (a new Net; the input is not changed)."""
+    if isinstance(net.spec, GraphSpec):
+        return net.replace(params=permute_graph(net.spec, net.params, perm))
     spec, params = net.spec, dict(net.params)
     shapes = spec.shapes()
     allowed = hidden_layers(spec)
@@ -104,6 +115,8 @@ def match_units(net: Net, reference: Net) -> Permutation:
 
     if net.spec.state_shapes() != reference.spec.state_shapes():
         raise SpecError("weight matching needs two networks of the same architecture")
+    if isinstance(net.spec, GraphSpec):
+        return match_graph_units(net.spec, net.params, reference.params)
     perm: Permutation = {}
     current = net
     for i, labels in hidden_layers(net.spec).items():

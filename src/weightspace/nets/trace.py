@@ -16,7 +16,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from weightspace.errors import SpecError
-from weightspace.nets.build import GlobalPool2d, PerUnitActivation, Sin, _layer_of
+from weightspace.nets.build import GlobalPool2d, PerUnitActivation, Sin, _layer_of, chain_spec_of
 from weightspace.nets.graph import (
     Add,
     Attention,
@@ -30,6 +30,7 @@ from weightspace.nets.graph import (
     Patchify,
     Positions,
     SelfAttention,
+    Spec,
     TokenMean,
     _ClassToken,
     _Patchify,
@@ -170,3 +171,19 @@ def graph_of(module: nn.Module, input_shape, name: str = "") -> tuple[GraphSpec,
         raise SpecError(f"the output of {type(module).__name__} is not its last node")
     spec = GraphSpec(input_shape=tuple(input_shape), nodes=nodes, name=name or type(module).__name__)
     return spec, tensors
+
+
+def read_module(module: nn.Module, input_shape, name: str = "") -> tuple[Spec, dict[str, str] | None]:
+    """(spec, module tensor name -> spec tensor name) of any feed-forward module: an ArchSpec when its forward is
+    a chain (its tensors then map in order: None), else a GraphSpec traced node by node."""
+    try:
+        return chain_spec_of(module, input_shape, name), None
+    except SpecError:
+        return graph_of(module, input_shape, name)
+
+
+def spec_of(module: nn.Module, input_shape, name: str = "") -> Spec:
+    """The spec of any feed-forward module: an ArchSpec for a chain (an `nn.Sequential`, or a forward that is one),
+    else a GraphSpec (residual sums, concatenations, attention, ...). Anything else is refused, naming the first
+    node that no op reads."""
+    return read_module(module, input_shape, name)[0]

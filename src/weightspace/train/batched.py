@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from weightspace.errors import WeightspaceError
-from weightspace.nets.build import build
+from weightspace.nets.graph import build
 from weightspace.nets.net import Net
 from weightspace.nets.spec import ArchSpec, BatchNorm, Conv2d, Linear
 from weightspace.train.loop import Recipe, epoch_order, logits_of, make_optimizer

@@ -19,7 +19,7 @@ from rich.console import Console
 from weightspace.device import check_device, compiler_works
 from weightspace.limits import Plan
 from weightspace.nets.init import init_net
-from weightspace.nets.spec import ArchSpec
+from weightspace.nets.graph import Spec
 from weightspace.progress import progress_bar
 from weightspace.train.batched import fit_stacked, stack
 from weightspace.zoo.config import ZooConfig
@@ -31,14 +31,14 @@ from weightspace.zoo.store import Zoo, finalize
 from weightspace.zoo.writer import shards_to_make, start_zoo
 
 
-def shard_spec(config: ZooConfig, shard: ShardPlan) -> ArchSpec:
+def shard_spec(config: ZooConfig, shard: ShardPlan) -> Spec:
     overrides = {k: shard.hp[k] for k in ("activation", "dropout") if k in shard.hp}
     return config.spec(**overrides)
 
 
-def plan_specs(config: ZooConfig, plan: Sequence[ShardPlan]) -> list[ArchSpec]:
+def plan_specs(config: ZooConfig, plan: Sequence[ShardPlan]) -> list[Spec]:
     """The distinct architectures of a plan, in order of first use."""
-    specs: list[ArchSpec] = []
+    specs: list[Spec] = []
     for shard in plan:
         spec = shard_spec(config, shard)
         if spec not in specs:
@@ -208,10 +208,10 @@ def generate(
     return Zoo.open(root)
 
 
-def step_seconds(spec: ArchSpec, batch: int, x: torch.Tensor, device: str = "cpu") -> float:
+def step_seconds(spec: Spec, batch: int, x: torch.Tensor, device: str = "cpu") -> float:
     """Seconds of one training step of one network of `spec` on a batch, from its measured forward pass (the median
     of three; a backward pass costs about two forwards). No autograd runs here, in the process that starts workers."""
-    from weightspace.nets.build import build
+    from weightspace.nets.graph import build
 
     module = build(spec).to(device)
     xb = x[:batch].to(device)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 import weightspace
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import sha256_bytes, write_text_atomic
-from weightspace.nets.spec import ArchSpec
+from weightspace.nets.graph import Spec
 
 SCHEMA_VERSION = 2
 SHARD_NAME = re.compile(r"[0-9A-Za-z_-]+\.safetensors")
@@ -74,7 +74,7 @@ def shard_file(root: Path, entry: dict[str, Any]) -> Path:
     return Path(root) / "shards" / name
 
 
-def new_manifest(name: str, specs: list[ArchSpec], config: dict[str, Any]) -> dict[str, Any]:
+def new_manifest(name: str, specs: list[Spec], config: dict[str, Any]) -> dict[str, Any]:
     return {
         "schema": SCHEMA_VERSION,
         "name": name,

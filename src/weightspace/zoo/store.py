@@ -25,7 +25,7 @@ from safetensors import SafetensorError, safe_open
 
 from weightspace.fileio import atomic_path, sha256_bytes, sha256_file
 from weightspace.nets.net import Layout, Net
-from weightspace.nets.spec import ArchSpec
+from weightspace.nets.graph import Spec, load_spec
 from weightspace.zoo.manifest import (
     ZooError,
     read_manifest,
@@ -87,7 +87,7 @@ class Zoo:
 
     def __init__(self, root: Path, manifest: dict[str, Any], table: pd.DataFrame, verify: bool = True):
         self.root, self.manifest, self.table = Path(root), manifest, table.reset_index(drop=True)
-        self.specs = [ArchSpec.model_validate(s) for s in manifest["specs"]]
+        self.specs = [load_spec(s) for s in manifest["specs"]]
         self.verify = verify
         self._shards = {int(e["id"]): e for e in manifest["shards"]}
 
@@ -154,7 +154,7 @@ class Zoo:
         """Shard files zoo.json lists that are not on disk (a cheap check; `verify` checks every byte)."""
         return [e["file"] for e in self.manifest["shards"] if not shard_file(self.root, e).is_file()]
 
-    def spec_of_row(self, row: int) -> ArchSpec:
+    def spec_of_row(self, row: int) -> Spec:
         return self.specs[int(self.table.iloc[self._row(row)].get("spec", 0))]
 
     def _row(self, row: int) -> int:
@@ -275,7 +275,7 @@ def check_table(table: pd.DataFrame, manifest: dict[str, Any], root: Path) -> No
         raise ZooError(f"{where} names a spec that zoo.json does not list")
 
 
-def _check_shapes(tensors: dict[str, torch.Tensor], spec: ArchSpec, file: str) -> None:
+def _check_shapes(tensors: dict[str, torch.Tensor], spec: Spec, file: str) -> None:
     expected = spec.state_shapes()
     got = {k: tuple(v.shape[1:]) for k, v in tensors.items()}
     if got != expected:

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from weightspace.fileio import sha256_bytes, sha256_file
-from weightspace.nets.spec import ArchSpec
+from weightspace.nets.graph import Spec, load_spec
 from weightspace.zoo.lock import zoo_lock
 from weightspace.zoo.manifest import SHARD_NAME, ZooError, new_manifest, read_manifest, shard_file
 from weightspace.zoo.shards import check_shard, read_header, write_shard
@@ -32,7 +32,7 @@ def verify(root: str | Path) -> list[str]:
     except ZooError as err:
         return [str(err)]
     problems = [] if manifest["complete"] else ["zoo.json says the zoo is incomplete (finish it: generate --resume)"]
-    specs = [ArchSpec.model_validate(s) for s in manifest["specs"]]
+    specs = [load_spec(s) for s in manifest["specs"]]
     expected_rows = []
     for entry in manifest["shards"]:
         path = shard_file(root, entry)
@@ -62,7 +62,7 @@ def verify(root: str | Path) -> list[str]:
     return problems
 
 
-def _shape_problems(path: Path, rows: list[dict[str, Any]], shapes: dict, specs: list[ArchSpec]) -> list[str]:
+def _shape_problems(path: Path, rows: list[dict[str, Any]], shapes: dict, specs: list[Spec]) -> list[str]:
     ids = {r.get("spec", 0) for r in rows}
     if len(ids) != 1 or not isinstance(next(iter(ids)), int) or not 0 <= next(iter(ids)) < len(specs):
         return [f"{path}: its rows name specs {sorted(map(str, ids))}, not one spec of zoo.json"]
@@ -130,7 +130,7 @@ def upgrade(root: str | Path) -> dict[str, Any]:
             pd.testing.assert_frame_equal(table, expected, check_dtype=False)
         except AssertionError:
             raise ZooError(f"schema-1 zoo {root}: models.parquet disagrees with its shards; cannot upgrade") from None
-        specs = [ArchSpec.model_validate(s) for s in old["specs"]]
+        specs = [load_spec(s) for s in old["specs"]]
         manifest = new_manifest(old["name"], specs, old.get("config") or {})
         for sid in sorted(rows):
             write_shard(root, sid, tensors[sid], rows[sid], manifest["config_sha256"])

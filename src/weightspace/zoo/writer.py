@@ -15,7 +15,7 @@ from rich.console import Console
 
 from weightspace.errors import WeightspaceError
 from weightspace.limits import Plan, label, whole_number
-from weightspace.nets.spec import ArchSpec
+from weightspace.nets.graph import Spec
 from weightspace.progress import progress_bar
 from weightspace.zoo.lock import LOCK_NAME, zoo_lock
 from weightspace.zoo.manifest import ZooError, new_manifest, read_manifest, write_manifest
@@ -95,7 +95,7 @@ def _reject(root: Path, path: Path, why: str, console: Console) -> None:
     console.print(f"[yellow]set aside[/yellow] {why}; moved to {rejected}, making it again", highlight=False)
 
 
-def start_zoo(root: Path, name: str, specs: list[ArchSpec], config: dict[str, Any], resume: bool) -> dict[str, Any]:
+def start_zoo(root: Path, name: str, specs: list[Spec], config: dict[str, Any], resume: bool) -> dict[str, Any]:
     """The zoo's manifest: read back (resume, same config only) or written new. Call under the lock."""
     remove_stale_temps(root)
     if (root / "zoo.json").is_file():
@@ -113,7 +113,7 @@ def start_zoo(root: Path, name: str, specs: list[ArchSpec], config: dict[str, An
 def write_networks(
     out: str | Path,
     name: str,
-    spec: ArchSpec,
+    spec: Spec,
     pending: Sequence[Pending],
     load: Callable[[Pending], Rows],
     source: dict[str, Any],
@@ -192,7 +192,7 @@ def _write_locked(root, name, spec, pending, load, source, chunks, resume, conso
 def write_zoo(
     root: str | Path,
     name: str,
-    spec: ArchSpec,
+    spec: Spec,
     stacked: dict[str, torch.Tensor],
     rows: Sequence[dict[str, Any]],
     shard_size: int = 256,
