@@ -20,8 +20,7 @@ import torch
 import torch.nn.functional as F
 from yardsticks import lenet5_step_flops, matmul_tflops  # benchmarks/, beside this script
 
-from weightspace.nets import lenet5_seed
-from weightspace.nets import build
+from weightspace.nets import build, lenet5_seed
 from weightspace.nets.init import init_net
 from weightspace.train import Recipe
 from weightspace.train.batched import fit_stacked, stack

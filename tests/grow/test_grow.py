@@ -5,8 +5,7 @@ from hypothesis import strategies as st
 
 from weightspace.errors import SpecError
 from weightspace.grow import deeper, output_gap, widen_all, wider
-from weightspace.nets import Activation, BatchNorm, Linear, Net, lenet5_seed, mlp, small_cnn
-from weightspace.nets import build
+from weightspace.nets import Activation, BatchNorm, Linear, Net, build, lenet5_seed, mlp, small_cnn
 
 from ..strategies import random_net, specs
 

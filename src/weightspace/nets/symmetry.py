@@ -1,8 +1,8 @@
 """The neuron-permutation symmetry of an architecture, a chain's here and a graph's in graph_symmetry.py.
 
-In a chain, permuting the output units (or channels) of a hidden linear/conv layer, together with everything that acts per
-unit after it (batchnorm, per-unit activations, the matching input columns of the next linear/conv layer, and the
-channel blocks of a flatten in between), leaves the network's function unchanged. A permutation is a mapping
+In a chain, permuting the output units (or channels) of a hidden linear/conv layer, together with everything that
+acts per unit after it (batchnorm, per-unit activations, the matching input columns of the next linear/conv layer,
+and the channel blocks of a flatten in between), leaves the network's function unchanged. A permutation is a mapping
 `{layer index: index tensor}`; new unit j is old unit perm[j]. A graph's permutation maps each free group of
 units to its new order and each attention node to its heads' (see graph_symmetry.py); the four functions below take
 either kind of spec.
