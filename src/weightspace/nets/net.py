@@ -118,11 +118,9 @@ def _traced_state(spec: GraphSpec, module: nn.Module, state: dict, where: str) -
     traced graph's order (the same tensors under other node names)."""
     if all(k in state for k in spec.state_shapes()):
         return state
-    traced, names = read_module(module, spec.input_shape)
-    if names is None:  # a chain: its tensors in order
+    traced, mine = read_module(module, spec.input_shape)
+    if mine is None:  # a chain: its tensors in order
         mine = dict(zip(traced.state_shapes(), (v for v in state.values() if v.is_floating_point())))
-    else:
-        mine = {names[k]: v for k, v in state.items() if k in names}
     if list(traced.state_shapes().values()) != list(spec.state_shapes().values()):
         raise SpecError(f"{where}: its traced graph has other tensors than the spec {spec.name!r}")
     return dict(zip(spec.state_shapes(), (mine[k] for k in traced.state_shapes())))
@@ -156,9 +154,8 @@ class Net:
         if spec is None:
             if input_shape is None:
                 raise SpecError("Net.from_module without a spec needs input_shape, to trace the module")
-            spec, names = read_module(module, input_shape)
-            if names is not None:
-                state = {names[k]: v for k, v in state.items() if k in names}
+            spec, traced = read_module(module, input_shape)
+            state = state if traced is None else traced
         elif isinstance(spec, GraphSpec) and not isinstance(module, GraphModule):
             state = _traced_state(spec, module, state, where)
         return cls(spec, state_for(spec, state, where), dict(meta))
