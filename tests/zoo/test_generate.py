@@ -174,3 +174,26 @@ def test_shared_order_gives_a_shard_one_batch_order_and_records_it(tmp_path, tin
     # weights are checked exactly, in float64, in tests/train/test_batched.py)
     for key in ("test_auc", "test_accuracy"):
         assert alone.history[-1][key] == pytest.approx(row[key], abs=0.02)
+
+
+@pytest.mark.parametrize("preset", ["digits-resnet", "digits-vit"])
+def test_a_zoo_of_graphs_generates_verifies_resumes_and_loads_its_networks(tmp_path, preset):
+    from weightspace.nets import GraphSpec
+
+    config = zoo_preset(preset, per_task=4, shard_size=2, recipe={"epochs": 1, "batch_size": 128}, checkpoints=[1])
+    zoo = generate(config, tmp_path / "z")
+    assert len(zoo) == 4 and verify(tmp_path / "z") == []
+    net = Zoo.open(tmp_path / "z").net(3)
+    assert isinstance(net.spec, GraphSpec) and net.spec == config.spec()
+    assert net(torch.rand(2, 1, 8, 8)).shape == (2, 10) and zoo.table["test_accuracy"].between(0, 1).all()
+    first = shard_hashes(tmp_path / "z")
+    shard_path(tmp_path / "z", 1).unlink()  # a lost shard is made again, the same bytes
+    generate(config, tmp_path / "z", resume=True)
+    assert shard_hashes(tmp_path / "z") == first
+
+
+def test_a_varied_zoo_needs_a_preset_that_takes_its_activations():
+    with pytest.raises(WeightspaceError, match="preset 'resnet'.*activation"):
+        ZooConfig.model_validate(
+            zoo_preset("digits-smallcnn-varied").model_dump() | {"arch": {"preset": "resnet"}}
+        ).check()

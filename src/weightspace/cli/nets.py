@@ -19,9 +19,7 @@ def nets_presets() -> None:
     table = Table(title="presets")
     for col in ("name", "input", "output", "parameters", "about"):
         table.add_column(col)
-    from weightspace.nets.graph_presets import GRAPH_PRESETS
-
-    for name, make in (ARCH_PRESETS | GRAPH_PRESETS).items():
+    for name, make in ARCH_PRESETS.items():
         spec = make()
         about = (make.__doc__ or "").strip().splitlines()[0] if make.__doc__ else "mlp(input, widths, outputs)"
         table.add_row(name, str(list(spec.input_shape)), str(list(spec.output_shape)), f"{spec.num_params():,}", about)
@@ -33,16 +31,16 @@ def nets_show(
     name: str = typer.Argument(
         ..., help="a preset name (graphs too: resnet, wrn, inception-small, vit-tiny), a spec .json, or a .safetensors"
     ),
-    as_json: bool = typer.Option(False, "--json", help="print the ArchSpec as JSON"),
+    as_json: bool = typer.Option(False, "--json", help="print the spec as JSON"),
 ) -> None:
-    """Show an architecture layer by layer (or as JSON)."""
+    """Show an architecture node by node (or as JSON)."""
     from weightspace.nets import Net, resolve_spec
     from weightspace.report.tables import spec_table
 
     path = Path(name)
     if path.suffix == ".safetensors" and not path.is_file():
         raise WeightspaceError(f"{path} is not a file; give a preset name, a spec .json or a network .safetensors")
-    spec = Net.load(path).spec if path.suffix == ".safetensors" else resolve_spec(name, graphs=True)
+    spec = Net.load(path).spec if path.suffix == ".safetensors" else resolve_spec(name)
     if as_json:
         console.print_json(spec.to_json())
         return

@@ -222,6 +222,10 @@ class GraphSpec(BaseModel):
     def output_shape(self) -> Shape:
         return self.shapes()[self.nodes[-1].name]
 
+    def activation_values(self) -> int:
+        """Values one example holds from the input to the output (the memory a forward pass keeps)."""
+        return sum(math.prod(s) for s in self.shapes().values())
+
     def state_shapes(self, buffers: bool = True) -> dict[str, Shape]:
         """`<node>.<tensor>` -> shape of every tensor a network of this graph has, in node order (with `buffers`,
         batchnorm's running statistics too)."""
@@ -360,8 +364,11 @@ class SelfAttention(nn.Module):
         def split(h: torch.Tensor) -> torch.Tensor:
             return h.view(b, t, self.heads, d // self.heads).transpose(1, 2)
 
-        y = nn.functional.scaled_dot_product_attention(split(self.q(x)), split(self.k(x)), split(self.v(x)))
-        return self.o(y.transpose(1, 2).reshape(b, t, d))
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        # written out rather than F.scaled_dot_product_attention (the same numbers): vmap, and so the batched
+        # engine, has no batching rule for SDPA's CPU kernel and would loop over the networks
+        weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(d // self.heads), dim=-1)
+        return self.o((weights @ v).transpose(1, 2).reshape(b, t, d))
 
 
 class _Patchify(nn.Module):
@@ -436,15 +443,22 @@ class GraphModule(nn.Module):
     def __init__(self, spec: GraphSpec):
         super().__init__()
         self.spec = spec
+        self.output = spec.nodes[-1].name  # the node forward returns
         shapes = spec.shapes()
         for node in spec.nodes:
             self.add_module(node.name, _graph_module(node.op, shapes[node.inputs[0]]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.upto(x, self.output)
+
+    def upto(self, x: torch.Tensor, last: str) -> torch.Tensor:
+        """The output of node `last` (the logits before a final sigmoid, say)."""
         values = {"input": x}
         for node in self.spec.nodes:
             values[node.name] = getattr(self, node.name)(*(values[i] for i in node.inputs))
-        return values[self.spec.nodes[-1].name]
+            if node.name == last:
+                break
+        return values[last]
 
 
 def build_graph(spec: GraphSpec) -> GraphModule:

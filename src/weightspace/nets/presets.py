@@ -1,11 +1,15 @@
-"""Named architectures the papers use. Each returns an ArchSpec; `ARCH_PRESETS` maps CLI names to them."""
+"""Named architectures the papers use: the chains here, the graphs in graph_presets.py; `ARCH_PRESETS` maps CLI
+names to both."""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from weightspace.errors import SpecError
+from weightspace.nets.graph import Spec, load_spec
+from weightspace.nets.graph_presets import GRAPH_PRESETS
 from weightspace.nets.spec import (
     Activation,
     ArchSpec,
@@ -121,15 +125,15 @@ def mlp(
     return ArchSpec(name="mlp", input_shape=input_shape, layers=layers)
 
 
-ARCH_PRESETS: dict[str, Callable[..., ArchSpec]] = {
+ARCH_PRESETS: dict[str, Callable[..., Spec]] = {
     "lenet5-seed": lenet5_seed,
     "lenet5-classic": lenet5_classic,
     "small-cnn": small_cnn,
     "mlp": lambda input_shape=(64,), widths=(32, 32), outputs=10, **kw: mlp(input_shape, widths, outputs, **kw),
-}
+} | GRAPH_PRESETS  # the chains, then the graphs (graph_presets.py)
 
 
-def preset(name: str, **kwargs) -> ArchSpec:
+def preset(name: str, **kwargs) -> Spec:
     """Build a named preset; unknown names give the list of known ones."""
     if name not in ARCH_PRESETS:
         raise SpecError(f"unknown preset {name!r}; choose one of: {', '.join(ARCH_PRESETS)}")
@@ -147,9 +151,8 @@ def preset(name: str, **kwargs) -> ArchSpec:
 def resolve_spec(source: str, graphs: bool = False):
     """An architecture named on a command line: a preset name, or a spec .json file. With `graphs`, a graph
     preset or a GraphSpec file too (for the commands that read graphs)."""
-    from pathlib import Path
 
-    from weightspace.nets.graph import GraphSpec, load_spec
+    from weightspace.nets.graph import GraphSpec
     from weightspace.nets.graph_presets import GRAPH_PRESETS
 
     if source.endswith(".json"):

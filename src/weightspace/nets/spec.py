@@ -169,6 +169,10 @@ class ArchSpec(BaseModel):
     def output_shape(self) -> Shape:
         return self.shapes()[-1]
 
+    def activation_values(self) -> int:
+        """Values one example holds from the input to the output (the memory a forward pass keeps)."""
+        return sum(math.prod(s) for s in self.shapes())
+
     def parametric_layers(self) -> list[int]:
         """Indices of the linear and conv layers, input to output."""
         return [i for i, layer in enumerate(self.layers) if isinstance(layer, PARAMETRIC)]

@@ -27,10 +27,11 @@ def metric_table(zoo) -> Table | str:
     table.add_column("networks", justify="right")
     for m in metrics:
         table.add_column(m.removeprefix("test_"), justify="right")
-    if by:
-        for task, group in last.groupby(by, sort=False):
-            table.add_row(str(task), str(len(group)), *(f"{group[m].mean():.3f}" for m in metrics))
-    table.add_row("all", str(len(last)), *(f"{last[m].mean():.3f}" for m in metrics), style="bold")
+    groups = list(last.groupby(by, sort=False)) if by else []
+    for task, group in groups:
+        table.add_row(str(task), str(len(group)), *(f"{group[m].mean():.3f}" for m in metrics))
+    if len(groups) != 1:  # one task is its own total
+        table.add_row("all", str(len(last)), *(f"{last[m].mean():.3f}" for m in metrics), style="bold")
     return table
 
 

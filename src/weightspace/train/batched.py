@@ -1,4 +1,4 @@
-"""The batched engine: train M networks of one spec at once.
+"""The batched engine: train M networks of one spec at once (a chain here, a graph in graph_engine.py).
 
 Parameters are stacked along a leading model axis (the `torch.func.stack_module_state` layout) and one
 `vmap`-ed functional forward runs all M networks on their own minibatches. The loss is the sum of the per-network
@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from weightspace.errors import WeightspaceError
-from weightspace.nets.graph import build
+from weightspace.nets.graph import GraphSpec, Spec, build
 from weightspace.nets.net import Net
 from weightspace.nets.spec import ArchSpec, BatchNorm, Conv2d, Linear
 from weightspace.train.loop import Recipe, epoch_order, logits_of, make_optimizer
@@ -65,7 +65,7 @@ def stack(nets: Sequence[Net]) -> dict[str, torch.Tensor]:
     return {k: torch.stack([n.params[k] for n in nets]) for k in nets[0].params}
 
 
-def unstack(spec: ArchSpec, stacked: dict[str, torch.Tensor], metas: Sequence[dict] | None = None) -> list[Net]:
+def unstack(spec: Spec, stacked: dict[str, torch.Tensor], metas: Sequence[dict] | None = None) -> list[Net]:
     m = next(iter(stacked.values())).shape[0]
     metas = metas or [{} for _ in range(m)]
     return [Net(spec, {k: v[i].detach().clone() for k, v in stacked.items()}, dict(metas[i])) for i in range(m)]
@@ -197,17 +197,22 @@ class StackedModel:
 _SHARED: dict[tuple, StackedModel] = {}
 
 
-def shared_model(spec: ArchSpec, device: str, compile: bool | None) -> StackedModel:
+def shared_model(spec: Spec, device: str, compile: bool | None) -> StackedModel:
     """One StackedModel per (spec, device, compile) in this process, so a compiled step is compiled once, not once
-    per network or shard."""
+    per network or shard. A graph gets the vmap engine (graph_engine.py)."""
     key = (spec.model_dump_json(), str(device), compile)
     if key not in _SHARED:
-        _SHARED[key] = StackedModel(spec, device, compile)
+        if isinstance(spec, GraphSpec):
+            from weightspace.train.graph_engine import GraphStackedModel  # it builds on this module
+
+            _SHARED[key] = GraphStackedModel(spec, device, compile)
+        else:
+            _SHARED[key] = StackedModel(spec, device, compile)
     return _SHARED[key]
 
 
 def fit_stacked(
-    spec: ArchSpec,
+    spec: Spec,
     init: dict[str, torch.Tensor],
     x_train: torch.Tensor,
     y_train: torch.Tensor,
@@ -273,10 +278,11 @@ def _fit_stack(
 ) -> BatchedResult:  # fmt: skip
     """`fit_stacked` for one group: all of `init` trained as one stacked model."""
     model = shared_model(spec, device, compile)
-    params = {k: v.detach().clone().to(device).requires_grad_() for k, v in init.items()}
+    learnable = spec.state_shapes(buffers=False)  # batchnorm's running statistics are updated in place, not learnt
+    params = {k: v.detach().clone().to(device).requires_grad_(k in learnable) for k, v in init.items()}
     # --fast-gpu: bf16 autocast (the seed trained in mixed precision; weights and Adam stay float32) and fused Adam
     fast = on_cuda(device) and not deterministic
-    opt = make_optimizer(recipe, params.values(), fused=fast)
+    opt = make_optimizer(recipe, [v for k, v in params.items() if k in learnable], fused=fast)
     recipes = [recipe.model_copy(update={"seed": s}) for s in order_seeds]
     shared = len(order_seeds) > 1 and len(set(order_seeds)) == 1  # one batch order: a wide first layer
     # autocast casts the images to bf16 before the first conv anyway: holding them so halves every gather and unfold

@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from weightspace.data.base import TaskData
+from weightspace.nets.graph import GraphSpec, Spec
 from weightspace.nets.net import Net
-from weightspace.nets.spec import Activation, ArchSpec
+from weightspace.nets.spec import Activation
 from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
 from weightspace.train.metrics import classification_metrics
 
@@ -34,9 +35,29 @@ class Recipe(BaseModel):
     seed: int = 0
 
 
-def logits_of(spec: ArchSpec, module: nn.Sequential) -> nn.Module:
+def logits_node(spec: Spec) -> str | None:
+    """The graph node whose output is the logits when a graph ends in a sigmoid (None: the last node's output)."""
+    last = spec.nodes[-1]
+    return last.inputs[0] if isinstance(last.op, Activation) and last.op.fn in ("sigmoid", "identity") else None
+
+
+class _UpTo(nn.Module):
+    """A graph's module run up to one node; it shares the graph's parameters."""
+
+    def __init__(self, graph: nn.Module, node: str):
+        super().__init__()
+        self.graph, self.node = graph, node
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.graph.upto(x, self.node)
+
+
+def logits_of(spec: Spec, module: nn.Module) -> nn.Module:
     """The part of `module` that outputs logits: a final sigmoid is dropped, so the loss can use the stable
     with-logits form (the same loss value as BCE on the sigmoid's output)."""
+    if isinstance(spec, GraphSpec):
+        node = logits_node(spec)
+        return module if node is None else _UpTo(module, node)
     last = spec.layers[-1]
     if isinstance(last, Activation) and last.fn in ("sigmoid", "identity"):
         return module[:-1]

@@ -80,6 +80,8 @@ class ZooConfig(BaseModel):
 
     def check(self) -> ZooConfig:
         self.spec()  # the architecture builds, within the bounds of a spec
+        if self.varied is not None:  # and takes the varied activation and dropout
+            self.spec(activation=self.varied.activation[0], dropout=self.varied.dropout[0])
         if self.init not in INIT_SCHEMES:
             raise WeightspaceError(f"init {self.init!r} unknown; choose one of: {', '.join(INIT_SCHEMES)}")
         bad = [e for e in self.checkpoints or [] if not 1 <= e <= self.recipe.epochs]
@@ -165,6 +167,27 @@ ZOO_PRESETS: dict[str, ZooConfig] = {
     ),
     "mnist5k-mlp-varied": _varied(
         "mnist5k-mlp-varied", "mnist5k", "mlp", {"widths": [32, 32], "outputs": 10}, 128, 18, 64
+    ),
+    # Zoos of graphs: the targets of SNE's transfer across architectures, at the digits' size.
+    "digits-resnet": ZooConfig(
+        name="digits-resnet",
+        dataset="digits",
+        arch=Arch(preset="resnet", kwargs={"depth": 8, "input_shape": [1, 8, 8], "width": 8}),
+        tasks="multiclass",
+        per_task=64,
+        recipe=Recipe(epochs=8, batch_size=64),
+        checkpoints=[2, 8],
+        shard_size=8,
+    ),
+    "digits-vit": ZooConfig(
+        name="digits-vit",
+        dataset="digits",
+        arch=Arch(preset="vit-tiny", kwargs={"input_shape": [1, 8, 8], "patch": 2, "dim": 16, "heads": 2}),
+        tasks="multiclass",
+        per_task=64,
+        recipe=Recipe(epochs=8, batch_size=64),
+        checkpoints=[2, 8],
+        shard_size=8,
     ),
 }
 

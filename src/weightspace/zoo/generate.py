@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import math
 import os
 import signal
 import time
@@ -235,7 +234,7 @@ def preflight(config: ZooConfig, data, workers: int, device: str) -> Plan:
     n_train = max(1, int(len(data.x_train) * config.train_fraction))
     steps = networks * config.recipe.epochs * -(-n_train // config.recipe.batch_size)
     seconds = steps * step_seconds(spec, config.recipe.batch_size, data.x_train, device) / max(1, workers)
-    activations = config.recipe.batch_size * sum(math.prod(s) for s in spec.shapes()) * 4 * 3
+    activations = config.recipe.batch_size * spec.activation_values() * 4 * 3
     group = min(config.shard_size, networks)
     per_worker = data.x_train.nbytes + data.x_test.nbytes + group * (params * 4 * (4 + len(config.checkpoints or [1])))
     per_worker += (group if device != "cpu" else 1) * activations

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from weightspace.errors import WeightspaceError
+from weightspace.nets import chain_only
 
 IMPORTS = {
     "seed-keras": "Kurtenbach & Shamir's run folders / published files: binary_oneVall_<class>_<count>_<kind>.h5",
@@ -48,10 +49,15 @@ def detect_format(source: Path) -> str:
     raise WeightspaceError(f"cannot tell the format of {source}; name one of: {', '.join(IMPORTS)}")
 
 
+KERAS_FORMATS = ("seed-keras", "keras-h5", "small-cnn")
+
+
 def import_zoo(fmt: str, source: str | Path, out: str | Path, spec=None, **options: Any):
     """Import `source` (a folder) in format `fmt` ("auto" detects it) into the new zoo `out`."""
     source = Path(source)
     fmt = detect_format(source) if fmt == "auto" else fmt
+    if fmt in KERAS_FORMATS and spec is not None:
+        spec = chain_only(spec, f"the {fmt} importer")  # Keras layouts are read layer by layer
     if fmt == "seed-keras":
         from weightspace.zoo.formats.seed_keras import import_seed_keras
 
