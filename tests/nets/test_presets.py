@@ -41,4 +41,4 @@ def test_mlp_counts_and_per_unit_activations():
 
 def test_unknown_preset_names_the_known_ones():
     with pytest.raises(SpecError, match="lenet5-seed"):
-        preset("resnet")
+        preset("densenet")
