@@ -460,3 +460,15 @@ def test_an_encoder_for_inrs_refuses_another_architecture_in_one_line(inr_zoo, t
     other = make_image_inr_zoo(tmp_path / "narrow", "digits", per_class=1, fit=narrow)
     with pytest.raises(EncodeError, match="one architecture"):
         evaluate_on_zoo(model, other, split="all")
+
+
+def test_a_zoo_of_graphs_is_refused_by_the_encoders_in_one_line():
+    from weightspace.encode import WeightBatch
+    from weightspace.errors import SpecError
+    from weightspace.nets import resnet
+
+    spec = resnet(8)
+    with pytest.raises(
+        SpecError, match="the weight-space encoders: only chains of layers are read, and the graph 'resnet8'"
+    ):
+        WeightBatch.from_stacked(spec, {k: torch.zeros(2, *s) for k, s in spec.state_shapes().items()})

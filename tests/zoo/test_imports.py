@@ -388,3 +388,12 @@ def test_imported_zoo_reads_as_any_zoo(tmp_path):
     zoo = import_zoo("seed-keras", FIXTURES / RUNS[1], tmp_path / "zoo")
     again = Zoo.open(zoo.root)
     assert again.filter(task="tench").net(0).spec == lenet5_seed()
+
+
+def test_a_keras_import_refuses_a_graph_architecture_in_one_line(tmp_path):
+    from weightspace.nets import resnet
+
+    (tmp_path / "in").mkdir()
+    with pytest.raises(WeightspaceError, match="the keras-h5 importer: only chains of layers are read"):
+        import_zoo("keras-h5", tmp_path / "in", tmp_path / "zoo", resnet(8))
+    assert not (tmp_path / "zoo").exists()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from weightspace.errors import SpecError
+from weightspace.nets import chain_only
 from weightspace.nets.net import Net
 from weightspace.nets.spec import ArchSpec
 from weightspace.nets.symmetry import hidden_layers
@@ -37,6 +38,7 @@ class WeightBatch:
     @classmethod
     def from_stacked(cls, spec: ArchSpec, stacked: dict[str, torch.Tensor]) -> WeightBatch:
         """The linear/conv tensors of `stacked` ({name: [B, ...]}, e.g. Zoo.stacked()) for networks of `spec`."""
+        spec = chain_only(spec, "the weight-space encoders")
         expected = spec.state_shapes()
         sizes = {t.shape[0] for t in stacked.values()}
         wrong = [

@@ -297,7 +297,7 @@ def chain_only(spec: Spec, what: str) -> ArchSpec:
     """`spec` if it is a chain, else one line saying that `what` reads chains only."""
     if isinstance(spec, GraphSpec):
         label = f" {spec.name!r}" if spec.name else ""
-        raise SpecError(f"{what} reads chains of layers; the graph{label} has branches or merges")
+        raise SpecError(f"{what}: only chains of layers are read, and the graph{label} has branches or merges")
     return spec
 
 
