@@ -468,7 +468,5 @@ def test_a_zoo_of_graphs_is_refused_by_the_encoders_in_one_line():
     from weightspace.nets import resnet
 
     spec = resnet(8)
-    with pytest.raises(
-        SpecError, match="encoders: only chains of layers are read, and the graph 'resnet8'"
-    ):
+    with pytest.raises(SpecError, match="encoders: only chains of layers are read, and the graph 'resnet8'"):
         WeightBatch.from_stacked(spec, {k: torch.zeros(2, *s) for k, s in spec.state_shapes().items()})

@@ -156,8 +156,9 @@ def test_the_engine_on_a_graph_gives_the_plain_loops_weights_and_running_statist
     nets, seeds = [init_net(spec, 10 + m) for m in range(2)], [100, 200]
     loop = [loop64(n, t, recipe.model_copy(update={"seed": s})) for n, t, s in zip(nets, tasks, seeds)]
     batched = stacked64(spec, nets, data, tasks, recipe, seeds, group=2)
+    alone = stacked64(spec, nets, data, tasks, recipe, seeds, group=1)  # the CPU's default: one network at a time
     for m in range(2):
-        assert gap(batched.checkpoints[1], loop[m], m) < EXACT
+        assert gap(batched.checkpoints[1], loop[m], m) < EXACT and gap(alone.checkpoints[1], loop[m], m) < EXACT
     if name != "vit-tiny":  # batchnorm's running statistics moved, network by network
         assert (batched.checkpoints[1]["stem_bn.running_mean"] - nets[0].params["stem_bn.running_mean"]).abs().max() > 0
     assert batched.metrics[1][0]["test_auc"] > 0.5

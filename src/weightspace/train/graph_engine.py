@@ -24,7 +24,7 @@ class GraphStackedModel(StackedModel):
         self.spec = spec
         self.module = build_graph(spec).to(device)
         self.module.output = logits_node(spec) or self.module.output
-        self.unfold_convs = False
+        self.unfold_convs, self.channels_last = False, not on_cuda(device)
         compile = on_cuda(device) if compile is None else compile
         self._forward = torch.compile(self._stacked_forward, dynamic=False) if compile else self._stacked_forward
 
@@ -32,4 +32,9 @@ class GraphStackedModel(StackedModel):
         return functional_call(self.module, params, (x,))
 
     def _stacked_forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, shared: bool = False) -> torch.Tensor:
+        if next(iter(params.values())).shape[0] == 1:  # one network (the CPU's default group): no vmap to pay for
+            x = x if shared else x[0]
+            if x.dim() == 4 and self.channels_last:  # oneDNN's fast convs on a CPU, as the chain engine's
+                x = x.contiguous(memory_format=torch.channels_last)
+            return self._one({k: v[0] for k, v in params.items()}, x).unsqueeze(0)
         return vmap(self._one, in_dims=(0, None if shared else 0), randomness="different")(params, x)
