@@ -3,7 +3,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from weightspace.errors import SpecError
+from weightspace.errors import SpecError, WeightspaceError
 from weightspace.grow import deeper, output_gap, widen_all, wider
 from weightspace.nets import Activation, BatchNorm, Linear, Net, build, lenet5_seed, mlp, small_cnn
 
@@ -247,3 +247,25 @@ def test_deeper_on_a_graph_inserts_a_residual_branch_and_keeps_the_function(pres
     assert grown.params[f"{after}_deep_a.weight"].abs().sum() > 0  # the branch's first layer is not zero: it learns
     with pytest.raises(Exception, match="no node"):
         deeper(net, "ghost")
+
+
+def test_the_grow_commands_take_a_node_on_a_graph_and_an_index_on_a_chain(tmp_path):
+    from typer.testing import CliRunner
+
+    from weightspace.cli import app
+    from weightspace.nets import resnet
+
+    Net.init(resnet(8), 0).save(tmp_path / "res.safetensors")
+    cli = CliRunner()
+    wide = cli.invoke(app, ["grow", "wider", str(tmp_path / "res.safetensors"), "--layer", "stem_conv", "--width",
+                            "20", "--out", str(tmp_path / "wide.safetensors")])  # fmt: skip
+    assert wide.exit_code == 0, wide.output
+    deep = cli.invoke(app, ["grow", "deeper", str(tmp_path / "wide.safetensors"), "--after", "s0b0_out", "--out",
+                            str(tmp_path / "deep.safetensors")])  # fmt: skip
+    assert deep.exit_code == 0, deep.output
+    x = torch.rand(3, 1, 28, 28)
+    assert (Net.load(tmp_path / "deep.safetensors")(x) - Net.load(tmp_path / "res.safetensors")(x)).abs().max() < 1e-5
+    Net.init(mlp(6, [5], 3), 0).save(tmp_path / "mlp.safetensors")
+    bad = cli.invoke(app, ["grow", "wider", str(tmp_path / "mlp.safetensors"), "--layer", "fc1", "--width", "9",
+                           "--out", str(tmp_path / "w.safetensors")])  # fmt: skip
+    assert isinstance(bad.exception, WeightspaceError) and "--layer must be a layer index" in str(bad.exception)

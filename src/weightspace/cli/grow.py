@@ -8,6 +8,7 @@ import typer
 
 from weightspace.cli import options
 from weightspace.cli.app import console, grow_app
+from weightspace.errors import WeightspaceError
 from weightspace.limits import MAX_UNITS
 
 
@@ -29,10 +30,23 @@ def _report_growth(net, grown, out: Path) -> None:
     console.print(f"saved {out}")
 
 
+def _place(net, text: str, flag: str) -> int | str:
+    """A layer index for a chain, a node name for a graph."""
+    from weightspace.nets import GraphSpec
+
+    if isinstance(net.spec, GraphSpec):
+        return text
+    if not (text.isdigit() and len(text) <= 6):
+        raise WeightspaceError(f"{flag} must be a layer index (0, 1, ...) for this chain of layers, not {text[:40]!r}")
+    return int(text)
+
+
 @grow_app.command("wider")
 def grow_wider(
     source: Path = typer.Argument(..., exists=True, help="a network .safetensors file or a zoo directory"),
-    layer: int = options.count(..., "index of the hidden linear/conv layer to widen (see `nets show`)", 0),
+    layer: str = typer.Option(
+        ..., help="the hidden linear/conv layer to widen: its index in a chain, its node in a graph (see `nets show`)"
+    ),  # fmt: skip
     width: int = options.count(..., "its new number of units or channels", 1, MAX_UNITS),
     out: Path = options.out_file(..., "where the grown network is saved (.safetensors)"),
     model: int = options.count(None, "row of the zoo table, when SOURCE is a zoo", 0),
@@ -44,13 +58,16 @@ def grow_wider(
     from weightspace.zoo import load_net
 
     net = load_net(source, model)
-    _report_growth(net, wider(net, layer, width, noise=noise, seed=seed), out)
+    _report_growth(net, wider(net, _place(net, layer, "--layer"), width, noise=noise, seed=seed), out)
 
 
 @grow_app.command("deeper")
 def grow_deeper(
     source: Path = typer.Argument(..., exists=True, help="a network .safetensors file or a zoo directory"),
-    after: int = options.count(..., "index of the linear/conv layer after which the new layer goes", 0),
+    after: str = typer.Option(
+        ...,
+        help="where the new layer goes: after this linear/conv layer's index in a chain, after this node in a graph",
+    ),  # fmt: skip
     out: Path = options.out_file(..., "where the grown network is saved (.safetensors)"),
     model: int = options.count(None, "row of the zoo table, when SOURCE is a zoo", 0),
     kernel_size: int = options.count(3, "kernel of an inserted conv layer (odd)"),
@@ -65,7 +82,7 @@ def grow_deeper(
     net = load_net(source, model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the gap is printed below
-        grown = deeper(net, after=after, kernel_size=kernel_size, approximate=approximate)
+        grown = deeper(net, after=_place(net, after, "--after"), kernel_size=kernel_size, approximate=approximate)
     _report_growth(net, grown, out)
 
 
