@@ -320,3 +320,17 @@ def test_attention_that_is_not_plain_self_attention_is_refused_in_one_line():
         graph_of(TinyViT(SplitHeads(causal=True)), (5, 12))
     with pytest.raises(SpecError, match="computes something else"):  # heads laid out another way: caught by value
         graph_of(TinyViT(SplitHeads(layout="heads-last")), (5, 12))
+
+
+def test_a_foreign_module_fills_a_graph_spec_with_other_node_names_in_its_traced_order():
+    from weightspace.nets import spec_of
+
+    module = Res().eval()
+    traced = spec_of(module, (1, 28, 28))
+    rename = {n.name: f"n{i}" for i, n in enumerate(traced.nodes)} | {"input": "input"}
+    renamed = GraphSpec(input_shape=traced.input_shape, nodes=[
+        n.model_copy(update={"name": rename[n.name], "inputs": [rename[i] for i in n.inputs]}) for n in traced.nodes
+    ])  # fmt: skip
+    net = Net.from_module(renamed, module)
+    x = torch.rand(2, 1, 28, 28)
+    assert set(net.params) == set(renamed.state_shapes()) and (net(x) - module(x)).abs().max() < 1e-6
