@@ -35,39 +35,36 @@ from weightspace.nets.spec import (
     Pool2d,
     Shape,
     Size,
+    _Layer,
     _out_shape,
 )
 
 NodeName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
 
 
-class _Op(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Add(_Op):
+class Add(_Layer):
     kind: Literal["add"] = "add"
 
 
-class Concat(_Op):
+class Concat(_Layer):
     """Join inputs along the channel axis ([C, H, W]) or the feature axis ([F], tokens [T, F])."""
 
     kind: Literal["concat"] = "concat"
 
 
-class LayerNorm(_Op):
+class LayerNorm(_Layer):
     kind: Literal["layernorm"] = "layernorm"
     eps: float = 1e-5
 
 
-class Attention(_Op):
+class Attention(_Layer):
     """Multi-head self-attention over tokens [T, D]: q, k, v and output projections, each D x D with a bias."""
 
     kind: Literal["attention"] = "attention"
     heads: Size
 
 
-class Patchify(_Op):
+class Patchify(_Layer):
     """[C, H, W] -> [(H/p)(W/p), dim] tokens: a p x p conv of stride p, positions flattened row by row."""
 
     kind: Literal["patchify"] = "patchify"
@@ -75,24 +72,24 @@ class Patchify(_Op):
     dim: Size
 
 
-class ClassToken(_Op):
+class ClassToken(_Layer):
     """A learned token put before the others: [T, D] -> [T + 1, D]."""
 
     kind: Literal["class_token"] = "class_token"
 
 
-class Positions(_Op):
+class Positions(_Layer):
     """A learned [T, D] embedding added to the tokens."""
 
     kind: Literal["positions"] = "positions"
 
 
-class TokenMean(_Op):
+class TokenMean(_Layer):
     kind: Literal["token_mean"] = "token_mean"
     first: bool = False  # take the first (class) token instead of the mean
 
 
-class PaddedPool(_Op):
+class PaddedPool(_Layer):
     """Pooling with zero padding (max pooling ignores it), as Inception's pool branch needs: 3x3, stride 1, pad 1."""
 
     kind: Literal["padded_pool"] = "padded_pool"
@@ -102,7 +99,7 @@ class PaddedPool(_Op):
     padding: Size = 1
 
 
-class Identity(_Op):
+class Identity(_Layer):
     kind: Literal["identity"] = "identity"
 
 

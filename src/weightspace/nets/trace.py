@@ -206,7 +206,7 @@ def _read_sdpa(n: fx.Node, modules: dict) -> _AttentionRead:
     return read
 
 
-def _read_multihead(n: fx.Node, sub: nn.MultiheadAttention, users_of) -> _AttentionRead:
+def _read_multihead(n: fx.Node, sub: nn.MultiheadAttention) -> _AttentionRead:
     where = f"node {n.name} (nn.MultiheadAttention {n.target})"
     if not sub.batch_first or not sub._qkv_same_embed_dim or sub.in_proj_bias is None or sub.bias_k is not None:
         raise SpecError(f"{where}: only batch_first=True self-attention with biases and one embedding size is read")
@@ -222,11 +222,11 @@ def _read_multihead(n: fx.Node, sub: nn.MultiheadAttention, users_of) -> _Attent
                          f"{name}.bias": (f"{n.target}.in_proj_bias", rows)}  # fmt: skip
     read.tensors |= {"o.weight": (f"{n.target}.out_proj.weight", slice(None)),
                      "o.bias": (f"{n.target}.out_proj.bias", slice(None))}  # fmt: skip
-    outputs = [u for u in users_of(n) if not (u.op == "call_function" and u.target is operator.getitem
+    outputs = [u for u in n.users if not (u.op == "call_function" and u.target is operator.getitem
                                                and u.args[1] == 1 and not u.users)]  # fmt: skip
     if len(outputs) != 1 or outputs[0].target is not operator.getitem or outputs[0].args[1] != 0:
         raise SpecError(f"{where}: only its output [0] may be used")
-    read.absorbed |= {u.name for u in users_of(n)}
+    read.absorbed |= {u.name for u in n.users}
     read.output = outputs[0].name
     return read
 
@@ -255,7 +255,7 @@ def graph_of(module: nn.Module, input_shape, name: str = "") -> tuple[GraphSpec,
         if n.op == "call_function" and n.target is F.scaled_dot_product_attention:
             found = _read_sdpa(n, modules)
         elif n.op == "call_module" and isinstance(modules[n.target], nn.MultiheadAttention):
-            found = _read_multihead(n, modules[n.target], lambda x: list(x.users))
+            found = _read_multihead(n, modules[n.target])
         else:
             continue
         attention[found.output] = found
