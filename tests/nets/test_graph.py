@@ -334,3 +334,11 @@ def test_a_foreign_module_fills_a_graph_spec_with_other_node_names_in_its_traced
     net = Net.from_module(renamed, module)
     x = torch.rand(2, 1, 28, 28)
     assert set(net.params) == set(renamed.state_shapes()) and (net(x) - module(x)).abs().max() < 1e-6
+
+
+def test_the_chain_only_symmetry_helper_refuses_a_graph_in_one_line():
+    from weightspace.errors import SpecError
+    from weightspace.nets import hidden_layers
+
+    with pytest.raises(SpecError, match="hidden_layers: only chains of layers are read, and the graph 'resnet8'"):
+        hidden_layers(resnet(8))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from weightspace.errors import SpecError
-from weightspace.nets.graph import GraphSpec, Spec
+from weightspace.nets.graph import GraphSpec, Spec, chain_only
 from weightspace.nets.graph_symmetry import match_graph_units, permute_graph, random_graph_permutation
 from weightspace.nets.net import Net
 from weightspace.nets.spec import PARAMETRIC, Activation, ArchSpec, BatchNorm, Flatten
@@ -25,8 +25,10 @@ def hidden_layers(spec: ArchSpec) -> dict[int, list[tuple]]:
     """Layer index -> one label per output unit, for every permutable (hidden) linear/conv layer.
 
     Units may only trade places with units of the same label: the label is the tuple of per-unit activations
-    that act on the unit before the next linear/conv layer (empty when every unit is treated alike).
+    that act on the unit before the next linear/conv layer (empty when every unit is treated alike). A graph's
+    units are grouped by `graph_symmetry.unit_groups` instead.
     """
+    spec = chain_only(spec, "hidden_layers")
     params = spec.parametric_layers()
     out = {}
     for i, nxt in zip(params, params[1:]):
