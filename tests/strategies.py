@@ -16,6 +16,7 @@ from weightspace.nets import (
     Dropout,
     Flatten,
     GlobalPool,
+    GraphSpec,
     Linear,
     Net,
     Pool2d,
@@ -99,3 +100,38 @@ def random_net(spec: ArchSpec, seed: int) -> Net:
         else:
             params[name] = t
     return net.replace(params=params)
+
+
+@st.composite
+def random_graphs(draw) -> GraphSpec:
+    """Random DAGs over feature vectors: linear layers, activations, layernorm, and adds and concats of earlier
+    nodes (adds only between nodes of one width)."""
+    width = draw(st.integers(2, 6))
+    nodes, shapes = [], {"input": width}
+    for i in range(draw(st.integers(1, 10))):
+        names = list(shapes)
+        kind = draw(st.sampled_from(["linear", "activation", "layernorm", "add", "concat"]))
+        x = draw(st.sampled_from(names))
+        if kind == "linear":
+            op, inputs, out = {"kind": "linear", "out_features": draw(st.integers(1, 6))}, [x], None
+        elif kind == "activation":
+            op, inputs, out = {"kind": "activation", "fn": draw(st.sampled_from(["relu", "tanh", "sin"]))}, [x], None
+        elif kind == "layernorm":
+            op, inputs, out = {"kind": "layernorm"}, [x], shapes[x]
+        elif kind == "add":
+            same = [n for n in names if shapes[n] == shapes[x]]
+            op, inputs, out = {"kind": "add"}, [x, draw(st.sampled_from(same))], shapes[x]
+        else:
+            y = draw(st.sampled_from(names))
+            op, inputs, out = {"kind": "concat"}, [x, y], shapes[x] + shapes[y]
+        nodes.append({"name": f"n{i}", "op": op, "inputs": inputs})
+        shapes[f"n{i}"] = out or (op.get("out_features") or shapes[x])
+    nodes.append({"name": "head", "op": {"kind": "linear", "out_features": 2}, "inputs": [f"n{len(nodes) - 1}"]})
+    return GraphSpec.model_validate({"input_shape": [width], "nodes": nodes})
+
+
+def random_graph_net(spec: GraphSpec, seed: int = 0) -> Net:
+    """A Net of `spec` with every tensor drawn at random (running variances positive)."""
+    g = torch.Generator().manual_seed(seed)
+    params = {k: torch.randn(s, generator=g) * 0.3 for k, s in spec.state_shapes().items()}
+    return Net(spec, {k: v.abs() + 0.5 if k.endswith("running_var") else v for k, v in params.items()})

@@ -6,6 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from tests.strategies import random_graph_net as random_net
+from tests.strategies import random_graphs
 from weightspace.nets import Net, lenet5_seed, small_cnn
 from weightspace.nets.graph import GraphSpec, build_graph, chain_names
 from weightspace.nets.graph_presets import GRAPH_PRESETS, resnet, wrn
@@ -141,46 +143,11 @@ def test_the_first_node_that_cannot_be_read_is_named():
         graph_of(Doubles(), (4,))
 
 
-@st.composite
-def random_graphs(draw) -> GraphSpec:
-    """Random DAGs over feature vectors: linear layers, activations, layernorm, and adds and concats of earlier
-    nodes (adds only between nodes of one width)."""
-    width = draw(st.integers(2, 6))
-    nodes, shapes = [], {"input": width}
-    for i in range(draw(st.integers(1, 10))):
-        names = list(shapes)
-        kind = draw(st.sampled_from(["linear", "activation", "layernorm", "add", "concat"]))
-        x = draw(st.sampled_from(names))
-        if kind == "linear":
-            op, inputs, out = {"kind": "linear", "out_features": draw(st.integers(1, 6))}, [x], None
-        elif kind == "activation":
-            op, inputs, out = {"kind": "activation", "fn": draw(st.sampled_from(["relu", "tanh", "sin"]))}, [x], None
-        elif kind == "layernorm":
-            op, inputs, out = {"kind": "layernorm"}, [x], shapes[x]
-        elif kind == "add":
-            same = [n for n in names if shapes[n] == shapes[x]]
-            op, inputs, out = {"kind": "add"}, [x, draw(st.sampled_from(same))], shapes[x]
-        else:
-            y = draw(st.sampled_from(names))
-            op, inputs, out = {"kind": "concat"}, [x, y], shapes[x] + shapes[y]
-        nodes.append({"name": f"n{i}", "op": op, "inputs": inputs})
-        shapes[f"n{i}"] = out or (op.get("out_features") or shapes[x])
-    nodes.append({"name": "head", "op": {"kind": "linear", "out_features": 2}, "inputs": [f"n{len(nodes) - 1}"]})
-    return GraphSpec.model_validate({"input_shape": [width], "nodes": nodes})
-
-
 @settings(max_examples=40, deadline=None)
 @given(random_graphs())
 def test_random_graphs_round_trip_through_their_module(spec):
     _, gap = traced_gap(build_graph(spec), spec.input_shape)
     assert gap < 1e-6
-
-
-def random_net(spec: GraphSpec, seed: int = 0) -> Net:
-    """A Net of `spec` with every tensor drawn at random (running variances positive)."""
-    g = torch.Generator().manual_seed(seed)
-    params = {k: torch.randn(s, generator=g) * 0.3 for k, s in spec.state_shapes().items()}
-    return Net(spec, {k: v.abs() + 0.5 if k.endswith("running_var") else v for k, v in params.items()})
 
 
 def permutation_gap(spec: GraphSpec, seed: int = 0) -> tuple[float, int]:

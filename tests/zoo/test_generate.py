@@ -192,6 +192,20 @@ def test_a_zoo_of_graphs_generates_verifies_resumes_and_loads_its_networks(tmp_p
     assert shard_hashes(tmp_path / "z") == first
 
 
+def test_a_mixed_zoo_trains_each_architecture_in_its_own_shards(tmp_path):
+    config = zoo_preset("digits-mixed", per_task=6, shard_size=2, recipe={"epochs": 1, "batch_size": 128},
+                        checkpoints=[1])  # fmt: skip
+    zoo = generate(config, tmp_path / "z")
+    assert verify(tmp_path / "z") == [] and len(zoo.specs) == 3
+    t = zoo.table
+    assert t.groupby("shard")["arch"].nunique().eq(1).all()  # a shard: one architecture
+    assert sorted(t["arch"].unique()) == [0, 1, 2] and (t["spec"] == t["arch"]).all()
+    for row in (0, 2, 4):
+        assert zoo.net(row).spec == config.spec(int(t["arch"].iloc[row]))
+    with pytest.raises(WeightspaceError, match="mix architectures"):
+        zoo.stacked()
+
+
 def test_a_varied_zoo_needs_a_preset_that_takes_its_activations():
     with pytest.raises(WeightspaceError, match="preset 'resnet'.*activation"):
         ZooConfig.model_validate(

@@ -85,7 +85,7 @@ def zoo_presets() -> None:
         table.add_row(
             name,
             cfg.dataset,
-            cfg.arch.preset,
+            ", ".join(a.preset for a in cfg.archs),
             cfg.tasks + varied,
             f"{n_tasks * cfg.per_task:,}",
             str(cfg.recipe.epochs),

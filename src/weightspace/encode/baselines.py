@@ -118,6 +118,8 @@ class NFN(FixedShape):
         from nfn.common import WeightSpaceFeatures
 
         self.check(batch)
+        if not batch.layout.chain:
+            raise EncodeError("NFN reads chains of layers only; this network is a graph (use sne, deepsets or graph)")
         biases = [w.new_zeros(w.shape[:2]) if b is None else b for w, b in zip(batch.weights, batch.biases)]
         features = WeightSpaceFeatures([w[:, None] for w in batch.weights], [b[:, None] for b in biases])
         return self.out(self.pool(self.layers(features)).flatten(1))

@@ -20,13 +20,14 @@ LINEAR, CONV, BIAS = 0, 1, 2  # chunk types
 
 @dataclass(frozen=True)
 class Chunks:
-    """values [B, N, c, e], mask [B, N, c]; per chunk: its layer level and type; `groups` slices N by set."""
+    """values [B, N, c, e], mask [B, N, c]; per chunk: its layer's level (depth) and its type; `groups` slices N
+    by set."""
 
     values: torch.Tensor
     mask: torch.Tensor
     level: torch.Tensor
     kind: torch.Tensor
-    groups: tuple[tuple[int, int, int, bool], ...]  # (start, stop, layer level, is_bias)
+    groups: tuple[tuple[int, int, int, bool], ...]  # (start, stop, layer, is_bias)
 
 
 def elements(w: torch.Tensor, kernel_max: int) -> torch.Tensor:
@@ -65,7 +66,7 @@ def chunk_batch(batch: WeightBatch, size: int, kernel_max: int) -> Chunks:
     """Every layer's weight chunks, then its bias chunks, concatenated along the chunk axis."""
     values, masks, levels, kinds, groups = [], [], [], [], []
     start = 0
-    for level, (w, bias) in enumerate(zip(batch.weights, batch.biases)):
+    for layer, (w, bias, level) in enumerate(zip(batch.weights, batch.biases, batch.layout.levels)):
         parts = [(elements(w, kernel_max), CONV if w.dim() == 5 else LINEAR, False)]
         if bias is not None:
             parts.append((elements(bias[..., None], kernel_max), BIAS, True))
@@ -76,7 +77,7 @@ def chunk_batch(batch: WeightBatch, size: int, kernel_max: int) -> Chunks:
             masks.append(m)
             levels.append(torch.full((n,), level))
             kinds.append(torch.full((n,), kind))
-            groups.append((start, start + n, level, is_bias))
+            groups.append((start, start + n, layer, is_bias))
             start += n
     device = batch.weights[0].device
     return Chunks(

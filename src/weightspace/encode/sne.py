@@ -5,7 +5,8 @@ chunk -> layer -> network, each stage a set function (Set Transformer blocks):
   layers:  a layer's chunk vectors -> set-to-set; + level encoding; set-to-vector (weights and biases apart,
            then merged into one vector per layer)
   network: layer vectors + level encoding -> set-to-set; set-to-vector -> z
-The type/level encodings are sinusoids, defined for any layer count, so unseen architectures encode too.
+The type/level encodings are sinusoids, defined for any layer count, so unseen architectures encode too; a layer's
+level is its depth in the graph (a chain's index; branches of one block share a level).
 Weights are read in units of the training zoo's RMS weight (`weight_scale`): trained weights are ~0.05, and
 at that size the lift's bias, not the weights, decided the chunk features.
 Pad-chunking breaks the hidden-unit symmetry (a chunk holds parts of units); the paper's logit-invariance loss
@@ -72,11 +73,12 @@ class SNE(nn.Module):
 
         # one vector per (layer, weights|biases); biases missing from a layer leave zeros
         layers = x.new_zeros(b, batch.num_layers, 2, self.width)
-        for start, stop, level, is_bias in c.groups:
+        levels = torch.tensor(batch.layout.levels, device=x.device)
+        for start, stop, layer, is_bias in c.groups:
             s = self.layer_phi(x[:, start:stop])
-            s = s + self.encode_position(torch.tensor(level, device=x.device))
-            layers[:, level, int(is_bias)] = self.layer_pool(s)
+            s = s + self.encode_position(levels[layer])
+            layers[:, layer, int(is_bias)] = self.layer_pool(s)
         layers = self.merge(layers.flatten(2))
 
-        layers = layers + self.encode_position(torch.arange(batch.num_layers, device=x.device))
+        layers = layers + self.encode_position(levels)
         return self.out(self.net_pool(self.net_phi(layers)))

@@ -1,19 +1,19 @@
 """What every encoder reads: the linear/conv weights of a batch of same-shaped networks, layer by layer.
 
-Batchnorm statistics and activations are not read (as in the SNE paper). A `WeightBatch` also knows the
-architecture's permutation symmetry, so the logit-invariance loss can draw functionally equal networks.
+Chains and graphs alike: a `Layout` (encode/layout.py) says how the layers connect and which of their axes may
+trade places, so the logit-invariance loss can draw functionally equal networks of any architecture.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
+from weightspace.encode.layout import Factor, Layout, chain_layout, graph_layout
 from weightspace.errors import SpecError
-from weightspace.nets import chain_only
+from weightspace.nets.graph import GraphSpec, Spec
 from weightspace.nets.net import Net
-from weightspace.nets.spec import ArchSpec
 from weightspace.nets.symmetry import hidden_layers
 
 
@@ -25,20 +25,26 @@ class EncodeError(SpecError):
 class WeightBatch:
     """weights[l]: [B, out, in] (linear) or [B, out, in, k, k] (conv); biases[l]: [B, out] or None.
 
-    `spread[l]` is how many input columns of layer l belong to one unit of layer l-1 (a conv's channel read
-    through a flatten covers h*w columns; otherwise 1). `labels[l]` groups the units of hidden layer l that may
-    trade places (units with different per-unit activations may not).
+    `spread[l]` is how many input columns of layer l belong to one unit before it (a conv's channel read through a
+    flatten covers h*w columns; otherwise 1). `labels[l]` groups the units of a chain's hidden layer l that may
+    trade places (units with different per-unit activations may not). `layout` is the chain these describe unless
+    given (a graph's comes from its spec).
     """
 
     weights: tuple[torch.Tensor, ...]
     biases: tuple[torch.Tensor | None, ...]
     spread: tuple[int, ...]
     labels: tuple[torch.Tensor | None, ...]
+    layout: Layout = field(default=None, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self):
+        if self.layout is None:
+            shapes = [tuple(w.shape[1:]) for w in self.weights]
+            object.__setattr__(self, "layout", chain_layout(shapes, self.spread, self.labels))
 
     @classmethod
-    def from_stacked(cls, spec: ArchSpec, stacked: dict[str, torch.Tensor]) -> WeightBatch:
+    def from_stacked(cls, spec: Spec, stacked: dict[str, torch.Tensor]) -> WeightBatch:
         """The linear/conv tensors of `stacked` ({name: [B, ...]}, e.g. Zoo.stacked()) for networks of `spec`."""
-        spec = chain_only(spec, "the weight-space encoders")
         expected = spec.state_shapes()
         sizes = {t.shape[0] for t in stacked.values()}
         wrong = [
@@ -49,6 +55,14 @@ class WeightBatch:
         if wrong or len(sizes) != 1:
             detail = "; ".join(wrong) if wrong else "tensors hold different numbers of networks"
             raise EncodeError(f"weights do not match the spec {spec.name or '(unnamed)'}: {detail}")
+        if isinstance(spec, GraphSpec):
+            reads, layout = graph_layout(spec)
+            weights = tuple(
+                stacked[r.weight].float().flatten(2) if r.as_linear else stacked[r.weight].float() for r in reads
+            )
+            biases = tuple(None if r.bias is None else stacked[r.bias].float() for r in reads)
+            spread = tuple(c[0].inner for c in layout.cols)
+            return cls(weights, biases, spread, (None,) * len(weights), layout)
         layers = spec.parametric_layers()
         hidden = hidden_layers(spec)
         weights, biases, spread, labels = [], [], [], []
@@ -88,20 +102,15 @@ class WeightBatch:
         """Equal for batches an encoder with a fixed architecture (flat MLP, NFN) can read alike."""
         return tuple(tuple(w.shape[1:]) for w in self.weights) + tuple(b is not None for b in self.biases)
 
+    def _with(self, weights, biases) -> WeightBatch:
+        return WeightBatch(tuple(weights), tuple(biases), self.spread, self.labels, self.layout)
+
     def index(self, idx: torch.Tensor | slice) -> WeightBatch:
-        return WeightBatch(
-            tuple(w[idx] for w in self.weights),
-            tuple(None if b is None else b[idx] for b in self.biases),
-            self.spread,
-            self.labels,
-        )
+        return self._with((w[idx] for w in self.weights), (None if b is None else b[idx] for b in self.biases))
 
     def to(self, device: torch.device | str) -> WeightBatch:
-        return WeightBatch(
-            tuple(w.to(device) for w in self.weights),
-            tuple(None if b is None else b.to(device) for b in self.biases),
-            self.spread,
-            self.labels,
+        return self._with(
+            (w.to(device) for w in self.weights), (None if b is None else b.to(device) for b in self.biases)
         )
 
     def flat(self) -> torch.Tensor:
@@ -114,36 +123,58 @@ class WeightBatch:
         return torch.cat(parts, 1)
 
     # -- symmetry -----------------------------------------------------------------------------------------------
-    def random_permutation(self, generator: torch.Generator | None = None) -> list[torch.Tensor]:
-        """One uniformly random hidden-unit permutation per network: [B, width] per hidden layer."""
-        keys = [torch.rand(len(self), self.weights[layer].shape[1], generator=generator) for layer in self._hidden()]
-        return [self._sorting(layer, key.to(self.weights[layer].device)) for layer, key in zip(self._hidden(), keys)]
+    def random_permutation(self, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """One uniformly random permutation per network of every factor: {factor: [B, units]}."""
+        device = self.weights[0].device
+        heads: dict[str, torch.Tensor] = {}
+        perms = {}
+        for name, f in self.layout.factors.items():
+            if f.heads == 1:
+                key = torch.rand(len(self), f.size, generator=generator).to(device)
+                perms[name] = self._sorting(f, key)
+                continue
+            if f.head_of is None:
+                heads[name] = torch.rand(len(self), f.heads, generator=generator).argsort(1).to(device)
+            within = torch.rand(len(self), f.heads, f.size // f.heads, generator=generator).argsort(2)
+            perms[name] = _by_heads(heads[f.head_of or name], within.to(device))
+        return perms
 
-    def canonical_permutation(self) -> list[torch.Tensor]:
-        """The permutation that sorts every hidden layer's units by their incoming weights' sum plus bias.
+    def canonical_permutation(self) -> dict[str, torch.Tensor]:
+        """The permutation that sorts every factor's units by the sum of their incoming weights and biases (over
+        every layer that writes them); attention heads by the sum of their q/k features' keys.
 
-        The key does not change when other layers are permuted, so all permuted twins of a network sort into
+        The key does not change when other factors are permuted, so all permuted twins of a network sort into
         one order (ties within float rounding aside): encoding the sorted network is exactly invariant.
         """
-        perms = []
-        for layer in self._hidden():
-            w, b = self.weights[layer], self.biases[layer]
-            key = w.flatten(2).sum(2) + (0 if b is None else b)
-            perms.append(self._sorting(layer, key))
+        keys: dict[str, torch.Tensor] = {}
+        for row, w, b in zip(self.layout.rows, self.weights, self.biases):
+            if row is not None:
+                key = w.flatten(2).sum(2) + (0 if b is None else b)
+                keys[row] = keys[row] + key if row in keys else key
+        heads: dict[str, torch.Tensor] = {}
+        perms = {}
+        for name, f in self.layout.factors.items():
+            key = keys[name]
+            if f.heads == 1:
+                perms[name] = self._sorting(f, key)
+                continue
+            key = key.view(len(self), f.heads, -1)
+            if f.head_of is None:
+                heads[name] = key.sum(2).argsort(1)
+            order = heads[f.head_of or name]
+            within = key.gather(1, order[:, :, None].expand_as(key)).argsort(2)
+            perms[name] = _by_heads(order, within)
         return perms
 
     def canonical(self) -> WeightBatch:
         return self.permute(self.canonical_permutation())
 
-    def _hidden(self) -> range:
-        return range(self.num_layers - 1)
-
-    def _sorting(self, layer: int, key: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def _sorting(f: Factor, key: torch.Tensor) -> torch.Tensor:
         """[B, width]: units in ascending `key` order, each staying among the slots of its activation label."""
-        labels = self.labels[layer]
-        if labels is None:
+        if f.labels is None:
             return key.argsort(1)
-        labels = labels.to(key.device)
+        labels = f.labels.to(key.device)
         rank = key.argsort(1).argsort(1).float() / (2 * key.shape[1])  # in [0, 0.5): keeps labels apart
         order = (labels + rank).argsort(1)  # old units grouped by label, ascending key within a label
         slots = labels.argsort(stable=True)
@@ -151,40 +182,69 @@ class WeightBatch:
         perm[:, slots] = order
         return perm
 
-    def permute(self, perms: list[torch.Tensor]) -> WeightBatch:
-        """The same functions with hidden units reordered: new unit j of layer l is old unit perms[l][:, j]."""
+    def _columns(self, layer: int, perms: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """[B, in]: the new order of layer `layer`'s input columns, or None where none of them move."""
+        stretches = self.layout.cols[layer]
+        if not any(s.factor in perms for s in stretches):
+            return None
+        device, parts, offset = self.weights[layer].device, [], 0
+        for s in stretches:
+            p = perms.get(s.factor) if s.factor else None
+            p = torch.arange(s.units, device=device).expand(len(self), -1) if p is None else p
+            parts.append((p[:, :, None] * s.inner + torch.arange(s.inner, device=device)).flatten(1) + offset)
+            offset += s.units * s.inner
+        return torch.cat(parts, 1)
+
+    def permute(self, perms: dict[str, torch.Tensor]) -> WeightBatch:
+        """The same functions with units reordered: new unit j of a factor is its old unit perms[factor][:, j]."""
         weights, biases = list(self.weights), list(self.biases)
-        for layer, p in enumerate(perms):
-            w, b = weights[layer], biases[layer]
-            weights[layer] = _take(w, p, dim=1)
-            if b is not None:
-                biases[layer] = _take(b, p, dim=1)
-            s = self.spread[layer + 1]
-            cols = p if s == 1 else (p[:, :, None] * s + torch.arange(s, device=p.device)).flatten(1)
-            weights[layer + 1] = _take(weights[layer + 1], cols, dim=2)
-        return WeightBatch(tuple(weights), tuple(biases), self.spread, self.labels)
+        for layer, row in enumerate(self.layout.rows):
+            if row in perms:
+                weights[layer] = _take(weights[layer], perms[row], dim=1)
+                if biases[layer] is not None:
+                    biases[layer] = _take(biases[layer], perms[row], dim=1)
+            cols = self._columns(layer, perms)
+            if cols is not None:
+                weights[layer] = _take(weights[layer], cols, dim=2)
+        return self._with(weights, biases)
 
-    def random_signs(self, generator: torch.Generator | None = None) -> list[torch.Tensor]:
-        """Independent random +-1 per hidden unit and network: [B, width] per hidden layer."""
-        return [
-            (torch.rand(len(self), self.weights[layer].shape[1], generator=generator) < 0.5).float() * 2 - 1
-            for layer in self._hidden()
-        ]
+    def random_signs(self, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """Independent random +-1 per unit of every factor and network: {factor: [B, units]}."""
+        return {
+            name: (torch.rand(len(self), f.size, generator=generator) < 0.5).float() * 2 - 1
+            for name, f in self.layout.factors.items()
+        }
 
-    def flip_signs(self, signs: list[torch.Tensor]) -> WeightBatch:
-        """Unit j of hidden layer l times signs[l][:, j]: its incoming weights and bias, and its outgoing weights.
+    def flip_signs(self, signs: dict[str, torch.Tensor]) -> WeightBatch:
+        """Every unit of a factor times its sign: the rows that write it and the columns that read it.
         The same function exactly when the hidden activations are odd (`nets.symmetry.sign_symmetric`)."""
         weights, biases = list(self.weights), list(self.biases)
-        for layer, s in enumerate(signs):
-            s = s.to(weights[layer].device)
+        for layer, row in enumerate(self.layout.rows):
             w = weights[layer]
-            weights[layer] = w * s.view(*s.shape, *[1] * (w.dim() - 2))
-            if biases[layer] is not None:
-                biases[layer] = biases[layer] * s
-            nxt, spread = weights[layer + 1], self.spread[layer + 1]
-            cols = s if spread == 1 else s.repeat_interleave(spread, 1)
-            weights[layer + 1] = nxt * cols.view(cols.shape[0], 1, cols.shape[1], *[1] * (nxt.dim() - 3))
-        return WeightBatch(tuple(weights), tuple(biases), self.spread, self.labels)
+            if row in signs:
+                s = signs[row].to(w.device)
+                w = w * s.view(*s.shape, *[1] * (w.dim() - 2))
+                if biases[layer] is not None:
+                    biases[layer] = biases[layer] * s
+            stretches = self.layout.cols[layer]
+            if any(st.factor in signs for st in stretches):
+                cols = torch.cat(
+                    [
+                        signs[st.factor].to(w.device).repeat_interleave(st.inner, 1)
+                        if st.factor in signs
+                        else w.new_ones(len(self), st.units * st.inner)
+                        for st in stretches
+                    ],
+                    1,
+                )
+                w = w * cols.view(cols.shape[0], 1, cols.shape[1], *[1] * (w.dim() - 3))
+            weights[layer] = w
+        return self._with(weights, biases)
+
+
+def _by_heads(order: torch.Tensor, within: torch.Tensor) -> torch.Tensor:
+    """[B, heads * head]: new head j is old head order[:, j], its features reordered by within[:, j]."""
+    return (order[:, :, None] * within.shape[2] + within).flatten(1)
 
 
 def _take(t: torch.Tensor, index: torch.Tensor, dim: int) -> torch.Tensor:

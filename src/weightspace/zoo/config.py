@@ -12,9 +12,9 @@ from weightspace.data import TaskData, load
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import read_yaml_mapping
 from weightspace.limits import MAX_NETWORKS
+from weightspace.nets.graph import Spec
 from weightspace.nets.init import INIT_SCHEMES
 from weightspace.nets.presets import preset
-from weightspace.nets.spec import ArchSpec
 from weightspace.train.loop import Recipe
 
 _DATA: dict[tuple, TaskData] = {}  # per-process cache: a worker loads its dataset once
@@ -48,7 +48,7 @@ class ZooConfig(BaseModel):
     dataset: str
     data_root: str | None = None
     image_size: int | None = None
-    arch: Arch
+    arch: Arch | list[Arch]  # a list: a mixed population, shard k trains arch[k % len(arch)]
     tasks: Literal["one-vs-rest", "multiclass"] = "one-vs-rest"
     classes: list[int] | None = None  # one-vs-rest classes; None: all
     per_task: int = Field(10, ge=1, le=MAX_NETWORKS)
@@ -75,13 +75,22 @@ class ZooConfig(BaseModel):
             _DATA[key] = load(self.dataset, self.data_root, self.image_size)
         return _DATA[key]
 
-    def spec(self, **overrides: Any) -> ArchSpec:
-        return preset(self.arch.preset, **(self.arch.kwargs | overrides))
+    @property
+    def archs(self) -> list[Arch]:
+        return self.arch if isinstance(self.arch, list) else [self.arch]
+
+    def spec(self, index: int = 0, **overrides: Any) -> Spec:
+        """Architecture `index` of the config (a single one is index 0)."""
+        arch = self.archs[index]
+        return preset(arch.preset, **(arch.kwargs | overrides))
 
     def check(self) -> ZooConfig:
-        self.spec()  # the architecture builds, within the bounds of a spec
-        if self.varied is not None:  # and takes the varied activation and dropout
-            self.spec(activation=self.varied.activation[0], dropout=self.varied.dropout[0])
+        if not self.archs:
+            raise WeightspaceError("arch lists no architecture; give one, or a list of them")
+        for i in range(len(self.archs)):
+            self.spec(i)  # every architecture builds, within the bounds of a spec
+            if self.varied is not None:  # and takes the varied activation and dropout
+                self.spec(i, activation=self.varied.activation[0], dropout=self.varied.dropout[0])
         if self.init not in INIT_SCHEMES:
             raise WeightspaceError(f"init {self.init!r} unknown; choose one of: {', '.join(INIT_SCHEMES)}")
         bad = [e for e in self.checkpoints or [] if not 1 <= e <= self.recipe.epochs]
@@ -185,6 +194,21 @@ ZOO_PRESETS: dict[str, ZooConfig] = {
         arch=Arch(preset="vit-tiny", kwargs={"input_shape": [1, 8, 8], "patch": 2, "dim": 16, "heads": 2}),
         tasks="multiclass",
         per_task=64,
+        recipe=Recipe(epochs=8, batch_size=64),
+        checkpoints=[2, 8],
+        shard_size=8,
+    ),
+    # A mixed population: residual, transformer and chain networks side by side (shards take turns).
+    "digits-mixed": ZooConfig(
+        name="digits-mixed",
+        dataset="digits",
+        arch=[
+            Arch(preset="resnet", kwargs={"depth": 8, "input_shape": [1, 8, 8], "width": 8}),
+            Arch(preset="vit-tiny", kwargs={"input_shape": [1, 8, 8], "patch": 2, "dim": 16, "heads": 2}),
+            Arch(preset="small-cnn", kwargs={"input_shape": [1, 8, 8], "padding": 1}),
+        ],
+        tasks="multiclass",
+        per_task=96,
         recipe=Recipe(epochs=8, batch_size=64),
         checkpoints=[2, 8],
         shard_size=8,

@@ -32,7 +32,7 @@ from weightspace.zoo.writer import shards_to_make, start_zoo
 
 def shard_spec(config: ZooConfig, shard: ShardPlan) -> Spec:
     overrides = {k: shard.hp[k] for k in ("activation", "dropout") if k in shard.hp}
-    return config.spec(**overrides)
+    return config.spec(shard.hp.get("arch", 0), **overrides)
 
 
 def plan_specs(config: ZooConfig, plan: Sequence[ShardPlan]) -> list[Spec]:
@@ -228,7 +228,7 @@ def preflight(config: ZooConfig, data, workers: int, device: str) -> Plan:
     (computed from the config's counts alone, before the plan of every network is made)."""
     tasks = 1 if config.tasks == "multiclass" else len(config.classes or range(data.num_classes))
     networks = tasks * config.per_task
-    spec = config.spec()
+    spec = max((config.spec(i) for i in range(len(config.archs))), key=lambda s: s.num_params())  # the costliest
     params = spec.num_params()
     rows = networks * len(config.checkpoints or [1])
     n_train = max(1, int(len(data.x_train) * config.train_fraction))

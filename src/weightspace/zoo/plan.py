@@ -74,5 +74,7 @@ def make_plan(config: ZooConfig, num_classes: int) -> list[ShardPlan]:
             r = config.recipe
             hp = {"init": config.init, "optimizer": r.optimizer, "lr": r.lr, "weight_decay": r.weight_decay,
                   "train_fraction": config.train_fraction}  # fmt: skip
+        if len(config.archs) > 1:
+            hp["arch"] = sid % len(config.archs)
         shards.append(ShardPlan(sid, tuple(nets[start : start + config.shard_size]), hp))
     return shards
