@@ -187,3 +187,33 @@ def test_the_generic_hypernetwork_writes_the_kernels_of_a_graph_network(preset):
     assert model.hyper.chunks.grad.abs().sum() > 0 and target.head.weight.grad.abs().sum() > 0
     if preset in ("wrn", "resnet"):  # Ha et al.'s point: fewer numbers to learn than the kernels they write
         assert sum(p.numel() for p in model.parameters()) < spec.num_params()
+
+
+def test_hyper_wrn_has_the_papers_parameter_counts():
+    """Ha et al., Table 2 (CIFAR-10): WRN-40-2 2.236 M parameters, Hyper-WRN-40-2 0.148 M. Ours keep the stem,
+    the 1x1 shortcuts, batchnorm and the head ordinary, as theirs: within 1 % and 6 %."""
+    from weightspace.recipes.static_hyper import StaticHyperConfig, target_and_generated
+
+    spec, generated = target_and_generated(StaticHyperConfig(model="wrn", depth=40, widen=2), (3, 32, 32), 10)
+    shapes = spec.state_shapes()
+    assert len(generated) == 36 and all(shapes[n][2:] == (3, 3) for n in generated)
+    assert "stem_conv.weight" not in generated and not any("skip" in n for n in generated)
+    ordinary, hyper = static_model(spec, []), static_model(spec, generated, z_dim=64, block=(16, 16))
+    assert count_parameters(ordinary) == pytest.approx(2.236e6, rel=0.01)
+    assert count_parameters(hyper) == pytest.approx(0.148e6, rel=0.06)
+    assert hyper.hyper.z.shape == (sum(shapes[n][0] * shapes[n][1] for n in generated) // 256, 64)
+    assert hyper(torch.rand(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_the_wrn_experiment_reports_each_seed_and_their_mean(tmp_path):
+    from weightspace.recipes.static_hyper import StaticHyperConfig, run
+
+    config = StaticHyperConfig(dataset="digits", model="wrn", train_size=64, epochs=1, batch_size=32, seeds=2)
+    rows = run(config, tmp_path)
+    assert [(r["model"], r["seed"]) for r in rows] == [("ordinary", 0), ("hypernetwork", 0), ("ordinary", 1),
+                                                        ("hypernetwork", 1), ("ordinary", "mean"),
+                                                        ("hypernetwork", "mean")]  # fmt: skip
+    mean = rows[-1]
+    assert mean["test_error"] == pytest.approx((rows[1]["test_error"] + rows[3]["test_error"]) / 2)
+    assert mean["test_error_std"] >= 0 and rows[0]["parameters"] > 3 * rows[1]["parameters"]
+    assert (tmp_path / "seed1" / "hypernetwork.ckpt.safetensors").exists()

@@ -94,15 +94,21 @@ def grow_experiment(
     teacher_epochs: int = options.count(3, "teacher epochs"),
     student_epochs: int = options.count(5, "student epochs"),
     student_lr: float = options.real(3e-4, "Adam learning rate of every student (teacher: 1e-3)", above=0),
+    teacher: str = typer.Option(
+        "cnn",
+        help="cnn (a small chain CNN, grown 2x) or inception-small (branches x sqrt(0.3), grown to the standard width)",
+    ),  # fmt: skip
+    noise: float = options.real(0.0, "Net2WiderNet's symmetry-breaking noise (x each reader's weight std)", low=0),
+    seeds: int = options.count(1, "seeds (seed, seed + 1, ...): curves as mean and std"),
     seed: int = options.seed(),
     device: str = options.device(),
 ) -> None:
-    """Net2Net vs random init vs random pad, for a 2x wider and a deeper student of a small teacher CNN."""
+    """Net2Net vs random init vs random pad, for a wider and a deeper student of a narrow teacher."""
     from weightspace.recipes.net2net import Net2NetConfig, results_table, run
 
     config = Net2NetConfig(
         dataset=dataset, train_size=train_size, teacher_epochs=teacher_epochs, student_epochs=student_epochs,
-        student_lr=student_lr, seed=seed,
+        student_lr=student_lr, teacher=teacher, noise=noise, seeds=seeds, seed=seed,
     )  # fmt: skip
     results = run(config, out, device, log=console.print)
     console.print(results_table(results), soft_wrap=True, highlight=False, markup=False)

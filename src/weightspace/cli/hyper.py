@@ -15,30 +15,42 @@ from weightspace.errors import WeightspaceError
 @hyper_train_app.command("static")
 def hyper_train_static(
     dataset: str = typer.Option("mnist5k", help="mnist5k | fashion-mnist | digits"),
+    model: str = typer.Option("ha-mnist-cnn", help="ha-mnist-cnn (its second conv generated) | wrn (every 3x3)"),
+    depth: int = options.count(10, "wrn depth, 6n + 4 (Ha et al.: 40)"),
+    widen: int = options.count(2, "wrn widen factor (Ha et al.: 2)"),
+    train_size: int = options.count(None, "training images, a seeded subset (default: all)"),
     epochs: int = options.count(10, "training epochs of each model"),
-    z_dim: int = options.width(4, "N_z = d of the kernel generator"),
+    batch_size: int = options.count(64, "batch size"),
+    z_dim: int = options.width(None, "N_z = d of the kernel generator (default: the paper's, 4 or 64)"),
+    seeds: int = options.count(1, "seeds (seed, seed + 1, ...): a mean row per model follows"),
     seed: int = options.seed(),
     out: Path = options.out_dir(Path("runs/hyper-static"), "checkpoints and results.json (rerun to resume)"),
     device: str = options.device(),
 ) -> None:
-    """Ha et al.'s MNIST experiment: one CNN with ordinary weights vs its second conv kernel generated."""
+    """Ha et al.'s static hypernetwork: a CNN's second conv kernel, or every 3x3 kernel of a WRN, generated."""
     from weightspace.progress import progress_bar
     from weightspace.recipes.static_hyper import StaticHyperConfig, run
 
-    config = StaticHyperConfig(dataset=dataset, epochs=epochs, z_dim=z_dim, seed=seed)
-    out = out / dataset
+    config = StaticHyperConfig(
+        dataset=dataset, model=model, depth=depth, widen=widen, train_size=train_size, epochs=epochs,
+        batch_size=batch_size, z_dim=z_dim, seeds=seeds, seed=seed,
+    )  # fmt: skip
+    out = out / dataset if model == "ha-mnist-cnn" else out / f"{dataset}-{model}"
     with progress_bar(console, transient=True) as bar:
-        job = bar.add_task("training", total=2 * epochs)
+        job = bar.add_task("training", total=2 * epochs * seeds)
 
         def on_epoch(label, row):
             bar.advance(job)
             bar.update(job, description=f"{label} epoch {row['epoch']} test acc {row['test_accuracy']:.4f}")
 
         rows = run(config, out, device, on_epoch=on_epoch)
-    table = Table("model", "parameters", "conv2 parameters", "test error", title=f"static hypernetwork, {dataset}")
+    title = f"static hypernetwork, {rows[0]['network']} on {dataset}"
+    table = Table("model", "seed", "parameters", "generated kernels' parameters", "test error", title=title)
     for r in rows:
-        error = f"{100 * r['test_error']:.2f} %"
-        table.add_row(r["model"], f"{r['parameters']:,}", f"{r['conv2_parameters']:,}", error)
+        error = f"{100 * r['test_error']:.2f} %" + (
+            f" ± {100 * r['test_error_std']:.2f}" if "test_error_std" in r else ""
+        )
+        table.add_row(r["model"], str(r["seed"]), f"{r['parameters']:,}", f"{r['generated_parameters']:,}", error)
     console.print(table)
     console.print(f"wrote {out / 'results.json'}")
 

@@ -32,6 +32,13 @@ class TaskData:
     def replace(self, **changes) -> TaskData:
         return replace(self, **changes)
 
+    def subset(self, n: int, seed: int) -> TaskData:
+        """A seeded random `n` of the training images (all of them when there are no more)."""
+        if n >= len(self.x_train):
+            return self
+        keep = torch.randperm(len(self.x_train), generator=torch.Generator().manual_seed(seed))[:n]
+        return self.replace(x_train=self.x_train[keep], y_train=self.y_train[keep])
+
     def resized(self, size: int) -> TaskData:
         """Images resized to size x size (bilinear, no antialiasing, as Keras' resize does)."""
         return self.replace(x_train=resize(self.x_train, size), x_test=resize(self.x_test, size))

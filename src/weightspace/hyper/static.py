@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from weightspace.hyper.api import HyperError, module_layout
+from weightspace.nets.graph import Spec
 from weightspace.nets.net import Layout
 from weightspace.nets.spec import Activation as Act
 from weightspace.nets.spec import ArchSpec, Conv2d, Flatten, Linear, Pool2d
@@ -75,8 +76,11 @@ def ha_mnist_cnn(input_shape: tuple[int, int, int] = (1, 28, 28), classes: int =
     return ArchSpec(name="ha-mnist-cnn", input_shape=input_shape, layers=layers)
 
 
-def static_model(spec: ArchSpec, generated: list[str], z_dim: int = 4, seed: int = 0) -> nn.Module:
-    """`spec` built as usual, with the conv kernels named in `generated` written by a KernelHyper."""
+def static_model(
+    spec: Spec, generated: list[str], z_dim: int = 4, seed: int = 0, block: tuple[int, int] | None = None
+) -> nn.Module:
+    """`spec` (a chain or a graph) built as usual, with the conv kernels named in `generated` written by a
+    KernelHyper (one embedding per `block` slice; default: the smallest kernel's size)."""
     from weightspace.hyper.api import HyperModel
     from weightspace.nets.graph import build
 
@@ -85,7 +89,7 @@ def static_model(spec: ArchSpec, generated: list[str], z_dim: int = 4, seed: int
         if not generated:
             return target
         slots = module_layout(target, generated)
-        return HyperModel(target, slots, KernelHyper(slots, z_dim))
+        return HyperModel(target, slots, KernelHyper(slots, z_dim, block=block))
 
 
 def count_parameters(model: nn.Module) -> int:

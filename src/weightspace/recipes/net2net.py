@@ -1,9 +1,13 @@
 """The Net2Net experiment at laptop scale: does a grown student learn faster than the same network started afresh?
 
-A narrow teacher CNN is trained on Fashion-MNIST, then grown two ways (2x wider; one conv and one dense layer
-deeper). Each grown architecture is trained on from three starts: the Net2Net student (same function as the
-teacher), random initialisation, and "random pad" (teacher weights kept, new units or layers random). Every run
-records test accuracy before training and after each epoch, with wall-clock seconds.
+A narrow teacher is trained on Fashion-MNIST, then grown two ways, wider and deeper. Each grown architecture is
+trained on from three starts: the Net2Net student (same function as the teacher), random initialisation, and
+"random pad" (teacher weights kept, new units or layers random). Every run records test accuracy before training
+and after each epoch, with wall-clock seconds; with several seeds the curves are reported as mean and std.
+
+Two teachers: a small chain CNN (2x wider; one conv and one dense layer deeper), and the paper's own setting at
+our scale, an `inception-small` whose every branch has sqrt(0.3) of the standard channels, widened to the standard
+network and deepened by a zero-initialised residual conv branch inside each Inception block.
 """
 
 from __future__ import annotations
@@ -12,15 +16,29 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
+import numpy as np
 import torch
-from pydantic import Field, PositiveFloat, PositiveInt
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
 
 from weightspace.data import TaskData, load
 from weightspace.fileio import write_json
-from weightspace.grow.deeper import deeper
-from weightspace.grow.wider import widen_all
-from weightspace.nets import Activation, ArchSpec, Conv2d, Flatten, Linear, Net, Pool2d
+from weightspace.grow import deeper, widen_all, wider
+from weightspace.grow.graph_wider import widenable
+from weightspace.nets import (
+    Activation,
+    ArchSpec,
+    BatchNorm,
+    Conv2d,
+    Flatten,
+    GraphSpec,
+    Linear,
+    Net,
+    Pool2d,
+    inception_small,
+    unit_groups,
+)
 from weightspace.nets.init import init_net
 from weightspace.recipes.base import RecipeConfig
 from weightspace.seeding import seeded
@@ -80,6 +98,35 @@ def _is_inserted_identity(net: Net, layer: int) -> bool:
     return bool(torch.equal(w, eye))
 
 
+def graph_random_pad(teacher: Net, student: Net, seed: int) -> Net:
+    """`random_pad` on a graph: the student's architecture fresh, with the teacher's tensors copied in where they
+    fit. A grown group keeps the teacher's units first, so a tensor's old rows lead; its old columns lead each
+    stretch of its input axis (after a concat, every branch's stretch). Nodes Net2Net inserted stay random."""
+    params = dict(init_net(student.spec, seed).params)
+    old_axes, axes = unit_groups(teacher.spec)[0], unit_groups(student.spec)[0]
+    inputs = {n.name: n.inputs[0] for n in teacher.spec.nodes}
+    norms = {n.name for n in teacher.spec.nodes if isinstance(n.op, BatchNorm)}
+    for key, old in teacher.params.items():
+        new = params[key].clone()
+        if new.shape == old.shape:
+            params[key] = old.clone()
+            continue
+        node = key.rsplit(".", 1)[0]
+        cols, offset = [], 0
+        for (_, units, inner), (_, old_units, _) in zip(axes[inputs[node]], old_axes[inputs[node]]):
+            cols.append(offset + torch.arange(old_units * inner))
+            offset += units * inner
+        cols = torch.cat(cols)
+        if old.dim() > 1:  # a conv or linear weight: old rows x old columns
+            new[torch.arange(old.shape[0])[:, None], cols] = old
+        elif node in norms:
+            new[cols] = old  # normalisation: along its input axis
+        else:
+            new[: len(old)] = old  # a bias: the old units
+        params[key] = new
+    return Net(student.spec, params)
+
+
 @dataclass
 class Run:
     name: str
@@ -105,13 +152,6 @@ def train_run(
     return run, result.net
 
 
-def subset(data: TaskData, n: int, seed: int) -> TaskData:
-    if n >= len(data.x_train):
-        return data
-    keep = torch.randperm(len(data.x_train), generator=torch.Generator().manual_seed(seed))[:n]
-    return data.replace(x_train=data.x_train[keep], y_train=data.y_train[keep])
-
-
 class Net2NetConfig(RecipeConfig):
     dataset: str = "fashion-mnist"
     train_size: int = Field(20_000, ge=10, description="training images (a seeded subset)")
@@ -119,38 +159,106 @@ class Net2NetConfig(RecipeConfig):
     student_epochs: PositiveInt = 5
     lr: PositiveFloat = 1e-3  # the teacher's Adam rate
     student_lr: PositiveFloat = 3e-4
-    width: PositiveInt = 8
+    teacher: Literal["cnn", "inception-small"] = "cnn"
+    width: PositiveInt = 8  # the cnn teacher's first conv
+    narrow: PositiveFloat = Field(0.3**0.5, le=1)  # the inception teacher's channels per branch, x standard
+    noise: NonNegativeFloat = 0.0  # Net2WiderNet's symmetry-breaking noise (x each reader's weight std)
     target_gain: float = 0.01  # "target" accuracy = teacher's + this
     seed: int = Field(0, ge=0)
+    seeds: PositiveInt = 1  # runs with seeds seed, seed + 1, ...; curves reported as mean and std
 
 
 def run(config: Net2NetConfig, out: str | Path, device: str = "cpu", log: Callable[[str], None] = print) -> dict:
-    """Train the teacher, grow it, train every student; write results.json and net2net.png into `out`."""
-    with seeded(config.seed):  # the caller's random state is left alone
-        return _run(config, Path(out), device, log)
+    """Train the teacher, grow it, train every student (for every seed); write results.json and net2net.png."""
+    out = Path(out)
+    each = []
+    for k in range(config.seeds):
+        with seeded(config.seed + k):  # the caller's random state is left alone
+            each.append(_run(config.model_copy(update={"seed": config.seed + k, "seeds": 1}), device, log))
+    results = each[0] if len(each) == 1 else summarise(each)
+    results["config"] |= {"teacher": config.teacher, "noise": config.noise, "seeds": config.seeds}
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "results.json", results)
+    plot(results, out / "net2net.png")
+    return results
 
 
-def _run(config: Net2NetConfig, out: Path, device: str, log: Callable[[str], None]) -> dict:
+def summarise(each: list[dict]) -> dict:
+    """Several seeds' results as one: every accuracy curve and scalar as its mean, with `*_std` beside it."""
+    first = each[0]
+
+    def mean_std(values) -> tuple:
+        a = np.asarray(values, dtype=float)
+        return a.mean(0).tolist(), a.std(0).tolist()
+
+    out = {k: first[k] for k in ("growths", "config")}
+    out["teacher_accuracy"], out["teacher_accuracy_std"] = mean_std([r["teacher_accuracy"] for r in each])
+    out["target"] = float(np.mean([r["target"] for r in each]))
+    out["growths"] = {}
+    for growth, g in first["growths"].items():
+        runs = {}
+        for label in g["runs"]:
+            rs = [r["growths"][growth]["runs"][label] for r in each]
+            acc, std = mean_std([r["accuracy"] for r in rs])
+            runs[label] = {"accuracy": acc, "accuracy_std": std, "seeds": [r["accuracy"] for r in rs]}
+            for key in ("epochs_to_teacher", "epochs_to_target", "seconds_to_target"):
+                runs[label][key] = [r[key] for r in rs]
+        out["growths"][growth] = {"params": g["params"], "runs": runs}
+    out["config"] = dict(first["config"]) | {"seed": first["config"]["seed"]}
+    out["per_seed"] = each
+    return out
+
+
+def _teacher(c: Net2NetConfig, data: TaskData) -> Net:
+    if c.teacher == "inception-small":
+        return init_net(inception_small(data.input_shape, data.num_classes, width=c.narrow), c.seed)
+    return init_net(teacher_spec(data.input_shape, data.num_classes, c.width), c.seed)
+
+
+def _grown(c: Net2NetConfig, teacher: Net) -> dict[str, Net]:
+    """{"wider": the Net2WiderNet student, "deeper": the Net2DeeperNet student}."""
+    spec = teacher.spec
+    if isinstance(spec, GraphSpec):  # the inception teacher: every group to the standard network's width
+        standard = inception_small(spec.input_shape, spec.output_shape[0])
+        _, groups, makes = unit_groups(standard)
+        wide = teacher
+        for k, node in enumerate(widenable(spec)):
+            width = groups.size[groups.find(makes[node])]
+            wide = wider(wide, node, width, noise=c.noise, seed=c.seed + k) if width > _size(wide, node) else wide
+        deep = teacher
+        for block in ("inc0", "inc1"):  # a residual 3x3 conv branch after each block's 3x3 branch
+            deep = deeper(deep, after=f"{block}_3x3_relu")
+        return {"wider": wide, "deeper": deep}
+    convs = [i for i in spec.parametric_layers() if isinstance(spec.layers[i], Conv2d)]
+    hidden_dense = [i for i in spec.parametric_layers()[:-1] if isinstance(spec.layers[i], Linear)]
+    return {
+        "wider": widen_all(teacher, 2.0, noise=c.noise, seed=c.seed),
+        "deeper": deeper(deeper(teacher, after=hidden_dense[-1]), after=convs[-1]),
+    }
+
+
+def _size(net: Net, node: str) -> int:
+    _, groups, makes = unit_groups(net.spec)
+    return groups.size[groups.find(makes[node])]
+
+
+def _run(config: Net2NetConfig, device: str, log: Callable[[str], None]) -> dict:
     c = config
-    data = subset(load(c.dataset), c.train_size, c.seed)
+    data = load(c.dataset).subset(c.train_size, c.seed)
     teacher_run, teacher = train_run(
-        "teacher", init_net(teacher_spec(data.input_shape, data.num_classes, c.width), c.seed), data,
-        Recipe(epochs=c.teacher_epochs, lr=c.lr, batch_size=128, seed=c.seed), log, device,
+        "teacher", _teacher(c, data), data, Recipe(epochs=c.teacher_epochs, lr=c.lr, batch_size=128, seed=c.seed),
+        log, device,
     )  # fmt: skip
     teacher_acc = teacher_run.accuracy[-1]
     target = teacher_acc + c.target_gain
-    spec = teacher.spec
-    convs = [i for i in spec.parametric_layers() if isinstance(spec.layers[i], Conv2d)]
-    hidden_dense = [i for i in spec.parametric_layers()[:-1] if isinstance(spec.layers[i], Linear)]
-    wide = widen_all(teacher, 2.0, noise=0.0, seed=c.seed)
-    deep = deeper(deeper(teacher, after=hidden_dense[-1]), after=convs[-1])
     recipe = Recipe(epochs=c.student_epochs, lr=c.student_lr, batch_size=128, seed=c.seed + 1)
     results = {"teacher": asdict(teacher_run), "teacher_accuracy": teacher_acc, "target": target, "growths": {}}
-    for growth, grown in (("wider", wide), ("deeper", deep)):
+    for growth, grown in _grown(c, teacher).items():
+        pad = graph_random_pad if isinstance(grown.spec, GraphSpec) else random_pad
         starts = {
             "Net2Net": grown,
             "random init": init_net(grown.spec, c.seed + 7),
-            "random pad": random_pad(teacher, grown, c.seed + 7),
+            "random pad": pad(teacher, grown, c.seed + 7),
         }
         runs = {}
         for label, net in starts.items():
@@ -166,9 +274,6 @@ def _run(config: Net2NetConfig, out: Path, device: str, log: Callable[[str], Non
         "teacher_epochs": c.teacher_epochs, "student_epochs": c.student_epochs, "lr": c.lr, "student_lr": c.student_lr,
         "teacher_params": teacher.num_params(), "seed": c.seed,
     }  # fmt: skip
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "results.json", results)
-    plot(results, out / "net2net.png")
     return results
 
 
@@ -177,10 +282,12 @@ def _seconds_at(run: Run, epoch: int | None) -> float | None:
 
 
 def results_table(results: dict) -> str:
-    """Markdown: one row per (growth, start)."""
+    """Markdown: one row per (growth, start); with several seeds, mean ± std and each seed's epochs."""
+    seeds = results["config"].get("seeds", 1)
+    teacher = _pm(results["teacher_accuracy"], results.get("teacher_accuracy_std"))
     lines = [
-        f"teacher: {results['config']['teacher_params']:,} parameters, test accuracy {results['teacher_accuracy']:.4f};"
-        f" target {results['target']:.4f}",
+        f"teacher: {results['config']['teacher_params']:,} parameters, test accuracy {teacher}; target "
+        f"{results['target']:.4f}" + (f" (mean of {seeds} seeds)" if seeds > 1 else ""),
         "",
         "| growth | start | params | acc. before training | after 1 epoch | final | epochs to teacher | "
         "epochs to target | seconds to target |",
@@ -188,17 +295,30 @@ def results_table(results: dict) -> str:
     ]
     for growth, g in results["growths"].items():
         for label, r in g["runs"].items():
-            secs = "—" if r["seconds_to_target"] is None else f"{r['seconds_to_target']:.0f}"
+            acc, std = r["accuracy"], r.get("accuracy_std") or [None] * len(r["accuracy"])
+            secs = [s for s in _listed(r["seconds_to_target"]) if s is not None]
+            secs = "—" if not secs else f"{np.mean(secs):.0f}"
             lines.append(
-                f"| {growth} | {label} | {g['params']:,} | {r['accuracy'][0]:.4f} | {r['accuracy'][1]:.4f} | "
-                f"{r['accuracy'][-1]:.4f} | {_epochs(r['epochs_to_teacher'])} | {_epochs(r['epochs_to_target'])} | "
+                f"| {growth} | {label} | {g['params']:,} | {_pm(acc[0], std[0])} | {_pm(acc[1], std[1])} | "
+                f"{_pm(acc[-1], std[-1])} | {_epochs(r['epochs_to_teacher'])} | {_epochs(r['epochs_to_target'])} | "
                 f"{secs} |"
             )
     return "\n".join(lines)
 
 
-def _epochs(e: int | None) -> str:
-    return "not reached" if e is None else str(e)
+def _pm(mean: float, std: float | None) -> str:
+    return f"{mean:.4f}" if std is None else f"{mean:.4f} ± {std:.4f}"
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _epochs(e) -> str:
+    """One seed's epoch, or every seed's, comma-separated ("—": not reached)."""
+    if not isinstance(e, list):
+        return "not reached" if e is None else str(e)
+    return ", ".join("—" if x is None else str(x) for x in e)
 
 
 def plot(results: dict, path: Path) -> Path:
@@ -208,7 +328,11 @@ def plot(results: dict, path: Path) -> Path:
     colours = {"Net2Net": "#c03d3e", "random init": "#4878a8", "random pad": "#7a9a50"}
     for ax, (growth, g) in zip(axes, results["growths"].items()):
         for label, r in g["runs"].items():
-            ax.plot(range(len(r["accuracy"])), r["accuracy"], marker="o", label=label, color=colours[label])
+            epochs = np.arange(len(r["accuracy"]))
+            ax.plot(epochs, r["accuracy"], marker="o", label=label, color=colours[label])
+            if r.get("accuracy_std"):
+                mean, std = np.asarray(r["accuracy"]), np.asarray(r["accuracy_std"])
+                ax.fill_between(epochs, mean - std, mean + std, color=colours[label], alpha=0.2, lw=0)
         ax.axhline(results["teacher_accuracy"], ls="--", color="grey", lw=1, label="teacher")
         ax.axhline(results["target"], ls=":", color="black", lw=1, label="target")
         ax.set_title(f"{growth} student ({g['params']:,} params)")
