@@ -160,3 +160,27 @@ def test_a_zoo_with_an_encoder_and_embeddings_shows_them(tmp_path):
     assert len(summary["beside"]["embeddings"][0]["xy"]) == 30
     page = render(summary)
     assert "predicted vs true" in page and "embedding map" in page
+
+
+def test_the_page_of_a_mixed_zoo_draws_each_architecture(tmp_path):
+    from weightspace.zoo.config import zoo_preset
+
+    config = zoo_preset("digits-mixed", per_task=6, shard_size=2, recipe={"epochs": 1, "batch_size": 128},
+                        checkpoints=[1])  # fmt: skip
+    generate(config, tmp_path / "z")
+    page = write_report(tmp_path / "z").read_text()
+    drawings = re.findall(r'<img alt="the architecture, input on the left" src="data:image/png;base64,', page)
+    assert len(drawings) == 3  # resnet, vit-tiny, small-cnn
+    assert "<th>node</th><th>op</th><th>inputs</th>" in page and "s0b0_sum" in page  # the graphs' node tables
+    assert "<th>#</th><th>layer</th>" in page  # and the chain's layer table
+
+
+def test_architecture_drawings_show_branches_side_by_side():
+    from weightspace.nets import inception_small, small_cnn
+    from weightspace.report.plots import architecture_figure
+
+    fig = architecture_figure(inception_small())
+    ys = {round(y, 2) for c in fig.axes[0].collections for _, y in c.get_offsets()}
+    assert len(ys) >= 4  # the four branches of a block at four heights
+    chain = architecture_figure(small_cnn())
+    assert {round(y, 2) for c in chain.axes[0].collections for _, y in c.get_offsets()} == {0.0}  # one line

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from weightspace.cli import options
 from weightspace.cli.app import console, nets_app
 from weightspace.errors import WeightspaceError
 
@@ -32,8 +33,9 @@ def nets_show(
         ..., help="a preset name (graphs too: resnet, wrn, inception-small, vit-tiny), a spec .json, or a .safetensors"
     ),
     as_json: bool = typer.Option(False, "--json", help="print the spec as JSON"),
+    plot: Path = options.image_file(None, "also draw the architecture (branches and sums show) to this picture"),
 ) -> None:
-    """Show an architecture node by node (or as JSON)."""
+    """Show an architecture node by node (or as JSON), and draw it."""
     from weightspace.nets import Net, resolve_spec
     from weightspace.report.tables import spec_table
 
@@ -45,3 +47,7 @@ def nets_show(
         console.print_json(spec.to_json())
         return
     console.print(spec_table(spec))
+    if plot:
+        from weightspace.report.plots import architecture_figure, save_figure
+
+        console.print(f"drew {save_figure(architecture_figure(spec), plot)}")

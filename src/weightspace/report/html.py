@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from weightspace.report.plots import plt
+from weightspace.nets import load_spec
+from weightspace.report.plots import architecture_figure, plt
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1180px; padding: 0 24px 48px; color: #222; }
@@ -86,17 +87,25 @@ def provenance_section(p: dict[str, Any]) -> str:
              *[[k, v] for k, v in p["hashes"].items()]]  # fmt: skip
     specs = "".join(
         f"<h3>{html.escape(s['name'] or 'architecture')} — {s['parameters']:,} parameters</h3>"
-        + table(
-            ["#", "layer", "output", "parameters"],
-            [[i, d, str(list(o)), f"{c:,}" if c else ""] for i, d, o, c in s["layers"]],
-        )  # fmt: skip
+        + (figure(architecture_figure(load_spec(s["spec"])), "the architecture, input on the left") if "spec" in s
+           else "")
+        + _layer_table(s["layers"])
         for s in p["specs"]
-    )
+    )  # fmt: skip
     config = html.escape(json.dumps(p["config"], indent=1))
     return (
         table(["", ""], facts) + status + f"<p>Made by: <code>{html.escape(p['command'])}</code></p>" + specs
         + f"<details><summary>config / source</summary><pre>{config}</pre></details>"
     )  # fmt: skip
+
+
+def _layer_table(layers: list) -> str:
+    """A chain's rows (index, layer, output, parameters) or a graph's (node, op, inputs, output, parameters)."""
+    if layers and len(layers[0]) == 5:
+        rows = [[n, d, ", ".join(i), str(list(o)), f"{c:,}" if c else ""] for n, d, i, o, c in layers]
+        return table(["node", "op", "inputs", "output", "parameters"], rows)
+    rows = [[i, d, str(list(o)), f"{c:,}" if c else ""] for i, d, o, c in layers]
+    return table(["#", "layer", "output", "parameters"], rows)
 
 
 def metrics_section(m: dict[str, Any], distributions: dict[str, Any]) -> str:

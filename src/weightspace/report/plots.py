@@ -148,3 +148,51 @@ def inr_grid(originals: torch.Tensor, images: torch.Tensor, labels: list[str], p
         axes[r + 1][c].set_title(f"INR {psnrs[i]:.1f} dB", fontsize=7)
     fig.suptitle("originals (odd rows) and their INRs' reconstructions (even rows)", fontsize=8)
     return save_figure(fig, path)
+
+
+_KIND_COLOURS = {"conv2d": "#4878a8", "linear": "#c03d3e", "attention": "#8e5ea2", "patchify": "#4878a8",
+                 "add": "#333333", "concat": "#333333"}  # fmt: skip
+_SHORT = {"conv2d": "conv", "linear": "fc", "attention": "attn", "add": "+", "concat": "cat", "batchnorm": "bn",
+          "layernorm": "ln", "activation": "act", "pool2d": "pool", "global_pool": "gap", "padded_pool": "pool",
+          "patchify": "patch", "class_token": "cls", "positions": "pos", "token_mean": "mean", "flatten": "flat",
+          "dropout": "drop", "identity": "id"}  # fmt: skip
+
+
+def architecture_figure(spec, title: str = ""):
+    """A spec (chain or graph) drawn left to right: a column per depth, a square per node (coloured and sized by its
+    kind and parameters), a line per edge, so branches, residual sums and concatenations show."""
+    from weightspace.nets import as_graph
+
+    graph = as_graph(spec)
+    depth, count = {"input": 0}, {}
+    for name, shape in graph.state_shapes(buffers=False).items():
+        node = name.split(".")[0]
+        count[node] = count.get(node, 0) + int(np.prod(shape))
+    for n in graph.nodes:
+        depth[n.name] = 1 + max(depth[i] for i in n.inputs)
+    columns: dict[int, list[str]] = {}
+    for name, d in depth.items():
+        columns.setdefault(d, []).append(name)
+    where = {name: (d, i - (len(names) - 1) / 2) for d, names in columns.items() for i, name in enumerate(names)}
+    tall = max(len(c) for c in columns.values())
+    fig, ax = plt.subplots(figsize=(min(22.0, 1.5 + 0.42 * len(columns)), 1.4 + 0.55 * tall))
+    for n in graph.nodes:
+        for i in n.inputs:
+            (x0, y0), (x1, y1) = where[i], where[n.name]
+            if x1 - x0 > 1 and y0 == y1:  # a skip along one line: an arc above it, so it shows
+                arc = {"arrowstyle": "-", "color": "#999999", "lw": 0.8, "connectionstyle": "arc3,rad=-0.35"}
+                ax.annotate("", (x1, y1), (x0, y0), arrowprops=arc, zorder=1)
+            else:
+                ax.plot([x0, x1], [y0, y1], color="#bbbbbb", lw=0.8, zorder=1)
+    kinds = {"input": "input"} | {n.name: n.op.kind for n in graph.nodes}
+    for name, (x, y) in where.items():
+        kind = kinds[name]
+        size = 30 + 25 * np.log10(1 + count.get(name, 0))
+        ax.scatter([x], [y], s=size, marker="s", color=_KIND_COLOURS.get(kind, "#9a9a9a"), zorder=2)
+        ax.annotate(_SHORT.get(kind, kind), (x, y), xytext=(0, -9), textcoords="offset points", ha="center",
+                    va="top", fontsize=5.5, color="#444444")  # fmt: skip
+    ax.set_ylim(-tall / 2 - 0.5, tall / 2 + 0.9)
+    ax.axis("off")
+    params = sum(count.values())
+    ax.set_title(title or f"{spec.name or 'architecture'}: {len(graph.nodes)} nodes, {params:,} parameters", fontsize=9)
+    return fig

@@ -63,7 +63,10 @@ def provenance(zoo: Zoo, check: bool) -> dict[str, Any]:
         "shards": len(manifest["shards"]),
         "config": config,
         "command": command,
-        "specs": [{"name": s.name, "parameters": s.num_params(), "layers": s.describe()} for s in zoo.specs],
+        "specs": [
+            {"name": s.name, "parameters": s.num_params(), "layers": s.describe(), "spec": json.loads(s.to_json())}
+            for s in zoo.specs
+        ],
         "hashes": {
             "manifest_sha256": manifest["manifest_sha256"],
             "models_sha256": manifest["models_sha256"],
