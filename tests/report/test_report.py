@@ -117,7 +117,7 @@ def test_the_page_opens_in_a_browser_with_every_section_and_no_request_out(zoo, 
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         browser.close()
     assert headings == [title for _, title in SECTIONS]
-    assert len(sizes) == 4 and all(w > 100 for w in sizes)  # metrics, curves, weights, confusion: all drawn
+    assert len(sizes) == 5 and all(w > 100 for w in sizes)  # architecture, metrics, curves, weights, confusion
     assert errors == []
     assert all(url.startswith(("file:", "data:")) for url in requests), requests
     print(f"screenshot: {tmp_path / 'report.png'}")
