@@ -34,6 +34,11 @@ def _columns(segments, groups, root: int, mapping: torch.Tensor, copies: torch.T
     return torch.cat(index), torch.cat(scale)
 
 
+def _readers(spec: GraphSpec, axes, groups, root: int) -> set[str]:
+    """The nodes whose input axis holds units of group `root`."""
+    return {n.name for n in spec.nodes if any(groups.find(s[0]) == root for s in axes[n.inputs[0]])}
+
+
 def _refusal(spec: GraphSpec, node: str, parts) -> str | None:
     """Why the group that `node` makes cannot be widened, or None."""
     axes, groups, makes = parts
@@ -42,7 +47,7 @@ def _refusal(spec: GraphSpec, node: str, parts) -> str | None:
     root = groups.find(makes[node])
     if root in groups.fixed:
         return f"node {node!r}'s units reach the output or a per-unit activation; they cannot be widened"
-    members = {n.name for n in spec.nodes if any(groups.find(s[0]) == root for s in axes[n.inputs[0]])}
+    members = _readers(spec, axes, groups, root)
     blocked = [n.name for n in spec.nodes if n.name in members and n.op.kind in UNWIDENABLE]
     if blocked:
         return f"node {node!r}'s units pass through {blocked[0]!r} ({UNWIDENABLE}), which Net2Net cannot widen"
@@ -71,7 +76,7 @@ def wider_graph(
         raise SpecError(why)
     axes, groups, makes = parts
     root = groups.find(makes[node])
-    members = {n.name for n in spec.nodes if any(groups.find(s[0]) == root for s in axes[n.inputs[0]])}
+    members = _readers(spec, axes, groups, root)
     old = groups.size[root]
     if width <= old:
         raise SpecError(f"node {node!r}'s group has {old} units; the new width must be larger, not {width}")

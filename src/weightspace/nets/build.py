@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from weightspace.errors import SpecError
@@ -168,11 +169,16 @@ def chain_spec_of(model: nn.Module, input_shape: tuple[int, ...], name: str = ""
     return ArchSpec(input_shape=tuple(input_shape), layers=layers, name=name)
 
 
-_FUNCTIONS = {  # torch functions a traced forward may call, as the modules they equal
-    torch.relu: nn.ReLU, nn.functional.relu: nn.ReLU, torch.tanh: nn.Tanh, nn.functional.tanh: nn.Tanh,
-    torch.sigmoid: nn.Sigmoid, nn.functional.sigmoid: nn.Sigmoid, nn.functional.gelu: nn.GELU, torch.sin: Sin,
+ACTIVATION_FUNCTIONS = {  # torch functions a traced forward may call, as the activations they are
+    torch.relu: "relu", F.relu: "relu", torch.tanh: "tanh", F.tanh: "tanh", torch.sigmoid: "sigmoid",
+    F.sigmoid: "sigmoid", F.gelu: "gelu", torch.sin: "sin", F.leaky_relu: "leaky_relu",
 }  # fmt: skip
-_METHODS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "sin": Sin}
+ACTIVATION_METHODS = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid", "sin": "sin"}  # x.relu() ...
+
+
+def _simple(name: str | None) -> bool:
+    """An activation a chain step can be without attributes (leaky_relu's slope is read by the graph tracer)."""
+    return name in _SIMPLE_ACTIVATIONS
 
 
 def chain_of(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -206,10 +212,10 @@ def chain_of(model: nn.Module) -> list[tuple[str, nn.Module]]:
             raise SpecError(f"{where}: the forward is not a chain (a step uses more than the one before it)")
         if node.op == "call_module":
             steps.append((str(node.target), traced.get_submodule(node.target)))
-        elif node.op == "call_function" and node.target in _FUNCTIONS and _plain_call(node):
-            steps.append((node.name, _FUNCTIONS[node.target]()))
-        elif node.op == "call_method" and node.target in _METHODS and _plain_call(node):
-            steps.append((node.name, _METHODS[node.target]()))
+        elif node.op == "call_function" and _simple(ACTIVATION_FUNCTIONS.get(node.target)) and _plain_call(node):
+            steps.append((node.name, _SIMPLE_ACTIVATIONS[ACTIVATION_FUNCTIONS[node.target]]()))
+        elif node.op == "call_method" and _simple(ACTIVATION_METHODS.get(node.target)) and _plain_call(node):
+            steps.append((node.name, _SIMPLE_ACTIVATIONS[ACTIVATION_METHODS[node.target]]()))
         elif _is_flatten(node):
             steps.append((node.name, nn.Flatten()))
         else:

@@ -20,7 +20,15 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from weightspace.errors import SpecError
-from weightspace.nets.build import GlobalPool2d, PerUnitActivation, Sin, _layer_of, chain_spec_of
+from weightspace.nets.build import (
+    ACTIVATION_FUNCTIONS,
+    ACTIVATION_METHODS,
+    GlobalPool2d,
+    PerUnitActivation,
+    Sin,
+    _layer_of,
+    chain_spec_of,
+)
 from weightspace.nets.graph import (
     Add,
     Attention,
@@ -45,11 +53,6 @@ from weightspace.nets.graph import (
 from weightspace.nets.spec import Activation, Flatten, GlobalPool
 
 LEAVES = (SelfAttention, GlobalPool2d, Sin, PerUnitActivation, _Patchify, _ClassToken, _Positions, _TokenMean)
-FUNCTIONS = {
-    torch.relu: "relu", F.relu: "relu", torch.tanh: "tanh", F.tanh: "tanh", torch.sigmoid: "sigmoid",
-    F.sigmoid: "sigmoid", F.gelu: "gelu", torch.sin: "sin", F.leaky_relu: "leaky_relu",
-}  # fmt: skip
-METHODS = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid", "sin": "sin"}
 
 
 def _op_of_module(module: nn.Module, where: str):
@@ -306,10 +309,10 @@ def graph_of(module: nn.Module, input_shape, name: str = "") -> tuple[GraphSpec,
             emit(op, [src(n.args[0])])
             for key in sub.state_dict():
                 params[f"{alias[n.name]}.{key}"] = state[f"{n.target}.{key}"]
-        elif n.op == "call_function" and n.target in FUNCTIONS:
-            emit(Activation(fn=FUNCTIONS[n.target]), [src(n.args[0])])
-        elif n.op == "call_method" and n.target in METHODS:
-            emit(Activation(fn=METHODS[n.target]), [src(n.args[0])])
+        elif n.op == "call_function" and n.target in ACTIVATION_FUNCTIONS:
+            emit(Activation(fn=ACTIVATION_FUNCTIONS[n.target]), [src(n.args[0])])
+        elif n.op == "call_method" and n.target in ACTIVATION_METHODS:
+            emit(Activation(fn=ACTIVATION_METHODS[n.target]), [src(n.args[0])])
         elif n.op == "call_function" and n.target in (operator.add, torch.add) and not n.kwargs:
             emit(Add(), [src(a) for a in n.args])
         elif n.op == "call_function" and n.target is torch.cat and _cat_axis(n) in ("channels", "features"):
