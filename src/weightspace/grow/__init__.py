@@ -2,7 +2,8 @@
 on chains and graphs alike."""
 
 from weightspace.grow.deeper import IDEMPOTENT, deeper
+from weightspace.grow.graph_wider import widenable
 from weightspace.grow.interface import output_gap
 from weightspace.grow.wider import widen_all, wider
 
-__all__ = ["IDEMPOTENT", "deeper", "output_gap", "widen_all", "wider"]
+__all__ = ["IDEMPOTENT", "deeper", "output_gap", "widen_all", "widenable", "wider"]
