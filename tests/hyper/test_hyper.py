@@ -217,3 +217,20 @@ def test_the_wrn_experiment_reports_each_seed_and_their_mean(tmp_path):
     assert mean["test_error"] == pytest.approx((rows[1]["test_error"] + rows[3]["test_error"]) / 2)
     assert mean["test_error_std"] >= 0 and rows[0]["parameters"] > 3 * rows[1]["parameters"]
     assert (tmp_path / "seed1" / "hypernetwork.ckpt.safetensors").exists()
+
+
+@pytest.mark.parametrize("preset", ["resnet", "inception-small", "vit-tiny"])
+def test_the_generic_hypernetwork_writes_any_graph_presets_tensors(preset):
+    """A chunked hypernetwork writes every conv/linear/attention weight of a graph's module, and the gradient reaches
+    the hypernetwork alone."""
+    from weightspace.hyper import ChunkedHyper, HyperModel
+    from weightspace.nets import build
+    from weightspace.nets.graph_presets import GRAPH_PRESETS
+
+    target = build(GRAPH_PRESETS[preset]())
+    names = [n for n, p in target.named_parameters() if n.endswith("weight") and p.dim() >= 2]
+    slots = module_layout(target, names)
+    model = HyperModel(target, slots, ChunkedHyper(slots.size, chunk=512))
+    assert not any(n in dict(model.target.named_parameters()) for n in names)  # no dead copies left behind
+    model(torch.rand(3, 1, 28, 28)).square().mean().backward()
+    assert all(p.grad is not None for p in model.hyper.parameters())
