@@ -135,3 +135,22 @@ def random_graph_net(spec: GraphSpec, seed: int = 0) -> Net:
     g = torch.Generator().manual_seed(seed)
     params = {k: torch.randn(s, generator=g) * 0.3 for k, s in spec.state_shapes().items()}
     return Net(spec, {k: v.abs() + 0.5 if k.endswith("running_var") else v for k, v in params.items()})
+
+
+def text_transformer(vocab: int = 50, tokens: int = 6, dim: int = 8, heads: int = 2) -> GraphSpec:
+    """A one-block transformer over token ids: embedding, positions, attention and an MLP added back, mean-pooled."""
+    nodes = [
+        ("emb", {"kind": "embedding", "vocab": vocab, "dim": dim}, ["input"]),
+        ("pos", {"kind": "positions"}, ["emb"]),
+        ("norm1", {"kind": "layernorm"}, ["pos"]),
+        ("attn", {"kind": "attention", "heads": heads}, ["norm1"]),
+        ("sum1", {"kind": "add"}, ["pos", "attn"]),
+        ("fc1", {"kind": "linear", "out_features": 2 * dim}, ["sum1"]),
+        ("act", {"kind": "activation", "fn": "gelu"}, ["fc1"]),
+        ("fc2", {"kind": "linear", "out_features": dim}, ["act"]),
+        ("sum2", {"kind": "add"}, ["sum1", "fc2"]),
+        ("pool", {"kind": "token_mean"}, ["sum2"]),
+        ("head", {"kind": "linear", "out_features": 3}, ["pool"]),
+    ]
+    return GraphSpec.model_validate({"input_shape": [tokens], "name": "text-transformer",
+                                     "nodes": [{"name": n, "op": op, "inputs": i} for n, op, i in nodes]})  # fmt: skip

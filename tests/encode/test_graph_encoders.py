@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.strategies import random_graph_net, random_graphs
+from tests.strategies import random_graph_net, random_graphs, text_transformer
 from weightspace.encode import EncodeError, EncoderConfig, FitConfig, WeightBatch
 from weightspace.encode.baselines import DeepSets, StatNN
 from weightspace.encode.graph import GraphEncoder
@@ -23,6 +23,7 @@ SMALL = {
     "wrn": wrn(10, 1, (1, 8, 8)),
     "inception-small": inception_small((1, 8, 8), width=0.25),
     "vit-tiny": vit_tiny((1, 8, 8), patch=2, depth=1, dim=8, heads=2),
+    "text": text_transformer(),  # token ids through an embedding table
 }
 
 

@@ -309,3 +309,47 @@ def test_the_chain_only_symmetry_helper_refuses_a_graph_in_one_line():
 
     with pytest.raises(SpecError, match="hidden_layers: only chains of layers are read, and the graph 'resnet8'"):
         hidden_layers(resnet(8))
+
+
+# -- token embeddings --------------------------------------------------------------------------------------------------
+def test_a_text_transformer_round_trips_and_keeps_its_function_under_permutation():
+    from tests.strategies import text_transformer
+    from weightspace.nets import align, permute, random_permutation, spec_of
+
+    spec = text_transformer()
+    assert spec.shapes()["emb"] == (6, 8) and spec.state_shapes()["emb.weight"] == (50, 8)
+    net = random_net(spec, 0)
+    ids = torch.randint(0, 50, (4, 6), generator=torch.Generator().manual_seed(0))
+    traced = Net.from_module(None, net.as_module(), input_shape=(6,))  # module -> spec -> build: the same function
+    assert [n.op for n in traced.spec.nodes] == [n.op for n in spec.nodes] and spec_of(traced.as_module(), (6,))
+    assert (traced(ids) - net(ids)).abs().max() < 1e-6
+    moved = permute(net, random_permutation(spec, torch.Generator().manual_seed(2)))
+    assert (moved.params["emb.weight"] - net.params["emb.weight"]).abs().max() > 0.1  # its columns moved
+    assert (net(ids) - moved(ids)).abs().max() < 1e-5
+    aligned = align(moved, net)  # the residual stream is matched through the table (heads keep their order)
+    for k in ("emb.weight", "pos.embedding", "fc2.bias", "head.weight"):
+        assert (aligned.params[k] - net.params[k]).abs().max() < 1e-6, k
+
+
+def test_a_users_text_module_with_nn_embedding_is_traced():
+    class Tagger(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(30, 8)
+            self.attn = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+            self.head = torch.nn.Linear(8, 4)
+
+        def forward(self, ids):
+            x = self.emb(ids)
+            x = x + self.attn(x, x, x)[0]
+            return self.head(torch.relu(x).mean(1))
+
+    from weightspace.nets import Net
+
+    torch.manual_seed(0)
+    module = Tagger().eval()
+    net = Net.from_module(None, module, input_shape=(5,))
+    assert [n.op.kind for n in net.spec.nodes][:2] == ["embedding", "attention"]
+    ids = torch.randint(0, 30, (3, 5))
+    with torch.no_grad():
+        assert (net(ids) - module(ids)).abs().max() < 1e-5

@@ -152,7 +152,7 @@ class GraphEncoder(nn.Module):
                 scaled, log_rms = _scaled(bias)
                 value = torch.stack([scaled, log_rms[:, None].expand_as(scaled)], -1)
             layer_pos = positional(torch.full((size,), level, device=dev))
-            ordered = k == 0 or k in layout.outputs  # inputs and outputs keep their order; hidden units may not
+            ordered = k in layout.ordered  # inputs and outputs keep their order; hidden units may not
             unit_pos = positional(torch.arange(size, device=dev)) if ordered else torch.zeros_like(layer_pos)
             pos = torch.cat([layer_pos, unit_pos], 1).expand(n, -1, -1)
             nodes.append(self.node_in(torch.cat([value, pos], -1)))

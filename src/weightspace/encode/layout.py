@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from weightspace.nets.graph import Add, Attention, Concat, GraphSpec, Patchify
+from weightspace.nets.graph import Add, Attention, Concat, Embedding, GraphSpec, Patchify
 from weightspace.nets.graph_symmetry import unit_groups
 from weightspace.nets.spec import Conv2d, Flatten, Linear
 
@@ -49,18 +49,19 @@ class Layout:
     makes: tuple[int, ...]  # the neuron set each layer computes
     neurons: tuple[tuple[int, int], ...]  # (units, level) of each neuron set
     sums: tuple[tuple[int, tuple[tuple[Stretch, ...], ...]], ...]  # (neuron set, each input's stretches)
-    outputs: frozenset[int]  # the neuron sets that are the network's outputs
+    ordered: frozenset[int]  # neuron sets whose units keep their order: inputs, token vocabularies, outputs
     chain: bool = True
 
 
 @dataclass(frozen=True)
 class Read:
     """Where one layer's tensors live in a state dict; `as_linear`: a patch embedding [D, C, p, p] read as
-    [D, C * p * p]."""
+    [D, C * p * p]; `transposed`: a token embedding [vocab, D] read as the linear map [D, vocab] from one-hot ids."""
 
     weight: str
     bias: str | None
     as_linear: bool = False
+    transposed: bool = False
 
 
 def chain_layout(shapes: list[tuple[int, ...]], spread: tuple[int, ...], labels: tuple) -> Layout:
@@ -78,7 +79,7 @@ def chain_layout(shapes: list[tuple[int, ...]], spread: tuple[int, ...], labels:
         makes=tuple(range(1, n + 1)),
         neurons=tuple(neurons),
         sums=(),
-        outputs=frozenset({n}),
+        ordered=frozenset({0, n}),
     )
 
 
@@ -95,7 +96,7 @@ def graph_layout(spec: GraphSpec) -> tuple[list[Read], Layout]:
     levels, rows, cols, made = [], [], [], []
     neurons = [(groups.size[0], 0)]  # group 0: the inputs
     factors: dict[str, Factor] = {}
-    sums = []
+    sums, vocabularies = [], []
     at = {"input": [Stretch(None, neurons[0][0], 1, 0)]}  # node -> the stretches of its unit axis
     depth = {"input": 0}
 
@@ -120,6 +121,14 @@ def graph_layout(spec: GraphSpec) -> tuple[list[Read], Layout]:
                 inputs = [Stretch(s.factor, s.units, s.inner * op.patch**2, s.neurons, s.offset) for s in inputs]
             out = layer(Read(f"{name}.weight", bias, isinstance(op, Patchify)), inputs, row, d, size)
             at[name] = [Stretch(row, size, 1, out)]
+            depth[name] = d + 1
+        elif isinstance(op, Embedding):
+            row = factor(makes[name])
+            neurons.append((op.vocab, d))  # the vocabulary: one input neuron per token id
+            vocabularies.append(len(neurons) - 1)
+            ids = [Stretch(None, op.vocab, 1, len(neurons) - 1)]
+            out = layer(Read(f"{name}.weight", None, transposed=True), ids, row, d, op.dim)
+            at[name] = [Stretch(row, op.dim, 1, out)]
             depth[name] = d + 1
         elif isinstance(op, Attention):
             dim = shapes[name][-1]
@@ -159,7 +168,7 @@ def graph_layout(spec: GraphSpec) -> tuple[list[Read], Layout]:
         makes=tuple(made),
         neurons=tuple(neurons),
         sums=tuple(sums),
-        outputs=frozenset(s.neurons for s in at[spec.nodes[-1].name]),
+        ordered=frozenset({0, *vocabularies, *(s.neurons for s in at[spec.nodes[-1].name])}),
         chain=False,
     )
     return reads, layout

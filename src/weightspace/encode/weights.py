@@ -57,9 +57,7 @@ class WeightBatch:
             raise EncodeError(f"weights do not match the spec {spec.name or '(unnamed)'}: {detail}")
         if isinstance(spec, GraphSpec):
             reads, layout = graph_layout(spec)
-            weights = tuple(
-                stacked[r.weight].float().flatten(2) if r.as_linear else stacked[r.weight].float() for r in reads
-            )
+            weights = tuple(_read(stacked[r.weight].float(), r) for r in reads)
             biases = tuple(None if r.bias is None else stacked[r.bias].float() for r in reads)
             spread = tuple(c[0].inner for c in layout.cols)
             return cls(weights, biases, spread, (None,) * len(weights), layout)
@@ -240,6 +238,13 @@ class WeightBatch:
                 w = w * cols.view(cols.shape[0], 1, cols.shape[1], *[1] * (w.dim() - 3))
             weights[layer] = w
         return self._with(weights, biases)
+
+
+def _read(w: torch.Tensor, read) -> torch.Tensor:
+    """[B, ...] a layer's weight as an encoder reads it (see `layout.Read`)."""
+    if read.as_linear:
+        return w.flatten(2)
+    return w.transpose(1, 2) if read.transposed else w
 
 
 def _by_heads(order: torch.Tensor, within: torch.Tensor) -> torch.Tensor:

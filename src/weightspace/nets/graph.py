@@ -72,6 +72,15 @@ class Patchify(_Layer):
     dim: Size
 
 
+class Embedding(_Layer):
+    """[T] token ids -> [T, dim] tokens: a lookup in a vocab x dim table (ids arrive as numbers; they are rounded
+    down to integers)."""
+
+    kind: Literal["embedding"] = "embedding"
+    vocab: Size
+    dim: Size
+
+
 class ClassToken(_Layer):
     """A learned token put before the others: [T, D] -> [T + 1, D]."""
 
@@ -105,7 +114,7 @@ class Identity(_Layer):
 
 Op = Annotated[
     Linear | Conv2d | Pool2d | GlobalPool | Flatten | BatchNorm | Activation | Dropout | Add | Concat | LayerNorm
-    | Attention | Patchify | ClassToken | Positions | TokenMean | PaddedPool | Identity,
+    | Attention | Patchify | Embedding | ClassToken | Positions | TokenMean | PaddedPool | Identity,
     Field(discriminator="kind"),
 ]  # fmt: skip
 
@@ -159,6 +168,10 @@ def _node_shape(node: Node, shapes: list[Shape]) -> Shape:
         if len(first) != 3 or first[1] % op.patch or first[2] % op.patch:
             raise fail(f"patchify needs [C, H, W] with H and W multiples of {op.patch}")
         return (first[1] // op.patch * (first[2] // op.patch), op.dim)
+    if isinstance(op, Embedding):
+        if len(first) != 1:
+            raise fail("an embedding reads a sequence of token ids [T]")
+        return (first[0], op.dim)
     if isinstance(op, PaddedPool):
         if len(first) != 3 or op.padding * 2 >= op.kernel_size + 1:
             raise fail("padded pooling needs [C, H, W] and padding at most half its window")
@@ -322,6 +335,8 @@ def _tensor_shapes(op, inp: Shape, out: Shape) -> dict[str, Shape]:
         return {f"{p}.{t}": (d, d) if t == "weight" else (d,) for p in "qkvo" for t in ("weight", "bias")}
     if isinstance(op, Patchify):
         return {"weight": (op.dim, inp[0], op.patch, op.patch), "bias": (op.dim,)}
+    if isinstance(op, Embedding):
+        return {"weight": (op.vocab, op.dim)}
     if isinstance(op, ClassToken):
         return {"token": (inp[-1],)}
     if isinstance(op, Positions):
@@ -380,6 +395,11 @@ class _Patchify(nn.Module):
         return nn.functional.conv2d(x, self.weight, self.bias, stride=self.patch).flatten(2).transpose(1, 2)
 
 
+class _Embedding(nn.Embedding):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.long())  # ids may arrive as floats (a batch of numbers like any other input)
+
+
 class _ClassToken(nn.Module):
     def __init__(self, dim: int):
         super().__init__()
@@ -420,6 +440,8 @@ def _graph_module(op, inp: Shape) -> nn.Module:
         return SelfAttention(inp[-1], op.heads)
     if isinstance(op, Patchify):
         return _Patchify(inp[0], op.patch, op.dim)
+    if isinstance(op, Embedding):
+        return _Embedding(op.vocab, op.dim)
     if isinstance(op, ClassToken):
         return _ClassToken(inp[-1])
     if isinstance(op, Positions):

@@ -18,7 +18,17 @@ import math
 
 import torch
 
-from weightspace.nets.graph import Add, Attention, ClassToken, Concat, GraphSpec, LayerNorm, Patchify, Positions
+from weightspace.nets.graph import (
+    Add,
+    Attention,
+    ClassToken,
+    Concat,
+    Embedding,
+    GraphSpec,
+    LayerNorm,
+    Patchify,
+    Positions,
+)
 from weightspace.nets.spec import Activation, BatchNorm, Conv2d, Flatten, Linear
 
 Segment = tuple[int, int, int]  # (group, units, positions per unit): one stretch of an axis
@@ -65,7 +75,7 @@ def unit_groups(spec: GraphSpec) -> tuple[dict[str, list[Segment]], _Groups, dic
     makes: dict[str, int] = {}
     for node in spec.nodes:
         op, ins = node.op, [axes[i] for i in node.inputs]
-        if isinstance(op, Conv2d | Linear | Patchify | Attention):
+        if isinstance(op, Conv2d | Linear | Patchify | Attention | Embedding):
             makes[node.name] = groups.new(units(shapes[node.name]))
             axes[node.name] = [(makes[node.name], units(shapes[node.name]), 1)]
         elif isinstance(op, Add):
@@ -140,6 +150,10 @@ def permute_graph(spec: GraphSpec, params: dict[str, torch.Tensor], perms: dict[
                 out[f"{name}.{p}.bias"] = out[f"{name}.{p}.bias"][order]
             out[f"{name}.o.weight"] = out[f"{name}.o.weight"][rows][:, v]
             out[f"{name}.o.bias"] = out[f"{name}.o.bias"][rows]
+        elif isinstance(op, Embedding):  # a table [vocab, dim]: its units are the columns
+            rows = perms.get(groups.find(makes[name]))
+            if rows is not None:
+                out[f"{name}.weight"] = out[f"{name}.weight"][:, rows]
         elif isinstance(op, ClassToken):
             out[f"{name}.token"] = out[f"{name}.token"][_index(axes[node.inputs[0]], groups, perms)]
         elif isinstance(op, Positions):
@@ -183,7 +197,10 @@ def match_graph_units(spec: GraphSpec, params: dict[str, torch.Tensor], referenc
         score = 0
         producers = ready or producers
         for n in producers:
-            if isinstance(n.op, Attention):
+            if isinstance(n.op, Embedding):
+                mine, theirs = current[f"{n.name}.weight"].T, reference[f"{n.name}.weight"].T
+                bias = None
+            elif isinstance(n.op, Attention):
                 mine, theirs = current[f"{n.name}.o.weight"], reference[f"{n.name}.o.weight"]
                 bias = (current[f"{n.name}.o.bias"], reference[f"{n.name}.o.bias"])
             else:

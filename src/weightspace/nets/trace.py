@@ -34,6 +34,7 @@ from weightspace.nets.graph import (
     Attention,
     ClassToken,
     Concat,
+    Embedding,
     GraphSpec,
     Identity,
     LayerNorm,
@@ -45,6 +46,7 @@ from weightspace.nets.graph import (
     Spec,
     TokenMean,
     _ClassToken,
+    _Embedding,
     _Patchify,
     _Positions,
     _TokenMean,
@@ -52,7 +54,17 @@ from weightspace.nets.graph import (
 )
 from weightspace.nets.spec import Activation, Flatten, GlobalPool
 
-LEAVES = (SelfAttention, GlobalPool2d, Sin, PerUnitActivation, _Patchify, _ClassToken, _Positions, _TokenMean)
+LEAVES = (
+    SelfAttention,
+    GlobalPool2d,
+    Sin,
+    PerUnitActivation,
+    _Patchify,
+    _Embedding,
+    _ClassToken,
+    _Positions,
+    _TokenMean,
+)
 
 
 def _op_of_module(module: nn.Module, where: str):
@@ -66,6 +78,10 @@ def _op_of_module(module: nn.Module, where: str):
         return Positions()
     if isinstance(module, _TokenMean):
         return TokenMean(first=module.first)
+    if isinstance(module, nn.Embedding):
+        if module.max_norm is not None or module.scale_grad_by_freq or module.sparse:
+            raise SpecError(f"{where}: only a plain nn.Embedding lookup is supported (no max_norm, sparse grads)")
+        return Embedding(vocab=module.num_embeddings, dim=module.embedding_dim)
     if isinstance(module, nn.LayerNorm):
         if len(module.normalized_shape) != 1 or not module.elementwise_affine:
             raise SpecError(f"{where}: only an affine LayerNorm over the last axis is supported")
@@ -240,7 +256,7 @@ def graph_of(module: nn.Module, input_shape, name: str = "") -> tuple[GraphSpec,
     try:
         graph = _Tracer().trace(module)
         traced = fx.GraphModule(module, graph)
-        ShapeProp(traced.eval()).propagate(torch.zeros(2, *input_shape))
+        ShapeProp(traced.eval()).propagate(_probe(module, input_shape))
     except Exception as err:  # fx refuses data-dependent control flow, and a wrong input shape, in many ways
         first = (str(err).splitlines() or [type(err).__name__])[0]
         raise SpecError(f"cannot trace {type(module).__name__} with torch.fx ({first[:200]})") from None
@@ -336,6 +352,14 @@ def graph_of(module: nn.Module, input_shape, name: str = "") -> tuple[GraphSpec,
     return spec, params
 
 
+def _probe(module: nn.Module, input_shape, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Two random inputs for `module`: token ids below the smallest vocabulary when it embeds tokens, else [0, 1)."""
+    vocab = [m.num_embeddings for m in module.modules() if isinstance(m, nn.Embedding)]
+    if vocab:
+        return torch.randint(0, min(vocab), (2, *input_shape), generator=generator)
+    return torch.rand(2, *input_shape, generator=generator)
+
+
 @torch.no_grad()
 def _check_function(module: nn.Module, spec: GraphSpec, params: dict[str, torch.Tensor]) -> None:
     """Refuse a traced graph that does not compute what `module` computes (eval mode, a random batch)."""
@@ -344,9 +368,10 @@ def _check_function(module: nn.Module, spec: GraphSpec, params: dict[str, torch.
     if unexpected or any(not k.endswith("num_batches_tracked") for k in missing):
         raise SpecError(f"{type(module).__name__}: its traced tensors do not fill the graph ({missing or unexpected})")
     was_training = module.training
-    x = torch.rand(2, *spec.input_shape, generator=torch.Generator().manual_seed(0))
+    x = _probe(module, spec.input_shape, torch.Generator().manual_seed(0))
     try:
-        want = module.eval()(x.to(next(iter(module.state_dict().values()), x).dtype)).float()
+        dtype = next(iter(module.state_dict().values()), x).dtype
+        want = module.eval()(x if x.dtype == torch.long else x.to(dtype)).float()
     finally:
         module.train(was_training)
     got = rebuilt(x)
