@@ -16,7 +16,7 @@ from tests.hostile import SEED_FIXTURE, model_zoo_folder, smallcnn_folder
 from weightspace.cli import main
 from weightspace.nets import Net, mlp
 
-FUZZ = settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+FUZZ = settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
 
 
 def keras_run(folder: Path) -> tuple[Path, list[str]]:
@@ -198,7 +198,7 @@ def test_random_flag_values_run_or_are_refused_in_one_line(command, inputs, caps
     zoo, net = inputs
     monkeypatch.chdir(tmp_path)
 
-    @settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+    @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
     @given(st.lists(st.tuples(st.sampled_from(flags), TEXT), max_size=2) if flags else st.just([]))
     def check(values):
         with tempfile.TemporaryDirectory() as out:

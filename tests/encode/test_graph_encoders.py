@@ -62,7 +62,7 @@ def test_a_batch_permutation_of_a_graph_is_the_graphs_own_symmetry(name):
     assert_batch_symmetry_is_the_graphs(SMALL[name], seed=3)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(random_graphs(), st.integers(0, 1000))
 def test_batch_permutations_of_random_graphs_are_their_symmetry(spec, seed):
     assert_batch_symmetry_is_the_graphs(spec, seed)
@@ -162,7 +162,7 @@ def test_set_encoders_train_on_a_zoo_that_mixes_graphs_and_chains(tmp_path):
                         checkpoints=[1])  # fmt: skip
     zoo = generate(config, tmp_path / "zoo")
     assert len(zoo.specs) == 3
-    for kind in ("sne", "deepsets", "graph"):
+    for kind in ("sne", "graph"):
         config = EncoderConfig(kind=kind, target="test_accuracy", width=8, dim=4, depth=1, head_width=16)
         _, report = train_on_zoo(zoo, config, FitConfig(epochs=1, batch_size=8))
         assert len(report["test_predictions"]["true"]) > 2 and -1 <= report["test"]["tau"] <= 1
