@@ -191,7 +191,7 @@ def summarise(each: list[dict]) -> dict:
         a = np.asarray(values, dtype=float)
         return a.mean(0).tolist(), a.std(0).tolist()
 
-    out = {k: first[k] for k in ("growths", "config")}
+    out: dict = {}
     out["teacher_accuracy"], out["teacher_accuracy_std"] = mean_std([r["teacher_accuracy"] for r in each])
     out["target"] = float(np.mean([r["target"] for r in each]))
     out["growths"] = {}
@@ -204,7 +204,7 @@ def summarise(each: list[dict]) -> dict:
             for key in ("epochs_to_teacher", "epochs_to_target", "seconds_to_target"):
                 runs[label][key] = [r[key] for r in rs]
         out["growths"][growth] = {"params": g["params"], "runs": runs}
-    out["config"] = dict(first["config"]) | {"seed": first["config"]["seed"]}
+    out["config"] = dict(first["config"])
     out["per_seed"] = each
     return out
 

@@ -124,6 +124,16 @@ def _varied(name: str, dataset: str, arch: str, kwargs: dict, per_task: int, epo
     )
 
 
+DIGITS_RESNET = Arch(preset="resnet", kwargs={"depth": 8, "input_shape": [1, 8, 8], "width": 8})
+DIGITS_VIT = Arch(preset="vit-tiny", kwargs={"input_shape": [1, 8, 8], "patch": 2, "dim": 16, "heads": 2})
+
+
+def _digits_graphs(name: str, arch: Arch | list[Arch], per_task: int = 64) -> ZooConfig:
+    """A multi-class zoo of graphs on the 8x8 digits: 8 epochs, checkpoints at 2 and 8."""
+    return ZooConfig(name=name, dataset="digits", arch=arch, tasks="multiclass", per_task=per_task,
+                     recipe=Recipe(epochs=8, batch_size=64), checkpoints=[2, 8], shard_size=8)  # fmt: skip
+
+
 ZOO_PRESETS: dict[str, ZooConfig] = {
     # Kurtenbach & Shamir's protocol exactly: 10 classes x 1,000 LeNet-5 one-vs-rest detectors on ImageNette.
     "imagenette-lenet5": ZooConfig(
@@ -178,40 +188,13 @@ ZOO_PRESETS: dict[str, ZooConfig] = {
         "mnist5k-mlp-varied", "mnist5k", "mlp", {"widths": [32, 32], "outputs": 10}, 128, 18, 64
     ),
     # Zoos of graphs: the targets of SNE's transfer across architectures, at the digits' size.
-    "digits-resnet": ZooConfig(
-        name="digits-resnet",
-        dataset="digits",
-        arch=Arch(preset="resnet", kwargs={"depth": 8, "input_shape": [1, 8, 8], "width": 8}),
-        tasks="multiclass",
-        per_task=64,
-        recipe=Recipe(epochs=8, batch_size=64),
-        checkpoints=[2, 8],
-        shard_size=8,
-    ),
-    "digits-vit": ZooConfig(
-        name="digits-vit",
-        dataset="digits",
-        arch=Arch(preset="vit-tiny", kwargs={"input_shape": [1, 8, 8], "patch": 2, "dim": 16, "heads": 2}),
-        tasks="multiclass",
-        per_task=64,
-        recipe=Recipe(epochs=8, batch_size=64),
-        checkpoints=[2, 8],
-        shard_size=8,
-    ),
+    "digits-resnet": _digits_graphs("digits-resnet", DIGITS_RESNET),
+    "digits-vit": _digits_graphs("digits-vit", DIGITS_VIT),
     # A mixed population: residual, transformer and chain networks side by side (shards take turns).
-    "digits-mixed": ZooConfig(
-        name="digits-mixed",
-        dataset="digits",
-        arch=[
-            Arch(preset="resnet", kwargs={"depth": 8, "input_shape": [1, 8, 8], "width": 8}),
-            Arch(preset="vit-tiny", kwargs={"input_shape": [1, 8, 8], "patch": 2, "dim": 16, "heads": 2}),
-            Arch(preset="small-cnn", kwargs={"input_shape": [1, 8, 8], "padding": 1}),
-        ],
-        tasks="multiclass",
+    "digits-mixed": _digits_graphs(
+        "digits-mixed",
+        [DIGITS_RESNET, DIGITS_VIT, Arch(preset="small-cnn", kwargs={"input_shape": [1, 8, 8], "padding": 1})],
         per_task=96,
-        recipe=Recipe(epochs=8, batch_size=64),
-        checkpoints=[2, 8],
-        shard_size=8,
     ),
 }
 
