@@ -46,6 +46,13 @@ class Add(_Layer):
     kind: Literal["add"] = "add"
 
 
+class PrefixAdd(Add):
+    """The second input added onto the first's leading channels or features, as many as both have (the rest of
+    the first passes through): CNN Wild Park's skip connection between layers of different widths."""
+
+    kind: Literal["prefix_add"] = "prefix_add"  # type: ignore[assignment]
+
+
 class Concat(_Layer):
     """Join inputs along the channel axis ([C, H, W]) or the feature axis ([F], tokens [T, F])."""
 
@@ -113,8 +120,8 @@ class Identity(_Layer):
 
 
 Op = Annotated[
-    Linear | Conv2d | Pool2d | GlobalPool | Flatten | BatchNorm | Activation | Dropout | Add | Concat | LayerNorm
-    | Attention | Patchify | Embedding | ClassToken | Positions | TokenMean | PaddedPool | Identity,
+    Linear | Conv2d | Pool2d | GlobalPool | Flatten | BatchNorm | Activation | Dropout | Add | PrefixAdd | Concat
+    | LayerNorm | Attention | Patchify | Embedding | ClassToken | Positions | TokenMean | PaddedPool | Identity,
     Field(discriminator="kind"),
 ]  # fmt: skip
 
@@ -136,6 +143,10 @@ def _node_shape(node: Node, shapes: list[Shape]) -> Shape:
 
     if not isinstance(op, Add | Concat) and len(shapes) != 1:
         raise fail("it takes exactly one input")
+    if isinstance(op, PrefixAdd):
+        if len(shapes) != 2 or len(first) not in (1, 3) or shapes[1][1:] != first[1:] or len(shapes[1]) != len(first):
+            raise fail("a prefix add takes two [C, H, W] (or [F]) inputs that differ only in C")
+        return first
     if isinstance(op, Add):
         if len(set(shapes)) != 1:
             raise fail("an add needs inputs of one shape")
@@ -427,7 +438,17 @@ class _TokenMean(nn.Module):
         return x[:, 0] if self.first else x.mean(1)
 
 
+class _PrefixSum(nn.Module):
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        c, s = x.shape[1], skip.shape[1]
+        if s >= c:
+            return x + skip[:, :c]
+        return x + nn.functional.pad(skip, (0, 0) * (skip.dim() - 2) + (0, c - s))
+
+
 def _graph_module(op, inp: Shape) -> nn.Module:
+    if isinstance(op, PrefixAdd):
+        return _PrefixSum()
     if isinstance(op, Add):
         return _Sum()
     if isinstance(op, Concat):

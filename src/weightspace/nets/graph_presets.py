@@ -17,6 +17,7 @@ from weightspace.nets.graph import (
     PaddedPool,
     Patchify,
     Positions,
+    PrefixAdd,
     TokenMean,
 )
 from weightspace.nets.spec import Activation, BatchNorm, Conv2d, GlobalPool, Linear, Pool2d
@@ -120,4 +121,43 @@ def vit_tiny(
     return GraphSpec(input_shape=tuple(input_shape), nodes=g.nodes, name=f"vit-tiny-p{patch}-d{depth}")
 
 
-GRAPH_PRESETS = {"resnet": resnet, "wrn": wrn, "inception-small": inception_small, "vit-tiny": vit_tiny}
+def wild_cnn(
+    channels: Sequence[int] = (8, 16),
+    kernels: Sequence[int] = (3, 3),
+    residual: Sequence[int] = (-1, -1),
+    activations: Sequence[str] = ("relu", "relu"),
+    batchnorm: bool = False,
+    input_shape: Sequence[int] = (1, 28, 28),
+    classes: int = 10,
+) -> GraphSpec:
+    """A CNN of CNN Wild Park's family (Kofinas et al. 2024): stride-1 "same" convs of any widths and odd kernels,
+    each followed (optionally by batchnorm, then) by the skip from layer `residual[i]`'s activation added onto its
+    leading channels (-1: none; never the layer just before), then its own activation ("none": identity); global
+    average pooling and a linear head. Conv nodes are `conv<i>`, the head `fc`."""
+    n = len(channels)
+    if not n or not len(kernels) == len(residual) == len(activations) == n:
+        raise SpecError("wild_cnn needs one kernel, residual and activation per conv layer")
+    bad = [r for i, r in enumerate(residual) if not (r == -1 or 0 <= r < i - 1)]
+    if bad or any(k % 2 == 0 for k in kernels):
+        raise SpecError("wild_cnn: kernels must be odd, and residual[i] -1 or a layer before i - 1")
+    g, x, outs = _Graph(), "input", []
+    for i, (c, k, r, fn) in enumerate(zip(channels, kernels, residual, activations)):
+        x = g.add(f"conv{i}", Conv2d(out_channels=c, kernel_size=k, padding=k // 2), x)
+        if batchnorm:
+            x = g.add(f"bn{i}", BatchNorm(), x)
+        if r >= 0:
+            x = g.add(f"skip{i}", PrefixAdd(), x, outs[r])
+        x = g.add(f"act{i}", Activation(fn="identity" if fn == "none" else fn), x)
+        outs.append(x)
+    x = g.add("pool", GlobalPool(), x)
+    g.add("fc", Linear(out_features=classes), x)
+    return GraphSpec(input_shape=tuple(input_shape), nodes=g.nodes, name=f"wild-cnn{n}")
+
+
+GRAPH_PRESETS = {
+    "wild-cnn": wild_cnn,
+    "resnet": resnet,
+    "wrn": wrn,
+    "inception-small": inception_small,
+    "vit-tiny": vit_tiny,
+}

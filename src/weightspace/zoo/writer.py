@@ -52,11 +52,13 @@ def checked_row(row: dict[str, Any], where: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Pending:
-    """One network to write: its id, how many rows (checkpoints) it gives, and what `load` needs to read it."""
+    """One network to write: its id, how many rows (checkpoints) it gives, what `load` needs to read it, and which
+    of the zoo's specs it has."""
 
     model_id: int
     rows: int
     source: Any = field(default=None, compare=False)
+    spec: int = 0
 
 
 def shards_to_make(
@@ -110,10 +112,20 @@ def start_zoo(root: Path, name: str, specs: list[Spec], config: dict[str, Any], 
     return write_manifest(root, new_manifest(name, specs, config))
 
 
+def _chunks(pending: Sequence[Pending], shard_size: int) -> dict[int, Sequence[Pending]]:
+    """Shard id -> its networks: consecutive networks of one spec, at most `shard_size` of them."""
+    chunks: list[list[Pending]] = []
+    for p in pending:
+        if not chunks or len(chunks[-1]) == shard_size or chunks[-1][0].spec != p.spec:
+            chunks.append([])
+        chunks[-1].append(p)
+    return dict(enumerate(chunks))
+
+
 def write_networks(
     out: str | Path,
     name: str,
-    spec: Spec,
+    spec: Spec | Sequence[Spec],
     pending: Sequence[Pending],
     load: Callable[[Pending], Rows],
     source: dict[str, Any],
@@ -123,26 +135,30 @@ def write_networks(
     stop_on_damage: bool = False,
     plan: Plan | None = None,
 ) -> Zoo:
-    """A complete zoo of one spec from networks read one at a time by `load`; at most `shard_size` networks are in
-    memory. With `resume`, shards already written whole from the same `source` are kept. The plan (by default the
-    writer's own estimate; a caller whose `load` does more work gives its own) is printed and checked first."""
+    """A complete zoo from networks read one at a time by `load`; at most `shard_size` networks are in memory.
+    `spec` is the zoo's one spec, or its list of specs (each Pending names its own; a shard holds one).
+    With `resume`, shards already written whole from the same `source` are kept. The plan (by default the writer's
+    own estimate; a caller whose `load` does more work gives its own) is printed and checked first."""
     if not pending:
         raise ZooError("no networks to write: a zoo needs at least one")
     if shard_size < 1:
         raise ZooError(f"shard size must be at least 1, not {shard_size}")
     root = Path(out)
     console = console or Console(quiet=True)
+    specs = list(spec) if isinstance(spec, Sequence) else [spec]
+    if any(not 0 <= p.spec < len(specs) for p in pending):
+        raise ZooError(f"a network names a spec outside the zoo's {len(specs)}")
     if plan is None:  # what the writer itself holds: a shard's networks as read, stacked and written
-        rows, params = sum(p.rows for p in pending), spec.num_params()
+        rows, params = sum(p.rows for p in pending), max(s.num_params() for s in specs)
         in_memory = min(shard_size, len(pending)) * max(p.rows for p in pending) * params * 4 * 3
         plan = Plan("writing the zoo", len(pending), params, rows * params * 4, in_memory)
     console.print(plan.check(root).line(), highlight=False, soft_wrap=True)
-    chunks = {sid: pending[start : start + shard_size] for sid, start in enumerate(range(0, len(pending), shard_size))}
+    chunks = _chunks(pending, shard_size)
     with zoo_lock(root):
         fresh, written = not (root / "zoo.json").exists(), []
         try:
             return _write_locked(
-                root, name, spec, pending, load, source, chunks, resume, console, stop_on_damage, written
+                root, name, specs, pending, load, source, chunks, resume, console, stop_on_damage, written
             )
         except WeightspaceError as err:
             if fresh and not written:  # a new import stopped by a bad input before its first shard: leave nothing
@@ -159,15 +175,16 @@ def _remove_zoo_files(root: Path) -> None:
     remove_stale_temps(root)
 
 
-def _write_locked(root, name, spec, pending, load, source, chunks, resume, console, stop, written: list) -> Zoo:
-    expected = spec.state_shapes()
-    manifest = start_zoo(root, name, [spec], {"source": source}, resume)
+def _write_locked(root, name, specs, pending, load, source, chunks, resume, console, stop, written: list) -> Zoo:
+    manifest = start_zoo(root, name, specs, {"source": source}, resume)
     planned = {sid: sorted(p.model_id for p in chunk for _ in range(p.rows)) for sid, chunk in chunks.items()}
     todo = shards_to_make(root, planned, manifest["config_sha256"], stop, console)
     with progress_bar(console, "networks") as progress:
         done = sum(len(chunks[s]) for s in chunks if s not in todo)
         bar = progress.add_task(name, total=len(pending), completed=done)
         for sid in todo:
+            spec = specs[chunks[sid][0].spec]
+            expected = spec.state_shapes()
             tensors: dict[str, list[torch.Tensor]] = {k: [] for k in expected}
             rows = []
             for item in chunks[sid]:
@@ -181,7 +198,7 @@ def _write_locked(root, name, spec, pending, load, source, chunks, resume, conso
                     for k in expected:
                         tensors[k].append(params[k].detach().to(torch.float32).cpu())
                     own = {k: v for k, v in row.items() if k not in PLACEMENT}  # where a row sits is the writer's
-                    rows.append({"spec": 0, "model_id": item.model_id} | own)
+                    rows.append({"spec": item.spec, "model_id": item.model_id} | own)
                 progress.advance(bar)
             write_shard(root, sid, {k: torch.stack(v) for k, v in tensors.items()}, rows, manifest["config_sha256"])
             written.append(sid)

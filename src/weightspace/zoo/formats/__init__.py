@@ -16,6 +16,7 @@ IMPORTS = {
     "safetensors-dir": "a folder of per-network .safetensors (weightspace Nets, or state dicts with --arch)",
     "state-dicts": "a folder of PyTorch .pt/.pth state dicts (restricted loader, never pickle), with --arch",
     "model-zoo": "Schürholt et al.'s Ray Tune trial folders (checkpoint_NNNNNN/checkpoints, params.json, result.json)",
+    "cnn-park": "CNN Wild Park's published layout: cnn_park_splits.json + Ray Tune checkpoint.pt files",
     "inr-dir": "per-image INR state dicts as DWSNets / NFN publish them (.pth in class folders, splits JSON)",
 }
 EXPORTS = {
@@ -35,6 +36,8 @@ def detect_format(source: Path) -> str:
     names = [p for p in source.rglob("*") if p.is_file()]
     if any(SEED_FILE.fullmatch(p.name) for p in names):
         return "seed-keras"
+    if (source / "cnn_park_splits.json").is_file():
+        return "cnn-park"
     if (source / "weights.npy").is_file():
         return "small-cnn"
     if any(p.name == "params.json" for p in names) and any(p.parent.name.startswith("checkpoint_") for p in names):
@@ -73,6 +76,12 @@ def import_zoo(fmt: str, source: str | Path, out: str | Path, spec=None, **optio
         from weightspace.zoo.formats.smallcnn import import_smallcnn
 
         return import_smallcnn(source, out, spec)
+    if fmt == "cnn-park":
+        from weightspace.zoo.formats.cnn_park import import_cnn_park
+
+        if spec is not None:
+            raise WeightspaceError("CNN Wild Park checkpoints carry their own architectures; drop --arch")
+        return import_cnn_park(source, out, **{k: v for k, v in options.items() if k == "image_size" and v})
     if fmt == "safetensors-dir":
         from weightspace.zoo.formats.statedicts import import_statedicts
 

@@ -28,9 +28,10 @@ from weightspace.zoo.writer import Pending, Rows, write_networks
 WRAPPERS = ("state_dict", "model_state_dict", "model", "net")  # dicts people wrap a state dict in
 
 
-def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The tensors of a .pt/.pth state dict, through PyTorch's restricted loader (never full pickle)."""
-    path = Path(path)
+def restricted_load(path: Path, stand_ins: Sequence[tuple[Any, str]] = ()) -> Any:
+    """What a PyTorch file holds, through PyTorch's restricted loader (never full pickle). `stand_ins` names
+    classes a format pickles beside its tensors and the inert stand-ins that take their place
+    (`torch.serialization.safe_globals` pairs): their saved state is kept, none of their code runs."""
     if zipfile.is_zipfile(path):  # what torch.load would inflate, checked before it does
         try:
             with zipfile.ZipFile(path) as archive:
@@ -38,7 +39,8 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         except (zipfile.BadZipFile, OSError) as err:
             raise WeightspaceError(f"{path} is not a readable PyTorch file ({err})") from None
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(list(stand_ins)):
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         kind = re.search(r"GLOBAL (\S+)", str(err))
         what = f" (it holds {kind.group(1)})" if kind else ""
@@ -49,6 +51,18 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     except Exception as err:  # a damaged file fails deep in zipfile, struct or the unpickler, in many ways
         first = (str(err).splitlines() or [type(err).__name__])[0]
         raise WeightspaceError(f"{path} is not a readable PyTorch file ({first})") from None
+
+
+def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of a .pt/.pth state dict, through PyTorch's restricted loader (never full pickle)."""
+    path = Path(path)
+    obj = restricted_load(path)
+    return tensors_of(obj, path)
+
+
+def tensors_of(obj: Any, path: Path) -> dict[str, torch.Tensor]:
+    """The state dict in a loaded file (or in one of the usual wrappers), every tensor checked against its
+    storage."""
     for key in WRAPPERS:
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
