@@ -162,7 +162,7 @@ def test_set_encoders_train_on_a_zoo_that_mixes_graphs_and_chains(tmp_path):
                         checkpoints=[1])  # fmt: skip
     zoo = generate(config, tmp_path / "zoo")
     assert len(zoo.specs) == 3
-    for kind in ("sne", "graph"):
+    for kind in ("sne", "graph", "probe"):
         config = EncoderConfig(kind=kind, target="test_accuracy", width=8, dim=4, depth=1, head_width=16)
         _, report = train_on_zoo(zoo, config, FitConfig(epochs=1, batch_size=8))
         assert len(report["test_predictions"]["true"]) > 2 and -1 <= report["test"]["tau"] <= 1

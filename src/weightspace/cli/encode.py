@@ -14,7 +14,7 @@ from weightspace.cli.app import console, encode_app
 def encode_train(
     zoo_dir: Path = options.zoo_option("zoo directory to train on (its train/val split)"),
     target: str = typer.Option("test_accuracy", help="the zoo column to predict"),
-    encoder: str = typer.Option("sne", help="sne | mlp | statnn | deepsets | nfn-np | nfn-hnp | graph"),
+    encoder: str = typer.Option("sne", help="sne | mlp | statnn | deepsets | nfn-np | nfn-hnp | graph | probe"),
     out: Path = typer.Option(None, dir_okay=False, help="where the encoder is saved (default ZOO/encoders/ENC-TARGET)"),
     task: str = typer.Option(None, help="regression | probability | classes (default: from the column)"),
     epochs: int = options.count(30, "training epochs"),
@@ -29,6 +29,8 @@ def encode_train(
         [], help="a symmetric twin of every training batch: permute (hidden units) | sign-flip (sin/tanh networks)"
     ),
     dim: int = options.width(32, "embedding size"),
+    probes: int = options.width(32, "probe: learned inputs per network"),
+    probe_generator: str = typer.Option("none", help="probe: none (free inputs) | deep-linear (ProbeGen's generator)"),
     seed: int = options.seed(),
     device: str = options.device(),
 ) -> None:
@@ -42,7 +44,15 @@ def encode_train(
     config = EncoderTrainingConfig(
         zoo=zoo_dir,
         encoder=EncoderConfig(
-            kind=encoder, target=target, positional=positional, canonical=canonical, width=width, depth=depth, dim=dim
+            kind=encoder,
+            target=target,
+            positional=positional,
+            canonical=canonical,
+            width=width,
+            depth=depth,
+            dim=dim,
+            probes=probes,
+            probe_generator=probe_generator,
         ),
         fit=FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, li_weight=li_weight, seed=seed, augment=augment),
         task=task,

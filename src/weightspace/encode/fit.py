@@ -103,15 +103,38 @@ def task_loss(out: torch.Tensor, target: torch.Tensor, task: Task) -> torch.Tens
     return F.cross_entropy(out, target)
 
 
-def minibatches(parts: list[Part], size: int, generator: torch.Generator | None) -> list[tuple[int, torch.Tensor]]:
-    """(part, row indices) pairs covering every network once, shuffled when a generator is given."""
-    jobs = []
+Minibatch = list[tuple[int, torch.Tensor]]  # (part, row indices) groups that make one minibatch
+
+
+def minibatches(parts: list[Part], size: int, generator: torch.Generator | None) -> list[Minibatch]:
+    """Minibatches covering every network once, shuffled when a generator is given. A part of at least `size`
+    networks is cut into minibatches of its own; smaller parts (a wild zoo has one per architecture) are pooled,
+    so their minibatches mix architectures."""
+    jobs: list[Minibatch] = []
+    pool: list[tuple[int, int]] = []
     for k, p in enumerate(parts):
         order = torch.randperm(len(p), generator=generator) if generator is not None else torch.arange(len(p))
-        jobs += [(k, order[i : i + size]) for i in range(0, len(p), size)]
+        if len(p) >= size:
+            jobs += [[(k, order[i : i + size])] for i in range(0, len(p), size)]
+        else:
+            pool += [(k, int(i)) for i in order]
+    if pool and generator is not None:
+        pool = [pool[i] for i in torch.randperm(len(pool), generator=generator)]
+    for start in range(0, len(pool), size):
+        groups: dict[int, list[int]] = {}
+        for k, i in pool[start : start + size]:
+            groups.setdefault(k, []).append(i)
+        jobs.append([(k, torch.tensor(rows)) for k, rows in groups.items()])
     if generator is not None:
         jobs = [jobs[i] for i in torch.randperm(len(jobs), generator=generator)]
     return jobs
+
+
+def _forward(model: Predictor, batches: list[WeightBatch]) -> torch.Tensor:
+    """The predictor on one minibatch of several architectures: each encoded apart, the head over them all."""
+    if len(batches) == 1:
+        return model(batches[0])
+    return model.head(torch.cat([model.encoder(b) for b in batches]))
 
 
 def fit_predictor(
@@ -129,28 +152,34 @@ def fit_predictor(
         model.to(device)
         opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         task = model.config.task
+        # an encoder invariant by construction needs neither symmetric twins nor the loss that asks for invariance
+        invariant = getattr(model.encoder, "invariant", False)
         history, best, best_state = [], float("inf"), None
         for epoch in range(1, config.epochs + 1):
             model.train()
             total, count = 0.0, 0
-            for k, idx in minibatches(train, config.batch_size, gen):
-                batch, target = train[k].batch.index(idx), train[k].target[idx].to(device)
-                if len(idx) < 2:
+            for groups in minibatches(train, config.batch_size, gen):
+                n = sum(len(idx) for _, idx in groups)
+                if n < 2:
                     continue  # batchnorm cannot standardise one network
-                if "permute" in config.augment:
-                    batch = batch.permute(batch.random_permutation(gen))
-                if "sign-flip" in config.augment:
-                    batch = batch.flip_signs(batch.random_signs(gen))
-                batch = batch.to(device)
-                out = model(batch)
+                target = torch.cat([train[k].target[idx] for k, idx in groups]).to(device)
+                batches = []
+                for k, idx in groups:
+                    batch = train[k].batch.index(idx)
+                    if "permute" in config.augment and not invariant:
+                        batch = batch.permute(batch.random_permutation(gen))
+                    if "sign-flip" in config.augment and not invariant:
+                        batch = batch.flip_signs(batch.random_signs(gen))
+                    batches.append(batch.to(device))
+                out = _forward(model, batches)
                 loss = task_loss(out, target, task)
-                if config.li_weight:
-                    twin = model(batch.permute(batch.random_permutation(gen)))
+                if config.li_weight and not invariant:
+                    twin = _forward(model, [b.permute(b.random_permutation(gen)) for b in batches])
                     loss = loss + config.li_weight * 0.5 * (out - twin).pow(2).sum(1).mean()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                total, count = total + loss.item() * len(idx), count + len(idx)
+                total, count = total + loss.item() * n, count + n
             recompute_batchnorm(model, train, config.batch_size, device)
             val_loss = evaluate_loss(model, val, config.batch_size, device) if val else None
             history.append({"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss})
@@ -178,9 +207,9 @@ def recompute_batchnorm(model: Predictor, parts: list[Part], batch_size: int, de
         m.reset_running_stats()
         m.momentum = None  # cumulative average
     model.train()
-    for k, idx in minibatches(parts, max(batch_size, 2), None):
-        if len(idx) > 1:
-            model(parts[k].batch.index(idx).to(device))
+    for groups in minibatches(parts, max(batch_size, 2), None):
+        if sum(len(idx) for _, idx in groups) > 1:
+            _forward(model, [parts[k].batch.index(idx).to(device) for k, idx in groups])
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
 
@@ -224,13 +253,17 @@ def metrics(pred: np.ndarray, true: np.ndarray, task: Task) -> dict[str, float]:
     }
 
 
-def permutation_gap(model: Predictor, parts: list[Part], seed: int = 0) -> float:
-    """Largest |f(x) - f(g x)| over the networks and one random symmetry permutation g each."""
+def permutation_gap(model: Predictor, parts: list[Part], seed: int = 0, networks: int = 64) -> float:
+    """Largest |f(x) - f(g x)| over (up to `networks` of) the networks and one random symmetry permutation g each,
+    applied to the whole network (`WeightBatch.twins`), not through the encoders' own permutation code."""
     gen = torch.Generator().manual_seed(seed)
     model.eval()
-    gap = 0.0
+    gap, seen = 0.0, 0
     with torch.no_grad():
         for p in parts:
-            batch = p.batch.index(slice(0, 64))
-            gap = max(gap, (model(batch) - model(batch.permute(batch.random_permutation(gen)))).abs().max().item())
+            batch = p.batch.index(slice(0, networks - seen))
+            if len(batch) == 0:
+                break
+            gap = max(gap, (model(batch) - model(batch.twins(gen))).abs().max().item())
+            seen += len(batch)
     return gap

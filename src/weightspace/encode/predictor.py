@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import torch
@@ -10,11 +11,12 @@ from torch import nn
 
 from weightspace.encode.baselines import NFN, DeepSets, FlatMLP, StatNN
 from weightspace.encode.graph import GraphEncoder
+from weightspace.encode.probe import ProbeEncoder
 from weightspace.encode.sne import SNE
 from weightspace.encode.weights import EncodeError, WeightBatch
 from weightspace.fileio import SavedModel
 
-ENCODERS = ("sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp", "graph")
+ENCODERS = ("sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp", "graph", "probe")
 Task = Literal["regression", "probability", "classes"]
 
 
@@ -22,7 +24,7 @@ class EncoderConfig(BaseModel):
     """Everything needed to rebuild a trained predictor (its weights live in the .safetensors beside)."""
 
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp", "graph"] = "sne"
+    kind: Literal["sne", "mlp", "statnn", "deepsets", "nfn-np", "nfn-hnp", "graph", "probe"] = "sne"
     dim: int = 32  # embedding size
     width: int = 32  # set-function / NFN channel width
     heads: int = 4
@@ -33,6 +35,8 @@ class EncoderConfig(BaseModel):
     weight_scale: float = 1.0  # SNE reads weights / this: the training zoo's RMS weight (set by training)
     canonical: bool = False  # SNE sorts hidden units into one order first: exactly permutation invariant
     hidden: int = 256  # flat MLP / StatNN hidden width
+    probes: int = 32  # probing encoder: how many learned inputs
+    probe_generator: Literal["none", "deep-linear"] = "none"  # free probes, or ProbeGen's deep linear generator
     head_width: int = 512
     target: str = "test_accuracy"
     task: Task = "probability"
@@ -43,15 +47,20 @@ class EncoderConfig(BaseModel):
     shapes: list[list[int]] = []
     has_bias: list[bool] = []
     spread: list[int] = []
+    # ... and what it reads and outputs (the probing encoder feeds its inputs and reads its outputs)
+    input_shape: list[int] = []
+    net_outputs: int = 0
 
     def with_example(self, batch: WeightBatch) -> EncoderConfig:
-        return self.model_copy(
-            update={
-                "shapes": [list(w.shape[1:]) for w in batch.weights],
-                "has_bias": [b is not None for b in batch.biases],
-                "spread": list(batch.spread),
-            }
-        )
+        update = {
+            "shapes": [list(w.shape[1:]) for w in batch.weights],
+            "has_bias": [b is not None for b in batch.biases],
+            "spread": list(batch.spread),
+        }
+        if batch.source is not None:
+            spec = batch.source[0]
+            update |= {"input_shape": list(spec.input_shape), "net_outputs": math.prod(spec.output_shape)}
+        return self.model_copy(update=update)
 
     def example(self) -> WeightBatch:
         """Two all-zero networks of the training architecture."""
@@ -80,6 +89,11 @@ def build_encoder(config: EncoderConfig) -> nn.Module:
             config.weight_scale,
             config.canonical,
         )
+    if kind == "probe":
+        if not config.input_shape or not config.net_outputs:
+            raise EncodeError("this encoder config records no training architecture to probe")
+        return ProbeEncoder(tuple(config.input_shape), config.net_outputs, config.dim, 2 * config.width,
+                            config.probes, config.probe_generator)  # fmt: skip
     if kind == "graph":
         return GraphEncoder(config.dim, config.width, config.depth, config.kernel_max)
     if kind == "deepsets":

@@ -14,7 +14,7 @@ from weightspace.encode.layout import Factor, Layout, chain_layout, graph_layout
 from weightspace.errors import SpecError
 from weightspace.nets.graph import GraphSpec, Spec
 from weightspace.nets.net import Net
-from weightspace.nets.symmetry import hidden_layers
+from weightspace.nets.symmetry import hidden_layers, permute, random_permutation
 
 
 class EncodeError(SpecError):
@@ -28,7 +28,9 @@ class WeightBatch:
     `spread[l]` is how many input columns of layer l belong to one unit before it (a conv's channel read through a
     flatten covers h*w columns; otherwise 1). `labels[l]` groups the units of a chain's hidden layer l that may
     trade places (units with different per-unit activations may not). `layout` is the chain these describe unless
-    given (a graph's comes from its spec).
+    given (a graph's comes from its spec). `source` is the networks' spec and every tensor they have
+    ({name: [B, ...]}), for encoders that run the networks; a batch permuted here carries none (its other tensors,
+    a norm's gains say, would not follow), while `twins` permutes whole networks.
     """
 
     weights: tuple[torch.Tensor, ...]
@@ -36,6 +38,7 @@ class WeightBatch:
     spread: tuple[int, ...]
     labels: tuple[torch.Tensor | None, ...]
     layout: Layout = field(default=None, repr=False)  # type: ignore[assignment]
+    source: tuple[Spec, dict[str, torch.Tensor]] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if self.layout is None:
@@ -60,7 +63,7 @@ class WeightBatch:
             weights = tuple(_read(stacked[r.weight].float(), r) for r in reads)
             biases = tuple(None if r.bias is None else stacked[r.bias].float() for r in reads)
             spread = tuple(c[0].inner for c in layout.cols)
-            return cls(weights, biases, spread, (None,) * len(weights), layout)
+            return cls(weights, biases, spread, (None,) * len(weights), layout, (spec, dict(stacked)))
         layers = spec.parametric_layers()
         hidden = hidden_layers(spec)
         weights, biases, spread, labels = [], [], [], []
@@ -75,7 +78,7 @@ class WeightBatch:
                 labels.append(None if len(names) == 1 else lab)
             else:
                 labels.append(None)
-        return cls(tuple(weights), tuple(biases), tuple(spread), tuple(labels))
+        return cls(tuple(weights), tuple(biases), tuple(spread), tuple(labels), source=(spec, dict(stacked)))
 
     @classmethod
     def of_nets(cls, nets: list[Net]) -> WeightBatch:
@@ -100,16 +103,38 @@ class WeightBatch:
         """Equal for batches an encoder with a fixed architecture (flat MLP, NFN) can read alike."""
         return tuple(tuple(w.shape[1:]) for w in self.weights) + tuple(b is not None for b in self.biases)
 
-    def _with(self, weights, biases) -> WeightBatch:
-        return WeightBatch(tuple(weights), tuple(biases), self.spread, self.labels, self.layout)
+    def _with(self, weights, biases, source=None) -> WeightBatch:
+        return WeightBatch(tuple(weights), tuple(biases), self.spread, self.labels, self.layout, source)
+
+    def _source_with(self, fn) -> tuple[Spec, dict[str, torch.Tensor]] | None:
+        return None if self.source is None else (self.source[0], {k: fn(v) for k, v in self.source[1].items()})
 
     def index(self, idx: torch.Tensor | slice) -> WeightBatch:
-        return self._with((w[idx] for w in self.weights), (None if b is None else b[idx] for b in self.biases))
+        return self._with(
+            (w[idx] for w in self.weights),
+            (None if b is None else b[idx] for b in self.biases),
+            self._source_with(lambda t: t[idx.to(t.device) if isinstance(idx, torch.Tensor) else idx]),
+        )
 
     def to(self, device: torch.device | str) -> WeightBatch:
         return self._with(
-            (w.to(device) for w in self.weights), (None if b is None else b.to(device) for b in self.biases)
+            (w.to(device) for w in self.weights),
+            (None if b is None else b.to(device) for b in self.biases),
+            self._source_with(lambda t: t.to(device)),
         )
+
+    def twins(self, generator: torch.Generator | None = None) -> WeightBatch:
+        """The same functions, each network's hidden units reordered at random as a whole Net (every tensor it
+        has, `nets.permute`): an independent check of this class's own `permute`."""
+        if self.source is None:
+            raise EncodeError("this batch carries only the tensors encoders read; build it with from_stacked")
+        spec, params = self.source
+        nets = []
+        for i in range(len(self)):
+            net = Net(spec, {k: v[i].detach().cpu() for k, v in params.items()})
+            nets.append(permute(net, random_permutation(spec, generator)))
+        device = self.weights[0].device
+        return WeightBatch.of_nets(nets).to(device)
 
     def flat(self) -> torch.Tensor:
         """[B, P]: every weight and bias, layer by layer."""

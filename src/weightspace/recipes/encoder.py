@@ -62,6 +62,9 @@ def prepare(config: enc.EncoderConfig, train: list[enc.Part], task: enc.Task | N
     if task == "regression":
         update["target_mean"], update["target_std"] = float(raw.mean()), float(raw.std() or 1.0)
     update["weight_scale"] = rms_weight(train)
+    kernels = [w.shape[-1] for p in train for w in p.batch.weights if w.dim() == 5]
+    if kernels and max(kernels) > config.kernel_max and max(kernels) % 2 == config.kernel_max % 2:
+        update["kernel_max"] = max(kernels)  # the training zoo's largest kernel fits
     return config.model_copy(update=update).with_example(train[0].batch)
 
 

@@ -15,6 +15,7 @@ from weightspace.limits import MAX_NETWORKS
 from weightspace.nets.graph import Spec
 from weightspace.nets.init import INIT_SCHEMES
 from weightspace.nets.presets import preset
+from weightspace.nets.spec import ACTIVATIONS
 from weightspace.train.loop import Recipe
 
 _DATA: dict[tuple, TaskData] = {}  # per-process cache: a worker loads its dataset once
@@ -39,6 +40,34 @@ class Varied(BaseModel):
     train_fraction: list[float] = [0.1, 0.25, 0.5, 1.0]
 
 
+class Wild(BaseModel):
+    """An architecture distribution in the manner of CNN Wild Park (Kofinas et al. 2024): each shard draws one
+    `wild-cnn` (a zoo with shard_size 1 draws one per network). Layer i takes the skip from layer j, or none,
+    uniformly over {none, 0, ..., i - 2}, as their sampler does; with probability `batchnorm` every conv is followed
+    by batchnorm. Each draw is recorded in its rows (layers, channels, kernels, residual, activations, batchnorm)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    layers: list[PositiveInt] = [2, 3, 4, 5]
+    channels: list[PositiveInt] = [4, 8, 16, 32]
+    kernels: list[PositiveInt] = [3, 5, 7]
+    activations: list[str] = ["relu", "gelu", "tanh", "sigmoid", "leaky_relu", "none"]
+    residual: bool = True
+    batchnorm: float = Field(0.0, ge=0, le=1)
+
+    def largest(self) -> dict[str, Any]:
+        """The costliest architecture the distribution can draw (for time and memory estimates)."""
+        n = max(self.layers)
+        return {"channels": [max(self.channels)] * n, "kernels": [max(self.kernels)] * n, "residual": [-1] * n,
+                "activations": [self.activations[0]] * n, "batchnorm": self.batchnorm > 0}  # fmt: skip
+
+
+def wild_kwargs(hp: dict[str, Any]) -> dict[str, Any]:
+    """The `wild-cnn` arguments of a shard's draw, as its rows record it."""
+    ints = lambda text: [int(v) for v in text.split(",")]  # noqa: E731
+    return {"channels": ints(hp["channels"]), "kernels": ints(hp["kernels"]), "residual": ints(hp["residual"]),
+            "activations": hp["activations"].split(","), "batchnorm": bool(hp["batchnorm"])}  # fmt: skip
+
+
 class ZooConfig(BaseModel):
     """Everything that determines a zoo: the same config gives the same zoo, bit for bit, on the same device."""
 
@@ -57,6 +86,7 @@ class ZooConfig(BaseModel):
     checkpoints: list[int] | None = None  # epochs whose weights are kept; None: the last only
     train_fraction: float = Field(1.0, gt=0, le=1)
     varied: Varied | None = None
+    wild: Wild | None = None  # draw each shard's architecture (arch gives the input shape and classes)
     shard_size: PositiveInt = 16
     seed: int = Field(0, ge=0, le=2**32 - 1)
     threads: PositiveInt = 1  # torch threads per shard job: fixed so every executor computes the same numbers
@@ -87,7 +117,13 @@ class ZooConfig(BaseModel):
     def check(self) -> ZooConfig:
         if not self.archs:
             raise WeightspaceError("arch lists no architecture; give one, or a list of them")
-        for i in range(len(self.archs)):
+        if self.wild is not None:
+            if len(self.archs) != 1 or self.archs[0].preset != "wild-cnn":
+                raise WeightspaceError("a wild zoo draws its architectures: give one arch with preset wild-cnn")
+            if set(self.wild.activations) - set(ACTIVATIONS) - {"none"}:
+                raise WeightspaceError(f"wild activations must be among: none, {', '.join(ACTIVATIONS)}")
+            self.spec(0, **self.wild.largest())  # the costliest draw builds
+        for i in range(len(self.archs) if self.wild is None else 0):
             self.spec(i)  # every architecture builds, within the bounds of a spec
             if self.varied is not None:  # and takes the varied activation and dropout
                 self.spec(i, activation=self.varied.activation[0], dropout=self.varied.dropout[0])
@@ -132,6 +168,17 @@ def _digits_graphs(name: str, arch: Arch | list[Arch], per_task: int = 64) -> Zo
     """A multi-class zoo of graphs on the 8x8 digits: 8 epochs, checkpoints at 2 and 8."""
     return ZooConfig(name=name, dataset="digits", arch=arch, tasks="multiclass", per_task=per_task,
                      recipe=Recipe(epochs=8, batch_size=64), checkpoints=[2, 8], shard_size=8)  # fmt: skip
+
+
+def _wild(name: str, dataset: str, shape: list[int], per_task: int, epochs: int, fractions: list[float]) -> ZooConfig:
+    """A CNN Wild Park-style population: one drawn architecture and one hyperparameter draw per network,
+    kept at epochs/4, epochs/2 and epochs."""
+    return ZooConfig(
+        name=name, dataset=dataset, arch=Arch(preset="wild-cnn", kwargs={"input_shape": shape}), tasks="multiclass",
+        per_task=per_task, recipe=Recipe(epochs=epochs, batch_size=32),
+        checkpoints=[epochs // 4, epochs // 2, epochs], shard_size=1, wild=Wild(batchnorm=0.5),
+        varied=Varied(optimizer=["adam"], lr=(5e-4, 1e-2), weight_decay=(1e-6, 1e-3), train_fraction=fractions),
+    )  # fmt: skip
 
 
 ZOO_PRESETS: dict[str, ZooConfig] = {
@@ -190,6 +237,9 @@ ZOO_PRESETS: dict[str, ZooConfig] = {
     # Zoos of graphs: the targets of SNE's transfer across architectures, at the digits' size.
     "digits-resnet": _digits_graphs("digits-resnet", DIGITS_RESNET),
     "digits-vit": _digits_graphs("digits-vit", DIGITS_VIT),
+    # CNN Wild Park at CPU scale: every network its own drawn CNN (depth, widths, kernels, skips, batchnorm).
+    "digits-wild": _wild("digits-wild", "digits", [1, 8, 8], 1200, 8, [0.5, 1.0]),
+    "fashion-wild": _wild("fashion-wild", "fashion-mnist", [1, 28, 28], 1000, 4, [0.02, 0.05]),
     # A mixed population: residual, transformer and chain networks side by side (shards take turns).
     "digits-mixed": _digits_graphs(
         "digits-mixed",

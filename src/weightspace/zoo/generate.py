@@ -21,7 +21,7 @@ from weightspace.nets.graph import Spec
 from weightspace.nets.init import init_net
 from weightspace.progress import progress_bar
 from weightspace.train.batched import fit_stacked, stack
-from weightspace.zoo.config import ZooConfig
+from weightspace.zoo.config import ZooConfig, wild_kwargs
 from weightspace.zoo.lock import zoo_lock
 from weightspace.zoo.manifest import ZooError, sha256_json
 from weightspace.zoo.plan import ShardPlan, derive_seeds, make_plan
@@ -31,18 +31,32 @@ from weightspace.zoo.writer import shards_to_make, start_zoo
 
 
 def shard_spec(config: ZooConfig, shard: ShardPlan) -> Spec:
+    if config.wild is not None:
+        return config.spec(0, **wild_kwargs(shard.hp))
     overrides = {k: shard.hp[k] for k in ("activation", "dropout") if k in shard.hp}
     return config.spec(shard.hp.get("arch", 0), **overrides)
 
 
 def plan_specs(config: ZooConfig, plan: Sequence[ShardPlan]) -> list[Spec]:
     """The distinct architectures of a plan, in order of first use."""
-    specs: list[Spec] = []
+    specs: dict[str, Spec] = {}
     for shard in plan:
         spec = shard_spec(config, shard)
-        if spec not in specs:
-            specs.append(spec)
-    return specs
+        specs.setdefault(spec.model_dump_json(), spec)
+    return list(specs.values())
+
+
+_SPEC_INDEX: dict[str, dict[str, int]] = {}  # per process: config -> {spec JSON: its index in the zoo}
+
+
+def spec_index(config: ZooConfig, spec: Spec, num_classes: int) -> int:
+    """The position of `spec` in the zoo's spec list (computed once per config and process: a wild zoo has one
+    spec per shard)."""
+    key = config.model_dump_json()
+    if key not in _SPEC_INDEX:
+        specs = plan_specs(config, make_plan(config, num_classes))
+        _SPEC_INDEX[key] = {s.model_dump_json(): i for i, s in enumerate(specs)}
+    return _SPEC_INDEX[key][spec.model_dump_json()]
 
 
 def run_shard(
@@ -74,7 +88,7 @@ def run_shard(
         order_seeds, config.checkpoints, device, deterministic=deterministic,
         compile=True if config.compile else None,
     )  # fmt: skip
-    spec_index = plan_specs(config, make_plan(config, data.num_classes)).index(spec)
+    index = spec_index(config, spec, data.num_classes)
     rows, tensors = [], {k: [] for k in init}
     for epoch, params in sorted(result.checkpoints.items()):
         for m, n in enumerate(shard.nets):
@@ -86,7 +100,7 @@ def run_shard(
                     "seed": n.init_seed,
                     "order_seed": order_seeds[m],
                     "epoch": epoch,
-                    "spec": spec_index,
+                    "spec": index,
                     "dataset": config.dataset,
                     "batch_size": recipe.batch_size,
                     "epochs": recipe.epochs,
@@ -228,7 +242,8 @@ def preflight(config: ZooConfig, data, workers: int, device: str) -> Plan:
     (computed from the config's counts alone, before the plan of every network is made)."""
     tasks = 1 if config.tasks == "multiclass" else len(config.classes or range(data.num_classes))
     networks = tasks * config.per_task
-    spec = max((config.spec(i) for i in range(len(config.archs))), key=lambda s: s.num_params())  # the costliest
+    largest = config.wild.largest() if config.wild else {}
+    spec = max((config.spec(i, **largest) for i in range(len(config.archs))), key=lambda s: s.num_params())
     params = spec.num_params()
     rows = networks * len(config.checkpoints or [1])
     n_train = max(1, int(len(data.x_train) * config.train_fraction))
