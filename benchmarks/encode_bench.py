@@ -9,6 +9,8 @@
     python benchmarks/encode_bench.py inr-classify               # Fashion-MNIST INRs, every encoder, 3 seeds
     python benchmarks/encode_bench.py inr-classify-mnist         # the same on the 5,000 MNIST digits' INRs
     python benchmarks/encode_bench.py inr-classify-full --epochs-scale 0.25 --no-pixels   # all 70,000 INRs
+    python benchmarks/encode_bench.py wild                       # 1,200 drawn CNNs: accuracy prediction and cost
+    python benchmarks/encode_bench.py transfer                   # small CNNs -> resnet and vit-tiny, untrained
     python benchmarks/encode_bench.py summary                    # SNE vs the best baseline, from the results
 
 Results go to --out (default runs/encode-bench/results; `--publish` writes the committed benchmarks/results/): each
@@ -46,8 +48,8 @@ SEEDS = (0, 1, 2)  # --seeds: each moves the encoder's init and batch order, and
 DEVICE = "cpu"  # --device for the INR-classification encoders
 PIXELS = True  # --no-pixels: leave out the INR tables' pixel references (a minute of logistic regression)
 SNE = {"width": 32, "depth": 1, "dim": 32, "chunk_size": 16}
-EPOCHS = {"sne": 30, "deepsets": 40, "nfn-np": 30, "nfn-hnp": 30, "mlp": 60, "statnn": 60, "graph": 30}
-ALL = ("sne", "deepsets", "statnn", "mlp", "nfn-np", "nfn-hnp", "graph")
+EPOCHS = {"sne": 30, "deepsets": 40, "nfn-np": 30, "nfn-hnp": 30, "mlp": 60, "statnn": 60, "graph": 30, "probe": 30}
+ALL = ("sne", "deepsets", "statnn", "mlp", "nfn-np", "nfn-hnp", "graph", "probe")
 CANONICAL = {"config": {"canonical": True}, "li_weight": 0.0}  # exactly invariant: nothing for LI to do
 
 
@@ -434,6 +436,126 @@ def bench_inr_classify(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL, z
     return note + "\n\n" + table(rows, header)
 
 
+# -- 6. wild populations: accuracy prediction on a CNN Wild Park-style zoo, and transfer to graph zoos -----------
+WILD_EPOCHS = {"sne": 8, "deepsets": 8, "statnn": 8, "graph": 8, "probe": 8}
+WILD_RUNS = {  # label -> (kind, encoder config); every run without logit invariance (a 2-core budget)
+    "sne": ("sne", {**SNE}),
+    "sne (canonical unit order)": ("sne", {**SNE, "canonical": True}),
+    "deepsets": ("deepsets", {}),
+    "statnn": ("statnn", {}),
+    "graph": ("graph", {}),
+    "probe": ("probe", {}),
+    "probe (deep-linear generator)": ("probe", {"probe_generator": "deep-linear"}),
+}
+WILD_PUBLISHED = {"NG-T (Kofinas et al. 2024, CNN Wild Park)": 0.817, "DNG (Kofinas et al. 2024)": 0.874}
+
+
+def wild_settings(label: str | None) -> dict:
+    kind, config = WILD_RUNS[label]
+    return json.loads(json.dumps({"epochs_scale": SCALE, "epochs": WILD_EPOCHS[kind], "config": config}))
+
+
+def inference_rate(model: Predictor, parts: list, networks: int = 240) -> float:
+    """Networks per second the trained encoder embeds (the first `networks` of `parts`, after one warm-up call)."""
+    from weightspace.encode.fit import outputs
+
+    chosen, total = [], 0
+    for p in parts:
+        if total >= networks:
+            break
+        chosen.append(p)
+        total += len(p)
+    outputs(model, chosen[:1], fn=lambda m, b: m.embed(b))
+    start = time.perf_counter()
+    outputs(model, chosen, fn=lambda m, b: m.embed(b))
+    return total / (time.perf_counter() - start)
+
+
+def train_wild(zoo: Zoo, kind: str, config: dict, seed: int, scale: float) -> dict:
+    """One encoder trained to predict test accuracy on the wild zoo's final checkpoints; its test tau and costs."""
+    from weightspace.recipes.encoder import split_rows
+
+    epochs = max(1, round(WILD_EPOCHS[kind] * scale))
+    cfg = EncoderConfig(kind=kind, target="test_accuracy", **config)
+    fit = FitConfig(epochs=epochs, batch_size=32, seed=seed, li_weight=0.0)
+    try:
+        model, report = train_on_zoo(zoo, cfg, fit, split_seed=seed, device=DEVICE)
+    except EncodeError as err:
+        return {"error": str(err)}
+    test = read_parts(zoo, "test_accuracy", split_rows(zoo, "test", seed))
+    rate = inference_rate(model, test)
+    print(f"  {kind} seed {seed}: {report['test']} ({report['seconds_per_epoch']:.1f} s/epoch, {rate:.0f} net/s)",
+          flush=True)  # fmt: skip
+    keep = ("test", "encoder_parameters", "seconds_per_epoch", "train_networks", "permutation_gap")
+    return {k: report[k] for k in keep} | {"epochs": epochs, "inference_networks_per_s": rate}
+
+
+def bench_wild(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
+    store = Store("wild", wild_settings)
+    zoo = Zoo.open(zoos / "digits-wild")
+    zoo = zoo.filter(epoch=int(zoo.table["epoch"].max()))
+    rows = []
+    for label, (kind, config) in WILD_RUNS.items():
+        if kind not in kinds:
+            continue
+        runs = [store.get(seeded(label, s), lambda k=kind, c=config, s=s: train_wild(zoo, k, c, s, scale), label)
+                for s in SEEDS]  # fmt: skip
+        if any("error" in r for r in runs):
+            rows.append([label, "cannot read", "", "", "", ""])
+            continue
+        taus = [r["test"]["tau"] for r in runs]
+        rows.append([label, spread(taus), " / ".join(fmt(t) for t in taus),
+                     f"{sum(r['seconds_per_epoch'] for r in runs) / len(runs):.1f}",
+                     f"{sum(r['inference_networks_per_s'] for r in runs) / len(runs):.0f}",
+                     f"{runs[0]['encoder_parameters']:,}"])  # fmt: skip
+    rows.sort(key=lambda r: -mean_of(r[1]) if r[1][0].isdigit() else 1)
+    rows += [[f"*{name}, published*", f"{tau:.3f}", "", "", "", ""] for name, tau in WILD_PUBLISHED.items()]
+    n = zoo.table["model_id"].nunique()
+    note = (f"{n:,} networks, each its own drawn CNN (digits-wild), final checkpoints; test-accuracy prediction, "
+            f"Kendall tau on the held-out networks, mean ± std over {len(SEEDS)} seeds (split, init, batch order); "
+            "costs on 2 cores")  # fmt: skip
+    header = ["encoder", "test tau", "each seed", "train s/epoch", "inference networks/s", "encoder params"]
+    return note + "\n\n" + table(rows, header)
+
+
+TRANSFER = ("digits-resnet", "digits-vit")
+
+
+def bench_transfer(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
+    """SNE's cross-architecture setting: trained on a chain-CNN zoo, evaluated untrained on graph zoos."""
+    store = Store("transfer", wild_settings)
+    rows = []
+    for label in ("sne", "deepsets", "graph", "probe"):
+        kind, config = WILD_RUNS[label]
+        if kind not in kinds:
+            continue
+        cells: dict[str, list] = {"digits-smallcnn": [], **{dst: [] for dst in TRANSFER}}
+        for seed in SEEDS:
+
+            def run(config=config, kind=kind, seed=seed, label=label):
+                epochs = max(1, round(WILD_EPOCHS[kind] * scale))
+                cfg = EncoderConfig(kind=kind, target="test_accuracy", **config)
+                fit = FitConfig(epochs=epochs, batch_size=32, seed=seed, li_weight=0.0)
+                model, report = train_on_zoo(Zoo.open(zoos / "digits-smallcnn"), cfg, fit, split_seed=seed)
+                out = {"digits-smallcnn": report["test"]}
+                for dst in TRANSFER:
+                    try:
+                        out[dst] = evaluate_on_zoo(model, Zoo.open(zoos / dst), "all")[0]
+                    except EncodeError as err:
+                        out[dst] = {"error": str(err)}
+                print(f"  {label} seed {seed}: {json.dumps({k: v.get('tau') for k, v in out.items()})}", flush=True)
+                return out
+
+            r = store.get(seeded(label, seed), run, label)
+            for dst in cells:
+                cells[dst].append(r[dst].get("tau"))
+        rows.append([label, *(spread(t) if None not in t else "cannot read" for t in cells.values())])
+    rows.sort(key=lambda r: -sum(mean_of(c) for c in r[2:] if c[0].isdigit() or c[0] == "-"))
+    header = ["encoder (trained on small CNNs, digits)", "tau on small CNNs (test)", "tau on resnet (untrained)",
+              "tau on vit-tiny (untrained)"]  # fmt: skip
+    return f"Kendall tau of test-accuracy predictions, mean ± std over {len(SEEDS)} seeds\n\n" + table(rows, header)
+
+
 # -- summary: SNE against the best baseline of each benchmark ---------------------------------------------------
 def bench_summary(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
     """Per benchmark, each encoder's score from the stored results; SNE's ratio to the best baseline (> 1: better)."""
@@ -493,6 +615,8 @@ BENCHES = {
     "inr-classify": bench_inr_classify,
     "inr-classify-mnist": lambda zoos, scale, kinds: bench_inr_classify(zoos, scale, kinds, "mnist5k-inrs"),
     "inr-classify-full": lambda zoos, scale, kinds: bench_inr_classify(zoos, scale, kinds, "fashion-inrs-full"),
+    "wild": bench_wild,
+    "transfer": bench_transfer,
     "summary": bench_summary,
 }
 
@@ -521,7 +645,8 @@ if __name__ == "__main__":
     if unknown := set(kinds) - set(ALL):
         parser.error(f"unknown encoders {sorted(unknown)}; choose from {', '.join(ALL)}")
     for name in BENCHES if args.bench == "all" else [args.bench]:
-        budget = INR_EPOCHS if name.startswith("inr-classify") else EPOCHS
+        budget = WILD_EPOCHS if name in ("wild", "transfer") else EPOCHS
+        budget = INR_EPOCHS if name.startswith("inr-classify") else budget
         print(f"## {name}  (SNE {SNE}; epochs {budget} x {args.epochs_scale})", flush=True)
         result = BENCHES[name](args.zoos, args.epochs_scale, kinds)
         write_text_atomic(RESULTS / f"encode_{name.replace('-', '_')}.md", result + "\n")

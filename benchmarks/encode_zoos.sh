@@ -18,6 +18,10 @@ build mnist5k-mlp zoo generate --preset mnist5k-mlp-varied --per-task 96
 build fashion-smallcnn zoo generate --preset fashion-smallcnn-varied --per-task 48
 [ -f "$OUT/sine-inr/models.parquet" ] || "$WS" zoo sine-inr --out "$OUT/sine-inr" --networks 1000
 build digits-lenet5 zoo generate --preset digits-lenet5 --per-task 20
+# wild populations (encode_bench.py wild, transfer): 1,200 drawn CNNs in ~25 min on 2 workers; two graph zoos
+build digits-wild zoo generate --preset digits-wild --workers 2
+build digits-resnet zoo generate --preset digits-resnet
+build digits-vit zoo generate --preset digits-vit
 # INR classification (encode_bench.py inr-classify*): one SIREN per image, DWSNets' protocol
 build fashion-inrs --threads 2 zoo inr --dataset fashion-mnist --per-class 1000   # 10,000 INRs, ~20 min
 build mnist5k-inrs --threads 2 zoo inr --dataset mnist5k                          # 5,000, ~5 min
