@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import zlib
+
 import torch
 from hypothesis import assume
 from hypothesis import strategies as st
@@ -154,3 +157,23 @@ def text_transformer(vocab: int = 50, tokens: int = 6, dim: int = 8, heads: int 
     ]
     return GraphSpec.model_validate({"input_shape": [tokens], "name": "text-transformer",
                                      "nodes": [{"name": n, "op": op, "inputs": i} for n, op, i in nodes]})  # fmt: skip
+
+
+def named_weights(shapes: dict[str, list[int]]) -> dict[str, torch.Tensor]:
+    """Weights for a state dict's names, each a pure function of its name (so a fixture can record a foreign
+    model's outputs on them and a test rebuild them): He-scaled weights, gains near 1, positive running variances."""
+    out = {}
+    for name, shape in shapes.items():
+        g = torch.Generator().manual_seed(zlib.crc32(name.encode()))
+        if name.endswith("num_batches_tracked"):
+            out[name] = torch.tensor(0)
+        elif name.endswith("running_var"):
+            out[name] = torch.rand(shape, generator=g) + 0.5
+        elif name.endswith("running_mean") or name.endswith("bias"):
+            out[name] = 0.1 * torch.randn(shape, generator=g)
+        elif len(shape) == 1:  # a norm's gain
+            out[name] = 1 + 0.1 * torch.randn(shape, generator=g)
+        else:
+            fan_in = math.prod(shape[1:])
+            out[name] = torch.randn(shape, generator=g) * (2 / fan_in) ** 0.5
+    return out

@@ -14,7 +14,7 @@ from weightspace.nets.graph import (
     chain_only,
     load_spec,
 )
-from weightspace.nets.graph_presets import GRAPH_PRESETS, inception_small, resnet, vit_tiny, wild_cnn, wrn
+from weightspace.nets.graph_presets import GRAPH_PRESETS, inception_small, resnet, resnet18, vit_tiny, wild_cnn, wrn
 from weightspace.nets.graph_symmetry import unit_groups
 from weightspace.nets.init import INIT_SCHEMES, init_net
 from weightspace.nets.net import Layout, Net, Slot, check_params, state_for
@@ -60,6 +60,7 @@ __all__ = [
     "inception_small",
     "resnet",
     "vit_tiny",
+    "resnet18",
     "wild_cnn",
     "wrn",
     "Activation",

@@ -121,6 +121,33 @@ def vit_tiny(
     return GraphSpec(input_shape=tuple(input_shape), nodes=g.nodes, name=f"vit-tiny-p{patch}-d{depth}")
 
 
+def resnet18(input_shape: Sequence[int] = (3, 32, 32), classes: int = 10, width: int = 64) -> GraphSpec:
+    """ResNet-18 as Schürholt et al.'s model zoos train it on 32x32 images: torchvision's ResNet with basic blocks
+    [2, 2, 2, 2], a 3x3 stride-1 stem and no max pool. Node names are torchvision's module names with "_" for ".",
+    so its state dict reads by name (`layer1.0.conv1.weight` is node `layer1_0_conv1`)."""
+    g = _Graph()
+
+    def conv_bn(name: str, bn: str, x: str, c: int, k: int, stride: int) -> str:
+        x = g.add(name, Conv2d(out_channels=c, kernel_size=k, stride=stride, padding=k // 2, bias=False), x)
+        return g.add(bn, BatchNorm(), x)
+
+    x = g.add("relu", Activation(fn="relu"), conv_bn("conv1", "bn1", "input", width, 3, 1))
+    channels = width
+    for stage in range(4):
+        c = width * 2**stage
+        for block in range(2):
+            name, stride = f"layer{stage + 1}_{block}", 2 if stage and not block else 1
+            h = g.add(f"{name}_relu1", Activation(fn="relu"), conv_bn(f"{name}_conv1", f"{name}_bn1", x, c, 3, stride))
+            h = conv_bn(f"{name}_conv2", f"{name}_bn2", h, c, 3, 1)
+            skip = x
+            if stride != 1 or c != channels:
+                skip = conv_bn(f"{name}_downsample_0", f"{name}_downsample_1", x, c, 1, stride)
+            x = g.add(f"{name}_relu2", Activation(fn="relu"), g.add(f"{name}_add", Add(), h, skip))
+            channels = c
+    g.add("fc", Linear(out_features=classes), g.add("avgpool", GlobalPool(), x))
+    return GraphSpec(input_shape=tuple(input_shape), nodes=g.nodes, name="resnet18")
+
+
 def wild_cnn(
     channels: Sequence[int] = (8, 16),
     kernels: Sequence[int] = (3, 3),
@@ -156,6 +183,7 @@ def wild_cnn(
 
 GRAPH_PRESETS = {
     "wild-cnn": wild_cnn,
+    "resnet18": resnet18,
     "resnet": resnet,
     "wrn": wrn,
     "inception-small": inception_small,

@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from weightspace.errors import SpecError, WeightspaceError
 from weightspace.limits import MAX_LAYERS, MAX_UNITS, check_bytes, label, whole_number
+from weightspace.nets import resnet18
+from weightspace.nets.graph import GraphSpec, Spec
 from weightspace.nets.net import state_for
 from weightspace.nets.spec import Activation, ArchSpec, Conv2d, Dropout, Flatten, Linear, Pool2d
 from weightspace.zoo.store import Zoo
@@ -82,7 +84,7 @@ def torch_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix in (".pt", ".pth") and p.is_file())
 
 
-def fit_to_spec(spec: ArchSpec, state: dict[str, torch.Tensor], where: str) -> dict[str, torch.Tensor]:
+def fit_to_spec(spec: Spec, state: dict[str, torch.Tensor], where: str) -> dict[str, torch.Tensor]:
     """`state` under the spec's names (by name, else in order; shapes checked), or one error naming --arch."""
     try:
         return state_for(spec, state, where)
@@ -126,7 +128,7 @@ class ModelZooParams(BaseModel):
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    type: Literal["CNN", "CNN2", "CNN3", "MLP"] = Field(alias="model::type")
+    type: Literal["CNN", "CNN2", "CNN3", "MLP", "Resnet18"] = Field(alias="model::type")
     nlin: Literal["leakyrelu", "relu", "tanh", "sigmoid", "gelu"] = Field("leakyrelu", alias="model::nlin")
     dropout: float = Field(0.0, ge=0, lt=1, alias="model::dropout", allow_inf_nan=False)
     channels_in: int = Field(1, ge=1, le=MAX_UNITS, alias="model::channels_in", strict=True)
@@ -138,8 +140,9 @@ class ModelZooParams(BaseModel):
     i_dim: int = Field(14, ge=1, le=MAX_UNITS, alias="model::i_dim", strict=True)
 
 
-def model_zoo_spec(params: dict[str, Any], where: str = "params.json") -> ArchSpec:
-    """The architecture a model-zoo trial's params.json names (their CNN, CNN2, CNN3 and MLP definitions)."""
+def model_zoo_spec(params: dict[str, Any], where: str = "params.json") -> Spec:
+    """The architecture a model-zoo trial's params.json names (their CNN, CNN2, CNN3, MLP and Resnet18
+    definitions; Resnet18 as a graph read by torchvision's names, on 32x32 inputs)."""
     if not isinstance(params, dict):
         raise WeightspaceError(f"{where} holds a {type(params).__name__}, not a mapping of parameters")
     try:
@@ -150,6 +153,8 @@ def model_zoo_spec(params: dict[str, Any], where: str = "params.json") -> ArchSp
         field = ModelZooParams.model_fields[field].alias if field in ModelZooParams.model_fields else field
         raise WeightspaceError(f"{where}: {field} {e['msg'].lower()}; or give --arch") from None
     kind, channels = p.type, p.channels_in
+    if kind == "Resnet18":
+        return resnet18((channels, 32, 32), p.o_dim)
     fn = {"leakyrelu": "leaky_relu"}.get(p.nlin, p.nlin)
     act = Activation(fn=fn)
     drop = [Dropout(p=p.dropout)] if p.dropout > 0 else []
@@ -175,6 +180,15 @@ def model_zoo_spec(params: dict[str, Any], where: str = "params.json") -> ArchSp
         return ArchSpec(input_shape=(p.i_dim,), layers=layers, name="model-zoo-mlp")
     except ValidationError as err:
         raise WeightspaceError(f"{where}: {err.errors()[0]['msg']}; or give --arch") from None
+
+
+def node_names(spec: Spec, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A module's state dict under a graph's node names ("layer1.0.conv1.weight" -> "layer1_0_conv1.weight");
+    a chain's names are left as they are."""
+    if not isinstance(spec, GraphSpec):
+        return state
+    return {k.rsplit(".", 1)[0].replace(".", "_") + "." + k.rsplit(".", 1)[1] if "." in k else k: v
+            for k, v in state.items()}  # fmt: skip
 
 
 def _read_json(path: Path) -> Any:
@@ -236,7 +250,7 @@ def import_model_zoo(folder: str | Path, out: str | Path, spec: ArchSpec | None 
         raise WeightspaceError(f"{folder} mixes architectures; import one kind of trial at a time")
 
     def load(p: Pending) -> Rows:
-        return [(fit_to_spec(specs[0], load_state_dict(f), str(f)), row) for f, row in p.source]
+        return [(fit_to_spec(specs[0], node_names(specs[0], load_state_dict(f)), str(f)), row) for f, row in p.source]
 
     source = {"format": "model-zoo", "folder": str(folder.resolve()), "trials": len(trials)}
     return write_networks(out, f"{folder.name}-import", specs[0], pending, load, source)
