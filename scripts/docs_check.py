@@ -108,6 +108,8 @@ CHECKS = [  # (name, README marker, how: "run COMMAND" | "file PATH" | a functio
     ("encode cross-arch", "| encoder (trained on small CNN", "file benchmarks/results/encode_cross_arch.md", None),
     ("encode seed task", "| method | test accuracy (10 classes", "file benchmarks/results/encode_seed_task.md", None),
     ("encode speed", "| encoder | networks/s (inference)", "file benchmarks/results/encode_speed.md", None),
+    ("encode wild", "| encoder | test tau | each seed", "file benchmarks/results/encode_wild.md", None),
+    ("encode transfer", "| encoder (trained on small CNNs", "file benchmarks/results/encode_transfer.md", None),
     ("SWAT", "| method | depth | mean test MSE", "file benchmarks/results/swat/README.md", None),
     ("SIREN fitter", "| method | INR-steps/s", "file benchmarks/results/inr_fit_cpu.md", None),
     ("Keras peer", "| work (one-vs-rest LeNet-5s)", "file benchmarks/results/peer_keras_cpu*.json", None),
