@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
@@ -60,9 +61,22 @@ class Wild(BaseModel):
         return {"channels": [max(self.channels)] * n, "kernels": [max(self.kernels)] * n, "residual": [-1] * n,
                 "activations": [self.activations[0]] * n, "batchnorm": self.batchnorm > 0}  # fmt: skip
 
+    def draw(self, rng: np.random.Generator) -> dict[str, Any]:
+        """One architecture, as the text columns of its shard's rows (`wild_kwargs` reads them back)."""
+        n = int(rng.choice(self.layers))
+        residual = [int(rng.choice([-1, *range(i - 1)])) if self.residual else -1 for i in range(n)]
+        return {
+            "layers": n,
+            "channels": ",".join(str(int(rng.choice(self.channels))) for _ in range(n)),
+            "kernels": ",".join(str(int(rng.choice(self.kernels))) for _ in range(n)),
+            "residual": ",".join(map(str, residual)),
+            "activations": ",".join(str(rng.choice(self.activations)) for _ in range(n)),
+            "batchnorm": bool(rng.random() < self.batchnorm),
+        }
+
 
 def wild_kwargs(hp: dict[str, Any]) -> dict[str, Any]:
-    """The `wild-cnn` arguments of a shard's draw, as its rows record it."""
+    """The `wild-cnn` arguments of a shard's draw (`Wild.draw`), as its rows record it."""
     ints = lambda text: [int(v) for v in text.split(",")]  # noqa: E731
     return {"channels": ints(hp["channels"]), "kernels": ints(hp["kernels"]), "residual": ints(hp["residual"]),
             "activations": hp["activations"].split(","), "batchnorm": bool(hp["batchnorm"])}  # fmt: skip

@@ -52,22 +52,6 @@ def _varied_hp(config: ZooConfig, shard_id: int) -> dict[str, Any]:
     }
 
 
-def _wild_draw(config: ZooConfig, shard_id: int) -> dict[str, Any]:
-    """One architecture from the config's wild distribution (see `Wild`), as text columns of the shard's rows."""
-    w = config.wild
-    rng = np.random.default_rng([config.seed, shard_id, 2])
-    n = int(rng.choice(w.layers))
-    residual = [int(rng.choice([-1, *range(i - 1)])) if w.residual else -1 for i in range(n)]
-    return {
-        "layers": n,
-        "channels": ",".join(str(int(rng.choice(w.channels))) for _ in range(n)),
-        "kernels": ",".join(str(int(rng.choice(w.kernels))) for _ in range(n)),
-        "residual": ",".join(map(str, residual)),
-        "activations": ",".join(str(rng.choice(w.activations)) for _ in range(n)),
-        "batchnorm": bool(rng.random() < w.batchnorm),
-    }
-
-
 def make_plan(config: ZooConfig, num_classes: int) -> list[ShardPlan]:
     """Networks in task-major order, cut into shards of `shard_size`; each network gets its own two seeds."""
     if config.tasks == "multiclass":
@@ -93,6 +77,7 @@ def make_plan(config: ZooConfig, num_classes: int) -> list[ShardPlan]:
         if len(config.archs) > 1:
             hp["arch"] = sid % len(config.archs)
         if config.wild:  # the draw sets the activations; dropout has no place in a wild-cnn
-            hp = {k: v for k, v in hp.items() if k not in ("activation", "dropout")} | _wild_draw(config, sid)
+            draw = config.wild.draw(np.random.default_rng([config.seed, sid, 2]))
+            hp = {k: v for k, v in hp.items() if k not in ("activation", "dropout")} | draw
         shards.append(ShardPlan(sid, tuple(nets[start : start + config.shard_size]), hp))
     return shards
