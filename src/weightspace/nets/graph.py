@@ -144,7 +144,7 @@ def _node_shape(node: Node, shapes: list[Shape]) -> Shape:
     if not isinstance(op, Add | Concat) and len(shapes) != 1:
         raise fail("it takes exactly one input")
     if isinstance(op, PrefixAdd):
-        if len(shapes) != 2 or len(first) not in (1, 3) or shapes[1][1:] != first[1:] or len(shapes[1]) != len(first):
+        if len(shapes) != 2 or len(first) not in (1, 3) or shapes[1][1:] != first[1:]:  # [1:] equal: same rank
             raise fail("a prefix add takes two [C, H, W] (or [F]) inputs that differ only in C")
         return first
     if isinstance(op, Add):
