@@ -2,12 +2,14 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tests.strategies import random_graph_net as random_net
 from tests.strategies import random_graphs
+from weightspace.errors import SpecError
 from weightspace.nets import Net, lenet5_seed, small_cnn
 from weightspace.nets.graph import GraphSpec, build_graph, chain_names
 from weightspace.nets.graph_presets import GRAPH_PRESETS, resnet, wrn
@@ -353,3 +355,32 @@ def test_a_users_text_module_with_nn_embedding_is_traced():
     ids = torch.randint(0, 30, (3, 5))
     with torch.no_grad():
         assert (net(ids) - module(ids)).abs().max() < 1e-5
+
+
+def test_a_sentence_embedding_scaled_to_unit_length_traces_and_keeps_its_function_under_permutation():
+    from weightspace.nets import permute, random_permutation, spec_of
+
+    class Embedder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.fc, self.out = torch.nn.Embedding(30, 8), torch.nn.Linear(8, 16), torch.nn.Linear(16, 4)
+
+        def forward(self, ids):
+            return F.normalize(self.out(torch.relu(self.fc(self.emb(ids)))).mean(1), dim=-1)
+
+    torch.manual_seed(0)
+    module = Embedder().eval()
+    net = Net.from_module(None, module, input_shape=(5,))
+    assert net.spec.nodes[-1].op.kind == "normalize"
+    ids = torch.randint(0, 30, (3, 5), generator=torch.Generator().manual_seed(0))
+    assert (net(ids) - module(ids)).abs().max() < 1e-6 and torch.allclose(net(ids).norm(dim=-1), torch.ones(3))
+    moved = permute(net, random_permutation(net.spec, torch.Generator().manual_seed(1)))
+    assert (moved.params["fc.weight"] - net.params["fc.weight"]).abs().max() > 0.1
+    assert (moved(ids) - net(ids)).abs().max() < 1e-6
+
+    class Wrong(Embedder):
+        def forward(self, ids):
+            return F.normalize(self.out(self.fc(self.emb(ids))).mean(1), dim=0)
+
+    with pytest.raises(SpecError, match="only F.normalize"):
+        spec_of(Wrong(), (5,))

@@ -232,13 +232,14 @@ def zoo_import(
     fmt: str = typer.Argument(
         ...,
         help="auto | seed-keras | keras-h5 | small-cnn | safetensors-dir | state-dicts | "
-        "model-zoo | inr-dir (see `zoo formats`)",
+        "model-zoo | cnn-park | sentence-transformer | inr-dir (see `zoo formats`)",
     ),
     source: Path = typer.Argument(..., exists=True, file_okay=False, help="the folder to import"),
     out: Path = options.out_dir(..., "the new zoo directory"),
     arch: str = typer.Option(None, help="architecture when the files do not carry one: a preset or a spec .json"),
     epochs: int = options.count(20, "seed-keras: the epoch of each network's final weights (the seed trains 20)"),
     resume: bool = typer.Option(False, help="seed-keras: complete an interrupted import"),
+    tokens: int = options.count(None, "sentence-transformer: token ids per input (default 128)", 1, 4096),
 ) -> None:
     """Bring an existing zoo into weightspace's format (no pickle is ever loaded)."""
     from weightspace.nets import resolve_spec
@@ -248,7 +249,7 @@ def zoo_import(
         raise WeightspaceError(f"unknown format {fmt!r}; choose auto or one of: {', '.join(IMPORTS)}")
     fmt = detect_format(source) if fmt == "auto" else fmt
     spec = resolve_spec(arch) if arch else None
-    extra = {"epochs": epochs, "resume": resume, "console": console} if fmt == "seed-keras" else {}
+    extra = {"epochs": epochs, "resume": resume, "console": console} if fmt == "seed-keras" else {"tokens": tokens}
     if fmt != "seed-keras" and (resume or epochs != 20):
         raise WeightspaceError("--epochs and --resume apply to seed-keras imports")
     zoo = import_zoo(fmt, source, out, spec, **extra)

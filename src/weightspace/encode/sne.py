@@ -59,17 +59,26 @@ class SNE(nn.Module):
         half = self.width // 2
         return torch.cat([sinusoid(kind, half), sinusoid(level, self.width - half)], -1)
 
+    def _chunks(self, values: torch.Tensor, mask: torch.Tensor, position: torch.Tensor | None) -> torch.Tensor:
+        """[chunks, width]: each chunk's elements lifted, set-to-set, + type and level, set-to-set, pooled."""
+        x = self.chunk_phi1(self.lift(values / self.weight_scale), mask)
+        if position is not None:
+            x = x + position
+        return self.chunk_pool(self.chunk_phi2(x, mask), mask)
+
     def forward(self, batch: WeightBatch) -> torch.Tensor:
         if self.canonical:
             batch = batch.canonical()
         c = chunk_batch(batch, self.chunk_size, self.kernel_max)
         b, n, size, e = c.values.shape
-        x = self.lift(c.values.reshape(b * n, size, e) / self.weight_scale)
-        mask = c.mask.reshape(b * n, size)
-        x = self.chunk_phi1(x, mask)
-        if self.positional:
-            x = x + self.encode_chunk_position(c.kind, c.level).repeat(b, 1)[:, None]
-        x = self.chunk_pool(self.chunk_phi2(x, mask), mask).reshape(b, n, self.width)
+        values, mask = c.values.reshape(b * n, size, e), c.mask.reshape(b * n, size)
+        position = self.encode_chunk_position(c.kind, c.level).repeat(b, 1)[:, None] if self.positional else None
+        # chunks are encoded apart, so a large network (millions of chunks) goes through in slices: each slice's
+        # attention holds about 2^26 scores per head whatever the network's size
+        step = max(1, (1 << 26) // (size * size))
+        x = torch.cat([self._chunks(values[i : i + step], mask[i : i + step],
+                                    None if position is None else position[i : i + step])
+                       for i in range(0, b * n, step)]).reshape(b, n, self.width)  # fmt: skip
 
         # one vector per (layer, weights|biases); biases missing from a layer leave zeros
         layers = x.new_zeros(b, batch.num_layers, 2, self.width)

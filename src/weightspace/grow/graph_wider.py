@@ -16,7 +16,7 @@ from weightspace.errors import SpecError
 from weightspace.nets import GraphSpec, Node, unit_groups
 from weightspace.nets.spec import BatchNorm, Conv2d, Linear
 
-UNWIDENABLE = ("layernorm", "attention", "patchify", "embedding", "class_token", "positions", "token_mean")
+UNWIDENABLE = ("layernorm", "normalize", "attention", "patchify", "embedding", "class_token", "positions", "token_mean")
 
 
 def _columns(segments, groups, root: int, mapping: torch.Tensor, copies: torch.Tensor):

@@ -2,6 +2,7 @@
 presets, symmetry."""
 
 from weightspace.nets import graph  # the graph ops, a public submodule
+from weightspace.nets.bert import BertShape, bert_spec, bert_tensors
 from weightspace.nets.features import layer_statistics
 from weightspace.nets.graph import (
     GraphModule,
@@ -46,6 +47,9 @@ from weightspace.nets.trace import graph_of, spec_of
 __all__ = [
     "graph",
     "ACTIVATIONS",
+    "BertShape",
+    "bert_spec",
+    "bert_tensors",
     "ARCH_PRESETS",
     "GRAPH_PRESETS",
     "GraphModule",

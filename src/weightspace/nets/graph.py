@@ -7,7 +7,7 @@ named `<node>.<tensor>` (attention: `<node>.q.weight`, `.k`, `.v`, `.o`), so a s
 
 Ops: every ArchSpec layer kind; `add`, `concat` (the channel or feature axis), `layernorm` (last axis),
 `attention` (multi-head self-attention over tokens [T, D]), `patchify` (a p x p, stride-p conv to tokens),
-`class_token`, `positions` (learned, added), `token_mean`, `identity`.
+`class_token`, `positions` (learned, added), `token_mean`, `normalize` (to unit length), `identity`.
 """
 
 from __future__ import annotations
@@ -105,6 +105,12 @@ class TokenMean(_Layer):
     first: bool = False  # take the first (class) token instead of the mean
 
 
+class Normalize(_Layer):
+    """Scale to unit Euclidean length over the last axis (a sentence embedding): x / max(|x|, 1e-12)."""
+
+    kind: Literal["normalize"] = "normalize"
+
+
 class PaddedPool(_Layer):
     """Pooling with zero padding (max pooling ignores it), as Inception's pool branch needs: 3x3, stride 1, pad 1."""
 
@@ -121,7 +127,8 @@ class Identity(_Layer):
 
 Op = Annotated[
     Linear | Conv2d | Pool2d | GlobalPool | Flatten | BatchNorm | Activation | Dropout | Add | PrefixAdd | Concat
-    | LayerNorm | Attention | Patchify | Embedding | ClassToken | Positions | TokenMean | PaddedPool | Identity,
+    | LayerNorm | Attention | Patchify | Embedding | ClassToken | Positions | TokenMean | Normalize | PaddedPool
+    | Identity,
     Field(discriminator="kind"),
 ]  # fmt: skip
 
@@ -165,7 +172,7 @@ def _node_shape(node: Node, shapes: list[Shape]) -> Shape:
         if len(first) == 2:  # tokens [T, D]: per token
             return (first[0], op.out_features)
         return _out_shape(op, first, node.name)
-    if isinstance(op, LayerNorm | Dropout | Identity | Positions) or (
+    if isinstance(op, LayerNorm | Normalize | Dropout | Identity | Positions) or (
         isinstance(op, Activation) and not isinstance(op.fn, list)
     ):
         if isinstance(op, Positions) and len(first) != 2:
@@ -438,6 +445,11 @@ class _TokenMean(nn.Module):
         return x[:, 0] if self.first else x.mean(1)
 
 
+class _Normalize(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(x, dim=-1)
+
+
 class _PrefixSum(nn.Module):
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
         c, s = x.shape[1], skip.shape[1]
@@ -455,6 +467,8 @@ def _graph_module(op, inp: Shape) -> nn.Module:
         return _Concat(2 if len(inp) == 2 else 1)
     if isinstance(op, Identity):
         return nn.Identity()
+    if isinstance(op, Normalize):
+        return _Normalize()
     if isinstance(op, LayerNorm):
         return nn.LayerNorm(inp[-1], eps=op.eps)
     if isinstance(op, Attention):

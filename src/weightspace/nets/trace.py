@@ -6,7 +6,8 @@ such as "b.c1.weight" become node names such as "b_c1.weight"). Functional calls
 `nn.MultiheadAttention(batch_first=True)` called as attn(x, x, x), and q/k/v projections (separate, or one fused
 qkv linear) whose heads go through `F.scaled_dot_product_attention` into an output projection. The first node that
 cannot be read is named in the error, and a traced graph that does not compute what the module computes (on a
-random batch, in eval mode) is refused, so a misread is never returned.
+random batch, in eval mode) is refused, so a misread is never returned. BERT-family text encoders, which fx cannot
+trace, are read from their structure (`nets.bert`) and checked the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from weightspace.errors import SpecError
+from weightspace.nets.bert import read_bert_module
 from weightspace.nets.build import (
     ACTIVATION_FUNCTIONS,
     ACTIVATION_METHODS,
@@ -39,6 +41,7 @@ from weightspace.nets.graph import (
     Identity,
     LayerNorm,
     Node,
+    Normalize,
     PaddedPool,
     Patchify,
     Positions,
@@ -125,6 +128,15 @@ def _mean_op(n: fx.Node):
     if not n.kwargs.get("keepdim") and rank == 4 and dims == (2, 3):
         return GlobalPool(op="avg")
     raise SpecError(f"node {n.name} (mean): only a mean over tokens (dim 1 of [B, T, D]) or positions is read")
+
+
+def _normalize_op(n: fx.Node) -> Normalize:
+    """F.normalize(x) to unit Euclidean length over the last axis, with its default epsilon."""
+    args = dict(zip(("input", "p", "dim", "eps"), n.args)) | n.kwargs
+    if args.get("p", 2.0) != 2 or args.get("dim", 1) % len(_shape(n)) != len(_shape(n)) - 1 or args.get(
+        "eps", 1e-12) != 1e-12:  # fmt: skip
+        raise SpecError(f"node {n.name} (normalize): only F.normalize(x, dim=-1), the Euclidean length, is read")
+    return Normalize()
 
 
 class _Tracer(fx.Tracer):
@@ -337,6 +349,8 @@ def graph_of(module: nn.Module, input_shape, name: str = "") -> tuple[GraphSpec,
             n.op == "call_method" and n.target == "flatten"
         ):
             flatten(n, n.kwargs.get("start_dim", n.args[1] if len(n.args) > 1 else 0))
+        elif n.op == "call_function" and n.target is F.normalize:
+            emit(_normalize_op(n), [src(n.args[0])])
         elif (n.op == "call_method" and n.target == "mean") or (n.op == "call_function" and n.target is torch.mean):
             emit(_mean_op(n), [src(n.args[0])])
         else:
@@ -361,17 +375,21 @@ def _probe(module: nn.Module, input_shape, generator: torch.Generator | None = N
 
 
 @torch.no_grad()
-def _check_function(module: nn.Module, spec: GraphSpec, params: dict[str, torch.Tensor]) -> None:
-    """Refuse a traced graph that does not compute what `module` computes (eval mode, a random batch)."""
+def _check_function(module: nn.Module, spec: GraphSpec, params: dict[str, torch.Tensor], forward=None) -> None:
+    """Refuse a traced graph that does not compute what `module` computes (eval mode, a random batch; `forward`
+    calls the module when it takes more than a tensor)."""
     rebuilt = build_graph(spec).eval()
     missing, unexpected = rebuilt.load_state_dict(params, strict=False)
     if unexpected or any(not k.endswith("num_batches_tracked") for k in missing):
         raise SpecError(f"{type(module).__name__}: its traced tensors do not fill the graph ({missing or unexpected})")
     was_training = module.training
-    x = _probe(module, spec.input_shape, torch.Generator().manual_seed(0))
+    vocab = [n.op.vocab for n in spec.nodes if isinstance(n.op, Embedding)]  # ids over the whole token table
+    x = (torch.randint(0, min(vocab), (2, *spec.input_shape), generator=torch.Generator().manual_seed(0)) if vocab
+         else _probe(module, spec.input_shape, torch.Generator().manual_seed(0)))  # fmt: skip
     try:
         dtype = next(iter(module.state_dict().values()), x).dtype
-        want = module.eval()(x if x.dtype == torch.long else x.to(dtype)).float()
+        module.eval()
+        want = (forward or module)(x if x.dtype == torch.long else x.to(dtype)).float()
     finally:
         module.train(was_training)
     got = rebuilt(x)
@@ -384,6 +402,11 @@ def _check_function(module: nn.Module, spec: GraphSpec, params: dict[str, torch.
 def read_module(module: nn.Module, input_shape, name: str = "") -> tuple[Spec, dict[str, torch.Tensor] | None]:
     """(spec, its tensors) of any feed-forward module: an ArchSpec when its forward is a chain (its tensors then
     map in order: None), else a GraphSpec traced node by node with the module's tensors under its names."""
+    read = read_bert_module(module, input_shape, name)  # a text encoder fx cannot trace
+    if read is not None:
+        spec, params, forward = read
+        _check_function(module, spec, params, forward)
+        return spec, params
     try:
         return chain_spec_of(module, input_shape, name), None
     except SpecError:
@@ -392,6 +415,6 @@ def read_module(module: nn.Module, input_shape, name: str = "") -> tuple[Spec, d
 
 def spec_of(module: nn.Module, input_shape, name: str = "") -> Spec:
     """The spec of any feed-forward module: an ArchSpec for a chain (an `nn.Sequential`, or a forward that is one),
-    else a GraphSpec (residual sums, concatenations, attention, ...). Anything else is refused, naming the first
-    node that no op reads."""
+    else a GraphSpec (residual sums, concatenations, attention, a BERT text encoder, ...). Anything else is refused,
+    naming the first node that no op reads."""
     return read_module(module, input_shape, name)[0]

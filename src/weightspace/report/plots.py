@@ -155,7 +155,7 @@ _KIND_COLOURS = {"conv2d": "#4878a8", "linear": "#c03d3e", "attention": "#8e5ea2
 _SHORT = {"conv2d": "conv", "linear": "fc", "attention": "attn", "add": "+", "concat": "cat", "batchnorm": "bn",
           "layernorm": "ln", "activation": "act", "pool2d": "pool", "global_pool": "gap", "padded_pool": "pool",
           "patchify": "patch", "class_token": "cls", "positions": "pos", "token_mean": "mean", "flatten": "flat",
-          "dropout": "drop", "identity": "id"}  # fmt: skip
+          "dropout": "drop", "identity": "id", "normalize": "l2", "embedding": "emb"}  # fmt: skip
 
 
 def architecture_figure(spec, title: str = ""):

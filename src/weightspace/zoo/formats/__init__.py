@@ -17,6 +17,8 @@ IMPORTS = {
     "state-dicts": "a folder of PyTorch .pt/.pth state dicts (restricted loader, never pickle), with --arch",
     "model-zoo": "Schürholt et al.'s Ray Tune trial folders (checkpoint_NNNNNN/checkpoints, params.json, result.json)",
     "cnn-park": "CNN Wild Park's published layout: cnn_park_splits.json + Ray Tune checkpoint.pt files",
+    "sentence-transformer": "a saved sentence-transformers BERT model (modules.json, config.json, model.safetensors), "
+    "or a folder of them",
     "inr-dir": "per-image INR state dicts as DWSNets / NFN publish them (.pth in class folders, splits JSON)",
 }
 EXPORTS = {
@@ -38,6 +40,8 @@ def detect_format(source: Path) -> str:
         return "seed-keras"
     if (source / "cnn_park_splits.json").is_file():
         return "cnn-park"
+    if any(p.name == "modules.json" for p in names):
+        return "sentence-transformer"
     if (source / "weights.npy").is_file():
         return "small-cnn"
     if any(p.name == "params.json" for p in names) and any(p.parent.name.startswith("checkpoint_") for p in names):
@@ -67,6 +71,8 @@ def import_zoo(fmt: str, source: str | Path, out: str | Path, spec=None, **optio
         return import_seed_keras(source, out, spec, **options)
     if options.get("epochs") not in (None, 20):
         raise WeightspaceError("--epochs applies to seed-keras imports only")
+    if options.get("tokens") is not None and fmt != "sentence-transformer":
+        raise WeightspaceError("--tokens applies to sentence-transformer imports only")
     if fmt == "keras-h5":
         from weightspace.zoo.formats.keras_h5 import import_keras_h5
 
@@ -82,6 +88,12 @@ def import_zoo(fmt: str, source: str | Path, out: str | Path, spec=None, **optio
         if spec is not None:
             raise WeightspaceError("CNN Wild Park checkpoints carry their own architectures; drop --arch")
         return import_cnn_park(source, out, **{k: v for k, v in options.items() if k == "image_size" and v})
+    if fmt == "sentence-transformer":
+        from weightspace.zoo.formats.sentence_transformer import import_sentence_transformer
+
+        if spec is not None:
+            raise WeightspaceError("sentence-transformers models carry their own architectures; drop --arch")
+        return import_sentence_transformer(source, out, options.get("tokens"))
     if fmt == "safetensors-dir":
         from weightspace.zoo.formats.statedicts import import_statedicts
 
