@@ -6,7 +6,7 @@ files, against sentence-transformers running the same model, in one run.
 Measured: the import (seconds, parameters); the largest gap between the Net's sentence embeddings and
 sentence-transformers' on `--sentences` real English sentences (Python's help topics, `--tokens` tokens each, no
 padding); the forward time of each (best of `--reps`, interleaved), as a ratio; and the time to embed the network
-with an untrained probing encoder and with SNE (which reads all 22 million weights).
+with an untrained probing encoder (which runs the network rather than reading its 22 million weights one by one).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def main() -> None:
         for name, run in (("theirs", theirs), ("ours", ours)):
             times[name] = min(times[name], best_of(run, 1))
     encode = {}
-    for kind in ("probe", "sne"):
+    for kind in ("probe",):
         model = Predictor(EncoderConfig(kind=kind).with_example(batch)).eval()
         with torch.no_grad():
             encode[kind] = round(best_of(lambda model=model: model.embed(batch), 1), 2)

@@ -72,10 +72,11 @@ def imported(tmp_path_factory) -> Zoo:
 
 def test_the_imported_minilm_computes_the_original_sentence_embeddings(imported, original, sentences):
     net = imported.net(0)
-    assert net.spec.input_shape == (TOKENS,) and net.spec.name == "nreimers/MiniLM-L6-H384-uncased"
+    assert net.spec.input_shape == (TOKENS,) and net.spec.name == "all-MiniLM-L6-v2"  # its card's title
     want = embed(original, sentences)
     assert (net(sentences) - want).abs().max() < 1e-5
     assert torch.allclose(net(sentences).norm(dim=-1), torch.ones(len(sentences)))  # normalised, as theirs
+    assert imported.table.loc[0, "base"] == "nreimers/MiniLM-L6-H384-uncased"
     assert imported.table.loc[0, "pooling"] == "mean" and bool(imported.table.loc[0, "normalize"])
     assert verify(imported.root) == []
 

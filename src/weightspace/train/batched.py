@@ -175,14 +175,15 @@ class StackedModel:
 
     @torch.no_grad()
     def evaluate(
-        self, params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, rows: int = 32768
+        self, params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, values: int = 2**17
     ) -> list[dict[str, float]]:
         """Metrics of every network on shared inputs x [N, ...] with per-network labels y [M, N].
 
-        Inputs go through in chunks of `rows` // M images, which bounds the unfolded activations' memory."""
+        Inputs go through in chunks of about `values` input values (all networks together), so activations stay in cache
+        (`benchmarks/eval_chunks.py`)."""
         self.module.eval()
         device = next(iter(params.values())).device
-        chunk = max(1, rows // len(y))
+        chunk = max(1, values // (len(y) * x[0].numel()))
         logits = torch.cat(
             [
                 self.forward(params, x[i : i + chunk].to(device), shared_input=True, compiled=False).float().cpu()

@@ -65,15 +65,27 @@ def _read_layout(folder: Path, tokens: int):
     weights = base / "model.safetensors"
     if not weights.is_file():
         raise WeightspaceError(f"{base} has no model.safetensors (only safetensors weights are read, never pickle)")
-    pooling, name = _pooling(pool / "config.json"), str(config.get("_name_or_path") or folder.name)[:200]
+    pooling, name = _pooling(pool / "config.json"), _card_title(folder / "README.md") or folder.name
     try:
         shape = BertShape.from_config(config, str(base / "config.json"))
         spec = bert_spec(shape, tokens, pooling, kinds[-1] == "Normalize", name)
     except SpecError as err:
         raise WeightspaceError(str(err)) from None
-    row = {"model": name, "folder": folder.name, "tokens": tokens, "pooling": pooling,
+    row = {"model": name, "base": str(config.get("_name_or_path", ""))[:200], "folder": folder.name,
+           "tokens": tokens, "pooling": pooling,
            "normalize": kinds[-1] == "Normalize", "layers": shape.layers, "hidden": shape.hidden}  # fmt: skip
     return spec, shape, weights, row
+
+
+def _card_title(card: Path) -> str:
+    """The model's name from the first heading of its model card ("# all-MiniLM-L6-v2"), or ""."""
+    if not card.is_file():
+        return ""
+    with card.open(encoding="utf-8", errors="replace") as lines:
+        for _, line in zip(range(200), lines):  # the title sits below a short front matter
+            if line.startswith("# "):
+                return line[2:].strip()[:200]
+    return ""
 
 
 def read_sentence_transformer(folder: str | Path, tokens: int = TOKENS):
