@@ -3,7 +3,7 @@
 BIN := .venv/bin
 STAMP := .venv/.installed-stamp
 
-.PHONY: setup demo test lint bench docs-check clean
+.PHONY: setup demo test lint bench docs docs-check clean
 
 $(STAMP): pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
@@ -24,8 +24,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pytest -q -m "slow or gpu"
 
+docs: $(STAMP)  # the documentation site, offline, into site/ (strict: a broken link or reference fails)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 docs-check: $(STAMP)  # the README's numbers against reruns and the stored results (about 5 minutes)
 	$(BIN)/python scripts/docs_check.py
 
 clean:
-	rm -rf .venv runs
+	rm -rf .venv runs site

@@ -34,8 +34,7 @@ from pathlib import Path
 
 import torch
 
-from weightspace.encode import EncodeError, EncoderConfig, FitConfig, Predictor
-from weightspace.encode.fit import read_parts
+from weightspace.encode import EncodeError, EncoderConfig, FitConfig, Predictor, read_parts
 from weightspace.fileio import write_text_atomic
 from weightspace.recipes.encoder import evaluate_on_zoo, train_on_zoo
 from weightspace.zoo import Zoo
@@ -208,7 +207,7 @@ def bench_accuracy(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> st
 
 def plot_accuracy(grids: dict[str, list[list[float]]], path: Path) -> Path:
     """One heatmap per encoder: mean Kendall tau (0 dark .. 0.8 bright) for every (train zoo, test zoo) pair."""
-    from weightspace.report.plots import plt, save_figure
+    from weightspace.report import plt, save_figure
 
     fig, axes = plt.subplots(1, len(grids), figsize=(2.4 * len(grids), 3.1), squeeze=False)
     for ax, (kind, grid) in zip(axes[0], grids.items()):
@@ -253,7 +252,7 @@ def bench_cross_arch(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> 
 
 # -- 4. the seed's task: which class a one-vs-rest LeNet-5 detects -------------------------------------------------
 def bench_seed_task(zoos: Path, scale: float, kinds: tuple[str, ...] = ALL) -> str:
-    from weightspace.zoo.classify import classify
+    from weightspace.zoo import classify
 
     store = Store("seed_task")
     zoo_dir = zoos / "digits-lenet5"
@@ -457,7 +456,7 @@ def wild_settings(label: str | None) -> dict:
 
 def inference_rate(model: Predictor, parts: list, networks: int = 240) -> float:
     """Networks per second the trained encoder embeds (the first `networks` of `parts`, after one warm-up call)."""
-    from weightspace.encode.fit import outputs
+    from weightspace.encode import outputs
 
     chosen, total = [], 0
     for p in parts:

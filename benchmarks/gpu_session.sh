@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Everything a short GPU lease measures for #20 and #21, in one call, each stage time-boxed under one deadline so a
-# slow stage cannot eat the others; results are packed into $OUT/results.tar.gz after every stage.
+# Everything a short GPU lease measures (the engine at scale, the INR benchmark), in one call, each stage
+# time-boxed under one deadline so a slow stage cannot eat the others; results are packed into $OUT/results.tar.gz after every stage.
 #   1. the GPU tests (tests/gpu: engine == CPU loop, shared order, --fast-gpu, SIREN fitter, other device paths)
 #   2. the zoo engine as shipped, every mode vs a plain per-network loop (benchmarks/zoo_engine_gpu.py)
 #   3. all 70,000 Fashion-MNIST INRs (`zoo inr --device cuda`), timed

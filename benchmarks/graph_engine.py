@@ -20,11 +20,9 @@ from pathlib import Path
 
 import torch
 
-from weightspace.data.base import TaskData
-from weightspace.nets import as_graph, lenet5_seed, resnet
-from weightspace.nets.init import init_net
-from weightspace.train import Recipe, fit
-from weightspace.train.batched import fit_stacked, stack
+from weightspace.data import TaskData
+from weightspace.nets import as_graph, init_net, lenet5_seed, resnet
+from weightspace.train import Recipe, fit, fit_stacked, stack
 
 
 def seconds(run, reps: int) -> float:

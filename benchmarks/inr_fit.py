@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from weightspace.data import load
-from weightspace.train.siren import SirenFit, fit_sirens, init_sirens, pixel_grid
+from weightspace.train import SirenFit, fit_sirens, init_sirens, pixel_grid
 
 
 def adam_seconds(loss_of, opt: torch.optim.Optimizer, steps: int) -> float:

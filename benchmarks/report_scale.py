@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from weightspace.nets import small_cnn
-from weightspace.report.page import write_report
+from weightspace.report import write_report
 from weightspace.zoo import Pending, write_networks
 
 

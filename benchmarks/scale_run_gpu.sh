@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# #20's scale run, for a machine with one GPU: the seed protocol (LeNet-5, Adam 1e-3, BCE, batch 128, 20 epochs x
+# The scale run, for a machine with one GPU: the seed protocol (LeNet-5, Adam 1e-3, BCE, batch 128, 20 epochs x
 # 60,000 Fashion-MNIST images) for 10 classes x PER_TASK one-vs-rest detectors with the --fast-gpu engine; resumable
 # (rerun after any interruption), then the zoo's per-class table and the measured rate.
 # Usage: bash benchmarks/scale_run_gpu.sh [PER_TASK=200] [OUT=runs/fashion-scale]

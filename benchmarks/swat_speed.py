@@ -19,9 +19,8 @@ from pathlib import Path
 
 import torch
 
-from weightspace.data.cornn import NAMES, load_cornn
-from weightspace.swat.autoencoder import AETraining, SwatAutoencoder, train_autoencoder
-from weightspace.swat.search import SearchConfig, search
+from weightspace.data import NAMES, load_cornn
+from weightspace.swat import AETraining, SearchConfig, SwatAutoencoder, search, train_autoencoder
 
 PAPER_STEPS = 8001
 

@@ -32,9 +32,8 @@ def lenet5_step_flops(batch: int = 128) -> int:
     must do, counted by torch's FLOP counter."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from weightspace.nets import lenet5_seed
-    from weightspace.nets.init import init_net
-    from weightspace.train.loop import logits_of
+    from weightspace.nets import init_net, lenet5_seed
+    from weightspace.train import logits_of
 
     spec = lenet5_seed(input_shape=[3, 32, 32])
     module = logits_of(spec, init_net(spec, 0).as_module())

@@ -22,10 +22,8 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from weightspace.data import load
-from weightspace.data.base import TaskData
-from weightspace.nets import Net, lenet5_seed
-from weightspace.nets.init import init_net
+from weightspace.data import TaskData, load
+from weightspace.nets import Net, init_net, lenet5_seed
 from weightspace.train import Recipe, fit
 from weightspace.train.batched import StackedModel, _per_network_loss, fit_stacked, stack  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""One network's training step on one CPU thread, in the variants #20 asked to try, measured in one run.
+"""One network's training step on one CPU thread, in the variants worth trying, measured in one run.
 
     python benchmarks/zoo_engine_cpu_step.py --out benchmarks/results/zoo_engine_cpu_step.json
 
@@ -19,10 +19,9 @@ import torch
 import torch.nn.functional as F
 from yardsticks import lenet5_step_flops, matmul_tflops  # benchmarks/, beside this script
 
-from weightspace.nets import lenet5_seed
-from weightspace.nets.init import init_net
+from weightspace.nets import init_net, lenet5_seed
+from weightspace.train import logits_of
 from weightspace.train.batched import StackedModel, _per_network_loss, stack
-from weightspace.train.loop import logits_of
 
 IMAGES, BATCH = 2000, 128
 

@@ -20,11 +20,8 @@ import torch
 import torch.nn.functional as F
 from yardsticks import lenet5_step_flops, matmul_tflops  # benchmarks/, beside this script
 
-from weightspace.nets import build, lenet5_seed
-from weightspace.nets.init import init_net
-from weightspace.train import Recipe
-from weightspace.train.batched import fit_stacked, stack
-from weightspace.train.loop import logits_of
+from weightspace.nets import build, init_net, lenet5_seed
+from weightspace.train import Recipe, fit_stacked, logits_of, stack
 
 MODES = {  # name -> (deterministic, shared order)
     "--fast-gpu (TF32, bf16 autocast, fused Adam)": (False, False),

@@ -25,10 +25,8 @@ import torch.nn.functional as F
 from torch.func import functional_call
 from yardsticks import matmul_tflops  # benchmarks/, beside this script
 
-from weightspace.nets import build, lenet5_seed
-from weightspace.nets.init import init_net
-from weightspace.train.batched import StackedModel, stack
-from weightspace.train.loop import logits_of
+from weightspace.nets import build, init_net, lenet5_seed
+from weightspace.train import StackedModel, logits_of, stack
 
 RESULTS: list[dict] = []
 

@@ -1,8 +1,9 @@
-"""Check the README against what the commands produce: `make docs-check`.
+"""Check the README and the docs pages against what the commands produce: `make docs-check`.
 
 Quick commands are rerun and every number in their README block must appear in the new output; long ones are
 checked against the stored file their table was made from (every number in the README table must be in that file,
-at the README's precision). Prints one line per check and exits 1 if any number is missing.
+at the page's precision). A block is checked on every page that has it. Prints one line per check and exits 1 if
+any number is missing.
 
     python scripts/docs_check.py [--quick]
 """
@@ -19,18 +20,20 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
+PAGES = {
+    p.relative_to(ROOT).as_posix(): p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+}
 BIN = Path(sys.executable).parent
 NUMBER = re.compile(r"(?<![\w.,])-?(?:\d+\.\d+(?:e-?\d+)?|\d{1,3}(?:,\d{3})+)(?![\w.]|,\d)")  # 0.5, 4.7e-04, 91,481
 
 
-def block_after(marker: str, until: str | None = None) -> str:
-    """The README lines from `marker` to `until`, or to the end of its fenced block or table."""
-    start = README.index(marker)
-    ends = [README.find("\n```", start), README.find("\n\n", start)]
+def block_after(text: str, marker: str, until: str | None = None) -> str:
+    """A page's lines from `marker` to `until`, or to the end of its fenced block or table."""
+    start = text.index(marker)
+    ends = [text.find("\n```", start), text.find("\n\n", start), len(text)]
     if until:
-        ends.append(README.find(until, start + len(marker)))
-    return README[start : min(e for e in ends if e > 0)]
+        ends.append(text.find(until, start + len(marker)))
+    return text[start : min(e for e in ends if e > 0)]
 
 
 def numbers(text: str, skip: str | None = None) -> list[str]:
@@ -71,7 +74,16 @@ SINE = (
     "weightspace zoo sine-inr --out runs/docs-check/sine-inr --networks 1000 && weightspace encode train --zoo "
     "runs/docs-check/sine-inr --target frequency --encoder statnn --epochs 40"
 )
-CHECKS = [  # (name, README marker, how: "run COMMAND" | "file PATH" | a function; lines to skip)
+
+
+def every_result_and_page() -> str:
+    """The headline table's source: every stored result and every docs page (whose own blocks are checked)."""
+    results = [p for p in sorted((ROOT / "benchmarks/results").rglob("*")) if p.suffix in (".json", ".md")]
+    return "\n".join([*(p.read_text() for p in results), *(t for k, t in PAGES.items() if k != "README.md")])
+
+
+CHECKS = [  # (name, page marker, how: "run COMMAND" | "file PATH" | a function; lines to skip)
+    ("headline results", "| result | ours | paper | command |", every_result_and_page, None),
     ("nets show", "$ weightspace nets show lenet5-seed", "run weightspace nets show lenet5-seed", None),
     (
         "encode summary",
@@ -137,13 +149,14 @@ def main() -> int:
         shutil.rmtree(ROOT / "runs" / "docs-check", ignore_errors=True)  # every rerun starts from nothing
     failed = 0
     for name, marker, how, skip, *until in CHECKS:
-        if marker not in README:
-            print(f"x {name}: the README no longer has {marker!r}")
+        pages = [page for page, text in PAGES.items() if marker in text]
+        if not pages:
+            print(f"x {name}: no page has {marker!r}")
             failed += 1
             continue
-        expected = numbers(block_after(marker, *until), skip)
+        expected = [n for page in pages for n in numbers(block_after(PAGES[page], marker, *until), skip)]
         if callable(how):
-            source, origin = how(), "recomputed from the stored table"
+            source, origin = how(), f"recomputed: {how.__name__}"
         elif how.startswith("run "):
             if args.quick and how.count("weightspace") and name != "nets show":
                 print(f"- {name}: skipped")
@@ -158,7 +171,7 @@ def main() -> int:
         failed += bool(gone)
         mark = "x" if gone else "ok"
         detail = f"; not found: {', '.join(gone[:8])}" if gone else ""
-        print(f"{mark} {name}: {len(expected)} numbers ({origin}){detail}")
+        print(f"{mark} {name}: {len(expected)} numbers in {', '.join(pages)} ({origin}){detail}")
     return 1 if failed else 0
 
 

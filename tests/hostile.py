@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from weightspace.nets import Net, mlp, small_cnn
-from weightspace.nets.init import init_net
+from weightspace.nets import Net, init_net, mlp, small_cnn
 
 SEED_FIXTURE = Path(__file__).parent / "data" / "seed-keras" / "keras2-tf2.15" / "model_weights"
 Maker = Callable[[Path], list[str]]

@@ -79,10 +79,8 @@ def test_library_calls_leave_the_callers_random_state_alone():
     import numpy as np
     import torch
 
-    from weightspace.encode import EncoderConfig, FitConfig, Predictor, WeightBatch
-    from weightspace.encode.fit import Part, fit_predictor
-    from weightspace.hyper import static_model
-    from weightspace.hyper.lstm import LMConfig, LMTraining, train_lm
+    from weightspace.encode import EncoderConfig, FitConfig, Part, Predictor, WeightBatch, fit_predictor
+    from weightspace.hyper import LMConfig, LMTraining, static_model, train_lm
     from weightspace.nets import Net, mlp, preset
 
     torch.manual_seed(123)

@@ -23,13 +23,10 @@ from weightspace.encode import (
 from weightspace.encode.chunks import BIAS, CONV, LINEAR, chunk, chunk_batch, elements
 from weightspace.encode.graph import GraphEncoder
 from weightspace.errors import WeightspaceError
-from weightspace.nets import Net, preset, sign_symmetric
-from weightspace.nets.presets import mlp
-from weightspace.nets.symmetry import hidden_layers, permute
+from weightspace.nets import Net, hidden_layers, mlp, permute, preset, sign_symmetric
 from weightspace.recipes.encoder import embed_zoo, evaluate_on_zoo, train_on_zoo
+from weightspace.zoo import Zoo, write_zoo
 from weightspace.zoo.inr import make_sine_inr_zoo, siren_forward
-from weightspace.zoo.store import Zoo
-from weightspace.zoo.writer import write_zoo
 
 
 def batch_of(spec, n=3, seed=0) -> WeightBatch:
@@ -385,9 +382,9 @@ def test_encoders_saved_before_configs_moved_into_headers_still_load(tmp_path):
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 10_000), flatten=st.booleans())
 def test_sign_flips_keep_the_function_of_odd_activation_networks(seed, flatten):
-    from weightspace.encode.weights import WeightBatch as WB
-    from weightspace.nets.presets import mlp as mlp_preset
-    from weightspace.nets.spec import Activation, ArchSpec, Conv2d, Flatten, Linear
+    from weightspace.encode import WeightBatch as WB
+    from weightspace.nets import Activation, ArchSpec, Conv2d, Flatten, Linear
+    from weightspace.nets import mlp as mlp_preset
 
     if flatten:
         spec = ArchSpec(

@@ -9,14 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.strategies import random_graph_net, random_graphs, text_transformer
-from weightspace.encode import EncodeError, EncoderConfig, FitConfig, WeightBatch
+from weightspace.encode import SNE, EncodeError, EncoderConfig, FitConfig, WeightBatch
 from weightspace.encode.baselines import DeepSets, StatNN
 from weightspace.encode.graph import GraphEncoder
-from weightspace.encode.sne import SNE
 from weightspace.nets import inception_small, preset, resnet, vit_tiny, wrn
 from weightspace.nets.graph_symmetry import permute_graph
 from weightspace.recipes.encoder import train_on_zoo
-from weightspace.zoo.writer import write_zoo
+from weightspace.zoo import write_zoo
 
 SMALL = {
     "resnet": resnet(8, (1, 8, 8), width=4),
@@ -155,8 +154,7 @@ def test_encoders_train_on_a_zoo_of_graphs(tmp_path, kind):
 
 
 def test_set_encoders_train_on_a_zoo_that_mixes_graphs_and_chains(tmp_path):
-    from weightspace.zoo.config import zoo_preset
-    from weightspace.zoo.generate import generate
+    from weightspace.zoo import generate, zoo_preset
 
     config = zoo_preset("digits-mixed", per_task=24, shard_size=4, recipe={"epochs": 1, "batch_size": 128},
                         checkpoints=[1])  # fmt: skip

@@ -10,8 +10,7 @@ from tests.strategies import random_graph_net, text_transformer
 from weightspace.encode import EncodeError, EncoderConfig, Predictor, WeightBatch
 from weightspace.encode.fit import Part, minibatches
 from weightspace.encode.probe import ProbeEncoder
-from weightspace.nets import inception_small, preset, resnet, vit_tiny, wild_cnn
-from weightspace.nets.net import Net
+from weightspace.nets import Net, inception_small, preset, resnet, vit_tiny, wild_cnn
 
 NETWORKS = {
     "small-cnn": preset("small-cnn", input_shape=[1, 8, 8], padding=1),

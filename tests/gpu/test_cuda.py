@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from weightspace.data import load_digits, one_vs_rest
-from weightspace.nets import small_cnn
-from weightspace.nets.init import init_net
+from weightspace.nets import init_net, small_cnn
 from weightspace.train import Recipe, fit
 from weightspace.train.batched import fit_stacked, stack, unstack
 from weightspace.zoo import generate

@@ -4,7 +4,7 @@ Skipped cleanly without a GPU."""
 import pytest
 import torch
 
-from weightspace.hyper.lstm import LMConfig, LMTraining, train_lm
+from weightspace.hyper import LMConfig, LMTraining, train_lm
 from weightspace.zoo.inr import fit_sines
 
 pytestmark = [

@@ -3,10 +3,18 @@
 import pytest
 import torch
 
-from weightspace.data.cornn import load_cornn
-from weightspace.swat.autoencoder import AEConfig, AETraining, SwatAutoencoder, train_autoencoder
-from weightspace.swat.baselines import BaselineConfig, darts_admm, dense
-from weightspace.swat.search import SearchConfig, search
+from weightspace.data import load_cornn
+from weightspace.swat import (
+    AEConfig,
+    AETraining,
+    BaselineConfig,
+    SearchConfig,
+    SwatAutoencoder,
+    darts_admm,
+    dense,
+    search,
+    train_autoencoder,
+)
 
 pytestmark = [
     pytest.mark.gpu,

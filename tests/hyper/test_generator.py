@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from tests.conftest import make_tiny_config
-from weightspace.hyper.api import HyperError
-from weightspace.hyper.generator import GeneratorConfig, ZooGenerator, align_zoo, mmd
+from weightspace.hyper import GeneratorConfig, HyperError, ZooGenerator, align_zoo, mmd
 from weightspace.nets import Net
 from weightspace.recipes.zoo_generator import evaluate_generator, train_generator, write_generated
 from weightspace.zoo import Zoo, generate

@@ -21,7 +21,7 @@ from weightspace.hyper import (
     static_model,
     train_lm,
 )
-from weightspace.hyper.static import count_parameters
+from weightspace.nets import count_parameters
 
 
 class UserNet(nn.Module):
@@ -224,8 +224,7 @@ def test_the_generic_hypernetwork_writes_any_graph_presets_tensors(preset):
     """A chunked hypernetwork writes every conv/linear/attention weight of a graph's module, and the gradient reaches
     the hypernetwork alone."""
     from weightspace.hyper import ChunkedHyper, HyperModel
-    from weightspace.nets import build
-    from weightspace.nets.graph_presets import GRAPH_PRESETS
+    from weightspace.nets import GRAPH_PRESETS, build
 
     target = build(GRAPH_PRESETS[preset]())
     names = [n for n, p in target.named_parameters() if n.endswith("weight") and p.dim() >= 2]

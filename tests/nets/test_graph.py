@@ -10,9 +10,8 @@ from pydantic import ValidationError
 from tests.strategies import random_graph_net as random_net
 from tests.strategies import random_graphs
 from weightspace.errors import SpecError
-from weightspace.nets import Net, lenet5_seed, small_cnn
+from weightspace.nets import GRAPH_PRESETS, Net, lenet5_seed, resnet, small_cnn, wrn
 from weightspace.nets.graph import GraphSpec, build_graph, chain_names
-from weightspace.nets.graph_presets import GRAPH_PRESETS, resnet, wrn
 
 
 @pytest.mark.parametrize("name", sorted(GRAPH_PRESETS))
@@ -100,7 +99,7 @@ class Res(torch.nn.Module):
 
 
 def traced_gap(module, shape) -> tuple[GraphSpec, float]:
-    from weightspace.nets.trace import graph_of
+    from weightspace.nets import graph_of
 
     module.eval()
     spec, params = graph_of(module, shape)
@@ -131,7 +130,7 @@ def test_every_preset_round_trips_through_its_module(name):
 
 def test_the_first_node_that_cannot_be_read_is_named():
     from weightspace.errors import SpecError
-    from weightspace.nets.trace import graph_of
+    from weightspace.nets import graph_of
 
     class Doubles(torch.nn.Module):
         def __init__(self):
@@ -171,7 +170,7 @@ def test_a_random_permutation_of_a_graph_leaves_its_function_unchanged(name):
 
 
 def test_a_residual_stream_shares_one_permutation():
-    from weightspace.nets.graph_symmetry import unit_groups
+    from weightspace.nets import unit_groups
 
     spec = resnet(8)
     axes, groups, makes = unit_groups(spec)
@@ -208,7 +207,7 @@ def test_a_concat_of_tokens_and_a_map_is_refused():
 
 def test_a_flatten_module_that_folds_the_batch_is_refused():
     from weightspace.errors import SpecError
-    from weightspace.nets.trace import graph_of
+    from weightspace.nets import graph_of
 
     module = torch.nn.Sequential(torch.nn.Flatten(2), torch.nn.Linear(16, 2))  # [B, C, H*W]: not a flatten we read
     with pytest.raises(SpecError, match="flatten must start at dim 1"):
@@ -283,7 +282,7 @@ def test_attention_written_by_hand_or_as_torch_module_traces_to_the_same_functio
 
 def test_attention_that_is_not_plain_self_attention_is_refused_in_one_line():
     from weightspace.errors import SpecError
-    from weightspace.nets.trace import graph_of
+    from weightspace.nets import graph_of
 
     with pytest.raises(SpecError, match="scaled_dot_product_attention.*no mask, causal flag"):
         graph_of(TinyViT(SplitHeads(causal=True)), (5, 12))

@@ -51,8 +51,7 @@ def test_output_layer_cannot_be_permuted():
 
 
 def test_weight_matching_undoes_a_random_permutation():
-    from weightspace.nets import align, lenet5_seed, match_units
-    from weightspace.nets.init import init_net
+    from weightspace.nets import align, init_net, lenet5_seed, match_units
 
     net = init_net(lenet5_seed(), 0, "glorot_uniform")
     shuffled = permute(net, random_permutation(net.spec, torch.Generator().manual_seed(3)))

@@ -11,8 +11,8 @@ import torch
 
 from weightspace.cli import main
 from weightspace.nets import mlp
+from weightspace.report import write_report
 from weightspace.report.html import SECTIONS, render
-from weightspace.report.page import write_report
 from weightspace.report.summary import curves, distributions, extremes, metric_summary, weight_statistics, zoo_summary
 from weightspace.zoo import Zoo, generate, write_zoo
 
@@ -163,7 +163,7 @@ def test_a_zoo_with_an_encoder_and_embeddings_shows_them(tmp_path):
 
 
 def test_the_page_of_a_mixed_zoo_draws_each_architecture(tmp_path):
-    from weightspace.zoo.config import zoo_preset
+    from weightspace.zoo import zoo_preset
 
     config = zoo_preset("digits-mixed", per_task=6, shard_size=2, recipe={"epochs": 1, "batch_size": 128},
                         checkpoints=[1])  # fmt: skip

@@ -1,19 +1,28 @@
 import pytest
 import torch
 
-from weightspace.data import TaskData
-from weightspace.data.cornn import load_cornn
+from weightspace.data import TaskData, load_cornn
 from weightspace.nets import Net
-from weightspace.swat import active_neurons, forward, nonzero_parameters, parse, sample, to_net, tokenise
-from weightspace.swat.autoencoder import (
+from weightspace.swat import (
     AEConfig,
     AETraining,
+    BaselineConfig,
+    SearchConfig,
     SwatAutoencoder,
+    SwatError,
+    active_neurons,
+    darts_admm,
+    dense,
+    forward,
+    mse_on_test,
+    nonzero_parameters,
+    parse,
+    sample,
+    search,
+    to_net,
+    tokenise,
     train_autoencoder,
 )
-from weightspace.swat.baselines import BaselineConfig, darts_admm, dense
-from weightspace.swat.mlps import SwatError, mse_on_test
-from weightspace.swat.search import SearchConfig, search
 from weightspace.swat.tokens import COLUMNS, mask
 
 TINY = AEConfig(d=16, heads=2, encoder_layers=1, decoder_layers=1)

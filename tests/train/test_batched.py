@@ -3,11 +3,8 @@ import torch
 
 from weightspace.data import load_digits, one_vs_rest
 from weightspace.errors import WeightspaceError
-from weightspace.nets import BatchNorm, Linear, Net, inception_small, mlp, resnet, small_cnn, vit_tiny
-from weightspace.nets.init import init_net
-from weightspace.train import Recipe, fit, logits_of
-from weightspace.train.batched import fit_stacked, stack
-from weightspace.train.loop import train_module
+from weightspace.nets import BatchNorm, Linear, Net, inception_small, init_net, mlp, resnet, small_cnn, vit_tiny
+from weightspace.train import Recipe, fit, fit_stacked, logits_of, stack, train_module
 
 # Engine-vs-loop equivalence runs in float64. In float32 two epochs of Adam amplify the last-bit differences between
 # two kernels (a grouped conv against one network's conv) to ~1e-2 on some CPUs; in float64 both sides agree to
@@ -100,8 +97,7 @@ def test_batched_engine_refuses_batchnorm_and_bad_labels():
 def test_stacked_forward_equals_each_network_alone(unfold_convs):
     """Both conv paths (grouped, unfold + bmm) on every layer kind the engine takes."""
     from weightspace.nets import Activation, ArchSpec, Conv2d, GlobalPool, Pool2d, lenet5_seed
-    from weightspace.train import logits_of
-    from weightspace.train.batched import StackedModel
+    from weightspace.train import StackedModel, logits_of
 
     odd = ArchSpec(
         input_shape=(2, 9, 9),

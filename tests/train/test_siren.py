@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from weightspace.nets.graph import build
-from weightspace.train.siren import SirenFit, fit_sirens, fold_sirens, init_sirens, pixel_grid, psnr, siren_values
+from weightspace.train import SirenFit, fit_sirens, fold_sirens, init_sirens, pixel_grid, psnr, siren_values
 from weightspace.zoo.formats.torchfiles import siren_spec
 
 

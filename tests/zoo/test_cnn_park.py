@@ -10,8 +10,8 @@ import torch
 from safetensors.torch import load_file
 
 from weightspace.errors import WeightspaceError
+from weightspace.zoo import Zoo
 from weightspace.zoo.formats import detect_format, import_zoo
-from weightspace.zoo.store import Zoo
 
 PARK = Path(__file__).parents[1] / "data" / "cnn_park"
 

@@ -5,8 +5,7 @@ import pytest
 import torch
 
 from weightspace.errors import WeightspaceError
-from weightspace.nets import Net, lenet5_seed
-from weightspace.nets.init import init_net
+from weightspace.nets import Net, init_net, lenet5_seed
 from weightspace.zoo import generate, verify
 from weightspace.zoo.formats.keras import torch_to_keras
 from weightspace.zoo.formats.keras_h5 import import_keras_h5

@@ -158,7 +158,7 @@ def test_a_compiled_cpu_step_trains_networks_of_the_same_outcome(tmp_path, tiny_
 
 def test_shared_order_gives_a_shard_one_batch_order_and_records_it(tmp_path, tiny_config):
     from weightspace.data import one_vs_rest
-    from weightspace.nets.init import init_net
+    from weightspace.nets import init_net
     from weightspace.train import fit
 
     config = tiny_config.model_copy(update={"shared_order": True})

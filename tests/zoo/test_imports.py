@@ -15,8 +15,7 @@ import torch
 from torch import nn
 
 from weightspace.errors import WeightspaceError
-from weightspace.nets import Net, lenet5_seed, small_cnn, spec_of
-from weightspace.nets.init import init_net
+from weightspace.nets import Net, init_net, lenet5_seed, small_cnn, spec_of
 from weightspace.zoo import Zoo, generate, verify
 from weightspace.zoo.formats import detect_format, export_zoo, import_zoo
 from weightspace.zoo.formats.keras import keras_to_torch, torch_to_keras

@@ -14,11 +14,6 @@ from weightspace.device import usable_cores
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import disk_full
 
-try:  # typer >= 0.2x carries its own copy of click
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError
-except ImportError:  # pragma: no cover (older typer on plain click)
-    from click.exceptions import ClickException, NoArgsIsHelpError
-
 app = typer.Typer(
     help="weightspace: trained neural networks as data (zoos, encoders, hypernetworks, Net2Net, SWAT-NN).",
     no_args_is_help=True,
@@ -81,10 +76,10 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="weightspace", standalone_mode=False)
-    except NoArgsIsHelpError as err:
-        print(err.format_message())
-        code = 0
-    except ClickException as err:
+    except typer.TyperException as err:  # a usage error, or a group called bare (its help is the message)
+        if type(err).__name__ == "NoArgsIsHelpError":  # typer exports no name for it
+            print(err.format_message())
+            sys.exit(0)
         ctx = getattr(err, "ctx", None)
         where = f"{ctx.command_path}: " if ctx is not None else ""
         fail(f"{where}{err.format_message()} (see --help)")

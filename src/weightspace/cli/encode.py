@@ -17,7 +17,7 @@ def encode_train(
     encoder: str = typer.Option("sne", help="sne | mlp | statnn | deepsets | nfn-np | nfn-hnp | graph | probe"),
     out: Path = typer.Option(None, dir_okay=False, help="where the encoder is saved (default ZOO/encoders/ENC-TARGET)"),
     task: str = typer.Option(None, help="regression | probability | classes (default: from the column)"),
-    epochs: int = options.count(30, "training epochs"),
+    epochs: int = options.count(50, "training epochs"),
     batch_size: int = options.count(32, "networks per batch"),
     lr: float = options.real(1e-3, "Adam learning rate", above=0),
     li_weight: float = options.real(1.0, "logit-invariance weight (0: off)", low=0),
@@ -86,7 +86,7 @@ def encode_eval(
     """Evaluate a trained encoder on a zoo without retraining (cross-dataset, cross-architecture)."""
     from weightspace.encode import Predictor
     from weightspace.recipes.encoder import evaluate_on_zoo
-    from weightspace.report.plots import plot_predictions
+    from weightspace.report import plot_predictions
     from weightspace.zoo import Zoo
 
     model, zoo = Predictor.load(encoder_path), Zoo.open(zoo_dir)
@@ -107,7 +107,7 @@ def encode_embed(
 
     from weightspace.encode import Predictor
     from weightspace.recipes.encoder import embed_zoo
-    from weightspace.report.plots import plot_embedding
+    from weightspace.report import plot_embedding
     from weightspace.zoo import Zoo
 
     model, zoo = Predictor.load(encoder_path), Zoo.open(zoo_dir)

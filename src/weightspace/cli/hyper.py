@@ -73,7 +73,7 @@ def hyper_train_lstm(
 ) -> None:
     """A character-level language model (LSTM, layer-norm LSTM or HyperLSTM); prints validation bits/char."""
     from weightspace.data import load_text
-    from weightspace.hyper.lstm import LMTraining, parameters_of
+    from weightspace.hyper import LMTraining, parameters_of
     from weightspace.progress import progress_bar
     from weightspace.recipes.language_model import LanguageModelConfig, model_config, run
 
@@ -159,7 +159,7 @@ def hyper_eval(
 ) -> None:
     """Bits per character of a trained language model on the held-out test text."""
     from weightspace.data import load_text
-    from weightspace.hyper.lstm import CharLM, bits_per_char
+    from weightspace.hyper import CharLM, bits_per_char
 
     model, corpus = CharLM.load(model_path), load_text(text)
     if corpus.vocab != model.config.vocab:
@@ -176,6 +176,6 @@ def hyper_sample(
     seed: int = options.seed(),
 ) -> None:
     """Generate text one character at a time."""
-    from weightspace.hyper.lstm import CharLM
+    from weightspace.hyper import CharLM
 
     console.print(CharLM.load(model_path).sample(prime, length, temperature, seed), highlight=False, markup=False)

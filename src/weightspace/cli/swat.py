@@ -12,9 +12,8 @@ from weightspace.errors import WeightspaceError
 
 
 @swat_train_app.command("autoencoder")
-@swat_app.command("train-ae", hidden=True)  # the earlier spelling, kept for one release
 def swat_train_ae(
-    steps: int = options.count(12000, "batches of 64 random networks"),
+    steps: int = options.count(20000, "batches of 64 random networks"),
     d: int = options.width(128, "latent width per token"),
     encoder_layers: int = options.width(3, "transformer layers of the encoder"),
     decoder_layers: int = options.width(2, "transformer layers of each decoder"),

@@ -99,7 +99,7 @@ def zoo_info(
     plot: Path = options.image_file(None, "histogram of test metrics (default ROOT/metrics.png)"),
 ) -> None:
     """What a zoo holds: networks, tasks, checkpoints, architecture, per-task metrics and their histograms."""
-    from weightspace.report.plots import metric_histograms
+    from weightspace.report import metric_histograms
     from weightspace.report.tables import metric_table
     from weightspace.zoo import Zoo
 
@@ -126,17 +126,10 @@ def zoo_info(
 
 
 @zoo_app.command("verify")
-def zoo_verify(
-    root: Path = options.zoo_dir(),
-    upgrade: bool = typer.Option(False, help="check a schema-1 zoo and rewrite it as schema 2"),
-) -> None:
+def zoo_verify(root: Path = options.zoo_dir()) -> None:
     """Check every hash, row, shard and shape; list what is missing or damaged (exit 1 if anything is)."""
-    from weightspace.zoo import upgrade as upgrade_zoo
     from weightspace.zoo import verify
 
-    if upgrade:
-        upgrade_zoo(root)
-        console.print(f"upgraded {root} to schema 2")
     problems = verify(root)
     if problems:
         for p in problems:
@@ -153,8 +146,7 @@ def zoo_classify(
     plot: Path = options.image_file(None, "confusion-matrix plot (default ROOT/classify.png)"),
 ) -> None:
     """Predict which task each network solves from its weights (the seed dataset's experiment)."""
-    from weightspace.zoo import Zoo
-    from weightspace.zoo.classify import classify
+    from weightspace.zoo import Zoo, classify
 
     result = classify(Zoo.open(root), target=target, seed=seed)
     print_classify(result, target, plot or Path(root) / "classify.png")
@@ -189,7 +181,7 @@ def zoo_inr(
     device: str = options.device(),
 ) -> None:
     """One SIREN per image (DWSNets' protocol: 2-32-32-1, w0 30, Adam 5e-4): the INR-classification benchmark."""
-    from weightspace.train.siren import SirenFit
+    from weightspace.train import SirenFit
     from weightspace.zoo.image_inrs import make_image_inr_zoo
 
     fit = SirenFit(steps=steps, stop_psnr=stop_psnr)
@@ -215,7 +207,7 @@ def zoo_show_inr(
 ) -> None:
     """Render INRs back to images, each beside its original: a look at the fits."""
     from weightspace.report.plots import inr_grid
-    from weightspace.train.siren import psnr
+    from weightspace.train import psnr
     from weightspace.zoo import Zoo
     from weightspace.zoo.image_inrs import decode
 
@@ -291,7 +283,7 @@ def zoo_formats() -> None:
 
 def print_classify(result, target: str, plot: Path | None) -> None:
     """The classify table and per-class recall; with `plot`, also the confusion matrix and classify.json there."""
-    from weightspace.report.plots import save_classify
+    from weightspace.report import save_classify
     from weightspace.report.tables import classify_table
 
     console.print(classify_table(result, target))

@@ -117,6 +117,8 @@ def _find_idx(folder: Path, stem: str) -> Path | None:
 
 
 def find_fashion_mnist(root: str | os.PathLike | None = None) -> Path:
+    """The folder holding Fashion-MNIST's four IDX files, from `root`, `WEIGHTSPACE_FASHION_MNIST` or Debian's
+    package; DataNotFoundError naming where it looked."""
     for folder in fashion_mnist_candidates(root):
         if all(_find_idx(folder, f) for f in _FASHION_FILES):
             return folder
@@ -147,6 +149,8 @@ def load_fashion_mnist(root: str | os.PathLike | None = None, size: int | None =
 
 # -- ImageNette from the folder a user downloads ---------------------------------------------------------------------
 def find_imagenette(root: str | os.PathLike | None = None) -> Path:
+    """The ImageNette folder (`train/` and `val/` of class folders), from `root` or `WEIGHTSPACE_IMAGENETTE`;
+    DataError naming where it looked."""
     candidates = [Path(root)] if root else []
     if os.environ.get("WEIGHTSPACE_IMAGENETTE"):
         candidates.append(Path(os.environ["WEIGHTSPACE_IMAGENETTE"]))

@@ -14,7 +14,7 @@ from torch import nn
 
 from weightspace.encode.chunks import chunk_batch
 from weightspace.encode.weights import EncodeError, WeightBatch
-from weightspace.nets.features import layer_statistics
+from weightspace.nets import layer_statistics
 
 
 def dense_layers(sizes: list[int]) -> nn.Sequential:

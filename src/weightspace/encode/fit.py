@@ -20,7 +20,7 @@ from scipy.stats import kendalltau
 from weightspace.encode.predictor import EncoderConfig, Predictor, Task
 from weightspace.encode.weights import EncodeError, WeightBatch
 from weightspace.seeding import seeded
-from weightspace.zoo.store import Zoo
+from weightspace.zoo import Zoo
 
 
 @dataclass
@@ -56,6 +56,7 @@ def read_parts(zoo: Zoo, target: str | None = None, rows: np.ndarray | None = No
 
 
 def infer_task(values: pd.Series) -> Task:
+    """The prediction task a zoo column asks for: probability, regression or classes."""
     if pd.api.types.is_float_dtype(values) and values.between(0, 1).all():
         return "probability"
     if pd.api.types.is_float_dtype(values):
@@ -83,6 +84,9 @@ def encode_targets(parts: list[Part], config: EncoderConfig) -> list[Part]:
 
 
 class FitConfig(BaseModel):
+    """How an encoder is trained: epochs, batch, learning rate and weight decay, the logit-invariance
+    weight, seed and augmentations."""
+
     model_config = ConfigDict(extra="forbid")
     epochs: int = 50
     batch_size: int = 32

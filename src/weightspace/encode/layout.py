@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 import torch
 
+from weightspace.nets import Conv2d, Flatten, Linear, unit_groups
 from weightspace.nets.graph import Add, Attention, Concat, Embedding, GraphSpec, Patchify
-from weightspace.nets.graph_symmetry import unit_groups
-from weightspace.nets.spec import Conv2d, Flatten, Linear
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from weightspace.encode.weights import WeightBatch
 
 
 class SNE(nn.Module):
+    """The set-based neural network encoder (Andreis et al. 2024): chunks -> layers -> network, with set attention."""
+
     def __init__(
         self,
         dim: int = 32,

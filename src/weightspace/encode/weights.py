@@ -12,9 +12,8 @@ import torch
 
 from weightspace.encode.layout import Factor, Layout, chain_layout, graph_layout
 from weightspace.errors import SpecError
+from weightspace.nets import Net, hidden_layers, permute, random_permutation
 from weightspace.nets.graph import GraphSpec, Spec
-from weightspace.nets.net import Net
-from weightspace.nets.symmetry import hidden_layers, permute, random_permutation
 
 
 class EncodeError(SpecError):
@@ -219,7 +218,7 @@ class WeightBatch:
         return torch.cat(parts, 1)
 
     def permute(self, perms: dict[str, torch.Tensor]) -> WeightBatch:
-        """The same functions with units reordered: new unit j of a factor is its old unit perms[factor][:, j]."""
+        """The same functions with units reordered: new unit j of a factor is its old unit `perms[factor][:, j]`."""
         weights, biases = list(self.weights), list(self.biases)
         for layer, row in enumerate(self.layout.rows):
             if row in perms:

@@ -11,8 +11,7 @@ from torch import nn
 from weightspace.errors import SpecError
 from weightspace.grow.graph_deeper import deeper_graph
 from weightspace.grow.interface import Model, as_net, like, output_gap, probe_inputs
-from weightspace.nets import GraphSpec, Net
-from weightspace.nets.spec import PARAMETRIC, Activation, BatchNorm, Conv2d, Linear
+from weightspace.nets import PARAMETRIC, Activation, BatchNorm, Conv2d, GraphSpec, Linear, Net
 
 # phi(phi(x)) == phi(x) for these, so phi(I phi(x)) == phi(x): an identity layer changes nothing.
 IDEMPOTENT = {"relu", "identity"}

@@ -12,9 +12,8 @@ from __future__ import annotations
 import torch
 
 from weightspace.errors import SpecError
-from weightspace.nets import GraphSpec, Node, build_graph
+from weightspace.nets import Activation, Conv2d, GraphSpec, Linear, Node, build_graph
 from weightspace.nets.graph import Add
-from weightspace.nets.spec import Activation, Conv2d, Linear
 
 
 def deeper_graph(

@@ -13,8 +13,7 @@ from __future__ import annotations
 import torch
 
 from weightspace.errors import SpecError
-from weightspace.nets import GraphSpec, Node, unit_groups
-from weightspace.nets.spec import BatchNorm, Conv2d, Linear
+from weightspace.nets import BatchNorm, Conv2d, GraphSpec, Linear, Node, unit_groups
 
 UNWIDENABLE = ("layernorm", "normalize", "attention", "patchify", "embedding", "class_token", "positions", "token_mean")
 

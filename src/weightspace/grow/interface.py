@@ -8,8 +8,7 @@ import torch
 from torch import nn
 
 from weightspace.errors import SpecError
-from weightspace.nets.net import Net
-from weightspace.nets.spec import PARAMETRIC, ArchSpec
+from weightspace.nets import PARAMETRIC, ArchSpec, Net
 
 Model = Net | nn.Module
 

@@ -9,8 +9,7 @@ import torch
 from weightspace.errors import SpecError
 from weightspace.grow.graph_wider import widenable, wider_graph
 from weightspace.grow.interface import Model, as_net, like, next_parametric
-from weightspace.nets import GraphSpec, Net
-from weightspace.nets.spec import Activation, BatchNorm, Conv2d, Flatten
+from weightspace.nets import Activation, BatchNorm, Conv2d, Flatten, GraphSpec, Net
 
 
 def wider(

@@ -26,7 +26,7 @@ from weightspace.hyper.lstm import (
     parameters_of,
     train_lm,
 )
-from weightspace.hyper.static import KernelHyper, count_parameters, ha_mnist_cnn, static_model
+from weightspace.hyper.static import KernelHyper, ha_mnist_cnn, static_model
 
 __all__ = [
     "AlignedZoo",
@@ -43,7 +43,6 @@ __all__ = [
     "ZooGenerator",
     "align_zoo",
     "bits_per_char",
-    "count_parameters",
     "final_rows",
     "ha_mnist_cnn",
     "matched_hidden",

@@ -21,7 +21,7 @@ from torch import nn
 from torch.func import functional_call
 
 from weightspace.errors import WeightspaceError
-from weightspace.nets.net import Layout
+from weightspace.nets import Layout
 
 
 class HyperError(WeightspaceError):

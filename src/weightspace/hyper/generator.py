@@ -29,6 +29,9 @@ from weightspace.zoo import Zoo, split_models
 
 
 class GeneratorConfig(BaseModel):
+    """The zoo-trained generator: principal components, noise size, width, steps, loss weights and
+    seeds."""
+
     model_config = ConfigDict(extra="forbid")
     components: int = 256  # principal components of the aligned zoo the generator writes in (at most N - 1)
     noise: int = 16
@@ -98,6 +101,8 @@ def principal_span(flat: torch.Tensor, components: int) -> tuple[torch.Tensor, t
 
 
 class ZooGenerator(nn.Module):
+    """A generator of whole networks for a task, trained on a zoo's aligned members."""
+
     HEADER = "weightspace.zoo_generator"
 
     def save(self, path: str | Path, report: dict | None = None) -> Path:

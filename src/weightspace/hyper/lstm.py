@@ -17,6 +17,7 @@ from torch import nn
 
 from weightspace.fileio import SavedModel
 from weightspace.hyper.api import HyperError
+from weightspace.nets import count_parameters
 from weightspace.seeding import seeded
 from weightspace.train import run_steps
 
@@ -74,6 +75,8 @@ class LNLSTMCell(nn.Module):
 
 
 class HyperLSTMCell(LNLSTMCell):
+    """Ha et al.'s HyperLSTM cell: a small LSTM writes per-step scales of the main LSTM's weights."""
+
     def __init__(self, input_size: int, hidden: int, hyper_hidden: int = 64, z_dim: int = 4, layer_norm: bool = True):
         super().__init__(input_size, hidden, layer_norm)
         self.z_dim = z_dim
@@ -111,6 +114,9 @@ class HyperLSTMCell(LNLSTMCell):
 
 
 class LMConfig(BaseModel):
+    """A character language model: cell kind, vocabulary, embedding and hidden sizes, the hypernetwork's
+    size and N_z."""
+
     model_config = ConfigDict(extra="forbid")
     kind: Kind = "hyper-lstm"
     vocab: str = ""  # filled from the corpus: character of id i is vocab[i]
@@ -165,7 +171,8 @@ class CharLM(SavedModel, nn.Module):
 
 
 def parameters_of(config: LMConfig) -> int:
-    return sum(p.numel() for p in CharLM(config).parameters())
+    """The parameters of the language model a config builds."""
+    return count_parameters(CharLM(config))
 
 
 def matched_hidden(config: LMConfig, budget: int) -> int:
@@ -188,6 +195,7 @@ def streams(ids: torch.Tensor, batch: int) -> torch.Tensor:
 
 @torch.no_grad()
 def bits_per_char(model: CharLM, ids: torch.Tensor, seq_len: int = 200, batch: int = 16) -> float:
+    """The model's mean bits per character over `ids`, read in windows of `seq_len`."""
     model.eval()
     data = streams(ids, batch).to(next(model.parameters()).device)
     state, total, count = None, 0.0, 0
@@ -201,6 +209,9 @@ def bits_per_char(model: CharLM, ids: torch.Tensor, seq_len: int = 200, batch: i
 
 
 class LMTraining(BaseModel):
+    """How a character language model is trained: steps, sequence length, batch, learning rate, clipping,
+    evaluation interval and seed."""
+
     model_config = ConfigDict(extra="forbid")
     steps: int = 2000
     seq_len: int = 100

@@ -13,10 +13,9 @@ import torch
 from torch import nn
 
 from weightspace.hyper.api import HyperError, module_layout
+from weightspace.nets import Activation as Act
+from weightspace.nets import ArchSpec, Conv2d, Flatten, Layout, Linear, Pool2d
 from weightspace.nets.graph import Spec
-from weightspace.nets.net import Layout
-from weightspace.nets.spec import Activation as Act
-from weightspace.nets.spec import ArchSpec, Conv2d, Flatten, Linear, Pool2d
 from weightspace.seeding import seeded
 
 
@@ -90,7 +89,3 @@ def static_model(
             return target
         slots = module_layout(target, generated)
         return HyperModel(target, slots, KernelHyper(slots, z_dim, block=block))
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

@@ -134,6 +134,8 @@ Op = Annotated[
 
 
 class Node(BaseModel):
+    """One named operation of a graph: its op, the nodes it reads, and the parameters it owns."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: NodeName

@@ -199,6 +199,7 @@ class Net:
         return cls(spec, params, dict(meta))
 
     def num_params(self) -> int:
+        """The number of parameters its spec declares."""
         return self.spec.num_params()
 
     def replace(self, **changes: Any) -> Net:
@@ -227,3 +228,8 @@ class Net:
             raise WeightspaceError(f"{path} is a safetensors file but not a weightspace network (no spec in header)")
         spec = load_spec(header["weightspace.spec"])
         return cls(spec, tensors, json.loads(header.get("weightspace.meta", "{}")))
+
+
+def count_parameters(module: nn.Module) -> int:
+    """The parameters a module trains: every element of every `module.parameters()` tensor."""
+    return sum(p.numel() for p in module.parameters())

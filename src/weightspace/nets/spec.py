@@ -27,12 +27,16 @@ class _Layer(BaseModel):
 
 
 class Linear(_Layer):
+    """A dense layer: `out_features` outputs, with a bias unless `bias=False`."""
+
     kind: Literal["linear"] = "linear"
     out_features: Size
     bias: bool = True
 
 
 class Conv2d(_Layer):
+    """A 2-D convolution: `out_channels` kernels of `kernel_size`, with stride and padding (`"same"` too)."""
+
     kind: Literal["conv2d"] = "conv2d"
     out_channels: Size
     kernel_size: Size
@@ -42,6 +46,8 @@ class Conv2d(_Layer):
 
 
 class Pool2d(_Layer):
+    """Average or max pooling over `kernel_size` windows."""
+
     kind: Literal["pool2d"] = "pool2d"
     op: Literal["avg", "max"] = "avg"
     kernel_size: Size = 2
@@ -56,6 +62,8 @@ class GlobalPool(_Layer):
 
 
 class Flatten(_Layer):
+    """Channels x positions to one vector, in PyTorch order."""
+
     kind: Literal["flatten"] = "flatten"
 
 
@@ -76,6 +84,8 @@ class Activation(_Layer):
 
 
 class Dropout(_Layer):
+    """Dropout with probability `p` (identity at evaluation)."""
+
     kind: Literal["dropout"] = "dropout"
     p: float = Field(ge=0.0, lt=1.0)
 

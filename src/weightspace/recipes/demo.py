@@ -10,10 +10,8 @@ from pydantic import PositiveInt
 from rich.console import Console
 
 from weightspace.recipes.base import RecipeConfig
-from weightspace.report.page import write_report
-from weightspace.report.plots import save_classify
-from weightspace.zoo import Zoo, generate, zoo_preset
-from weightspace.zoo.classify import ClassifyResult, classify
+from weightspace.report import save_classify, write_report
+from weightspace.zoo import ClassifyResult, Zoo, classify, generate, zoo_preset
 
 
 class DemoConfig(RecipeConfig):

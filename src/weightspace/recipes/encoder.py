@@ -16,11 +16,10 @@ from safetensors.torch import save_file
 import weightspace.encode as enc
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import atomic_path
-from weightspace.nets import sign_symmetric
+from weightspace.nets import count_parameters, sign_symmetric
 from weightspace.recipes.base import RecipeConfig
 from weightspace.seeding import seeded
-from weightspace.zoo.split import split_models
-from weightspace.zoo.store import Zoo
+from weightspace.zoo import Zoo, split_models
 
 SPLITS = ("train", "val", "test")
 
@@ -113,7 +112,7 @@ def train_on_zoo(
             "test_predictions": {"predicted": pred.tolist(), "true": true.tolist()},  # in the test parts' order
             "permutation_gap": enc.permutation_gap(model, parts["test"]),
             "seconds_per_epoch": seconds / max(len(history), 1),
-            "encoder_parameters": sum(p.numel() for p in model.encoder.parameters()),
+            "encoder_parameters": count_parameters(model.encoder),
             "history": history,
         }
         return model, report
@@ -154,7 +153,7 @@ class EncoderTrainingConfig(RecipeConfig):
 def run(config: EncoderTrainingConfig, out: str | Path, device: str = "cpu", on_epoch=None) -> dict:
     """Train on the zoo's train split; OUT.safetensors (+ .json), OUT.report.json and OUT.png (predicted vs true)."""
     from weightspace.fileio import write_json
-    from weightspace.report.plots import plot_predictions
+    from weightspace.report import plot_predictions
 
     zoo = Zoo.open(config.zoo)
     model, report = train_on_zoo(zoo, config.encoder, config.fit, config.task, config.split_seed, on_epoch, device)

@@ -24,8 +24,7 @@ from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
 
 from weightspace.data import TaskData, load
 from weightspace.fileio import write_json
-from weightspace.grow import deeper, widen_all, wider
-from weightspace.grow.graph_wider import widenable
+from weightspace.grow import deeper, widen_all, widenable, wider
 from weightspace.nets import (
     Activation,
     ArchSpec,
@@ -37,9 +36,9 @@ from weightspace.nets import (
     Net,
     Pool2d,
     inception_small,
+    init_net,
     unit_groups,
 )
-from weightspace.nets.init import init_net
 from weightspace.recipes.base import RecipeConfig
 from weightspace.seeding import seeded
 from weightspace.train import Recipe, evaluate, fit, logits_of
@@ -322,7 +321,7 @@ def _epochs(e) -> str:
 
 
 def plot(results: dict, path: Path) -> Path:
-    from weightspace.report.plots import plt, save_figure
+    from weightspace.report import plt, save_figure
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
     colours = {"Net2Net": "#c03d3e", "random init": "#4878a8", "random pad": "#7a9a50"}

@@ -18,10 +18,10 @@ from pydantic import Field, PositiveInt
 from weightspace.data import load
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import write_json
-from weightspace.hyper.static import count_parameters, ha_mnist_cnn, static_model
-from weightspace.nets import Spec, wrn
+from weightspace.hyper import ha_mnist_cnn, static_model
+from weightspace.nets import Spec, count_parameters, wrn
 from weightspace.recipes.base import RecipeConfig
-from weightspace.train.loop import Recipe, train_module
+from weightspace.train import Recipe, train_module
 
 DATASETS = ("mnist5k", "fashion-mnist", "digits")
 

@@ -18,14 +18,25 @@ from pathlib import Path
 import torch
 from pydantic import Field
 
-from weightspace.data.cornn import NAMES, load_cornn
+from weightspace.data import NAMES, load_cornn
 from weightspace.fileio import write_text_atomic
 from weightspace.recipes.base import RecipeConfig
-from weightspace.report.plots import mse_vs_size
-from weightspace.swat import SwatAutoencoder, SwatError
-from weightspace.swat.baselines import BaselineConfig, darts_admm, dense
-from weightspace.swat.mlps import ACTS, active_neurons, forward, mse_on_test, nonzero_parameters, stack_tasks
-from weightspace.swat.search import SearchConfig, search
+from weightspace.report import mse_vs_size
+from weightspace.swat import (
+    ACTS,
+    BaselineConfig,
+    SearchConfig,
+    SwatAutoencoder,
+    SwatError,
+    active_neurons,
+    darts_admm,
+    dense,
+    forward,
+    mse_on_test,
+    nonzero_parameters,
+    search,
+    stack_tasks,
+)
 
 CEILING = {1: 29, 2: 85, 3: 141, 4: 197}
 METHODS = ("swat", "swat-tanh", "dense-tanh", "darts-admm")

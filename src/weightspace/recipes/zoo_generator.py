@@ -14,8 +14,7 @@ import torch.nn.functional as F
 from pydantic import Field
 
 from weightspace.hyper import AlignedZoo, GeneratorConfig, ZooGenerator, align_zoo, mmd, principal_span
-from weightspace.nets import ArchSpec, Layout
-from weightspace.nets.init import init_net
+from weightspace.nets import ArchSpec, Layout, init_net
 from weightspace.recipes.base import RecipeConfig
 from weightspace.seeding import seeded
 from weightspace.train import StackedModel, run_steps

@@ -10,7 +10,7 @@ from weightspace.fileio import write_text_atomic
 from weightspace.progress import progress_bar
 from weightspace.report.html import render
 from weightspace.report.summary import zoo_summary
-from weightspace.zoo.store import Zoo
+from weightspace.zoo import Zoo
 
 
 def write_report(root: str | Path, out: str | Path | None = None, check: bool = True, console: Console | None = None):

@@ -13,8 +13,7 @@ import pandas as pd
 import torch
 
 from weightspace.report.plots import metric_columns
-from weightspace.zoo.store import Zoo
-from weightspace.zoo.verify import verify
+from weightspace.zoo import Zoo, verify
 
 LOWER_IS_BETTER = ("loss", "mse", "error")
 BINS = 40

@@ -26,6 +26,8 @@ from weightspace.train import run_steps
 
 
 class AEConfig(BaseModel):
+    """SWAT-NN's autoencoder: latent width, heads, encoder and decoder layers, mixed activations."""
+
     model_config = ConfigDict(extra="forbid")
     d: int = Field(128, ge=1, le=8192)  # latent width per token (the paper: 768, GPT-2 small)
     heads: int = Field(4, ge=1, le=256)
@@ -41,6 +43,9 @@ class AEConfig(BaseModel):
 
 
 class AETraining(BaseModel):
+    """How SWAT-NN's autoencoder is trained: steps, batch of random MLPs, probes, learning rate and
+    schedule, seed and evaluation."""
+
     model_config = ConfigDict(extra="forbid")
     steps: int = 20000
     batch: int = 64  # networks per step, one depth per step as in the authors' generator
@@ -71,6 +76,8 @@ class Decoder(nn.Module):
 
 
 class SwatAutoencoder(SavedModel, nn.Module):
+    """An encoder of MLP tokens to one latent point, and one decoder per depth back to an MLP."""
+
     HEADER, KIND, HINT = "weightspace.swat_ae", "trained autoencoder", "weightspace swat train autoencoder"
     CONFIG, ERROR = AEConfig, SwatError
 

@@ -17,6 +17,9 @@ from weightspace.swat.mlps import ACTS, INPUTS, WIDTH, MLPBatch, forward, stack_
 
 
 class BaselineConfig(BaseModel):
+    """The baselines beside SWAT-NN: dense MLPs and DARTS + ADMM pruning: steps, learning rate, ADMM's
+    rho and interval, seed."""
+
     model_config = ConfigDict(extra="forbid")
     steps: int = 4000  # full-batch Adam steps per phase
     lr: float = 1e-2

@@ -28,8 +28,8 @@ class SwatError(WeightspaceError):
 
 @dataclass
 class MLPBatch:
-    """B MLPs of depth L: weights[l] [B, in, out] (in_0 = 2, out_L = 1), biases[l] [B, out],
-    act [B, L, 7, 3] (activation weights per hidden neuron), gate [B, L, 7] (neuron on/off in [0, 1])."""
+    """B MLPs of depth L: `weights[l]` `[B, in, out]` (in_0 = 2, out_L = 1), `biases[l]` `[B, out]`,
+    `act` `[B, L, 7, 3]` (activation weights per hidden neuron), `gate` `[B, L, 7]` (neuron on/off in [0, 1])."""
 
     weights: list[torch.Tensor]
     biases: list[torch.Tensor]
@@ -152,6 +152,7 @@ def stack_tasks(tasks: list[TaskData]) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def mse_on_test(net: MLPBatch, tasks: list[TaskData]) -> list[float]:
+    """Each MLP's test mean squared error on its own task."""
     with torch.no_grad():
         return [
             (forward(net.index(slice(i, i + 1)), t.x_test[None]) - t.y_test[None, :, 0]).pow(2).mean().item()

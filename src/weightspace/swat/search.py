@@ -37,6 +37,9 @@ from weightspace.swat.tokens import parse, tokenise
 
 
 class SearchConfig(BaseModel):
+    """SWAT-NN's latent search: steps, annealing, learning rates, gate sharpness, seed, and an
+    optional fixed activation."""
+
     model_config = ConfigDict(extra="forbid")
     steps: int = 8001
     anneal: int = 3000  # temperature reaches its floor here; selection starts here

@@ -18,9 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from weightspace.errors import WeightspaceError
+from weightspace.nets import ArchSpec, BatchNorm, Conv2d, Linear, Net
 from weightspace.nets.graph import GraphSpec, Spec, build
-from weightspace.nets.net import Net
-from weightspace.nets.spec import ArchSpec, BatchNorm, Conv2d, Linear
 from weightspace.train.loop import Recipe, epoch_order, logits_of, make_optimizer
 from weightspace.train.metrics import classification_metrics
 

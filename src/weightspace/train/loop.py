@@ -13,10 +13,9 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from weightspace.data.base import TaskData
+from weightspace.data import TaskData
+from weightspace.nets import Activation, Net
 from weightspace.nets.graph import GraphSpec, Spec
-from weightspace.nets.net import Net
-from weightspace.nets.spec import Activation
 from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
 from weightspace.train.metrics import classification_metrics
 

@@ -7,7 +7,7 @@ from weightspace.zoo.lock import zoo_lock
 from weightspace.zoo.plan import NetPlan, ShardPlan, make_plan
 from weightspace.zoo.split import split_models
 from weightspace.zoo.store import Zoo, ZooDataset, ZooError, load_net
-from weightspace.zoo.verify import upgrade, verify
+from weightspace.zoo.verify import verify
 from weightspace.zoo.writer import Pending, write_networks, write_zoo
 
 __all__ = [
@@ -28,7 +28,6 @@ __all__ = [
     "make_plan",
     "run_shard",
     "split_models",
-    "upgrade",
     "verify",
     "write_networks",
     "write_zoo",

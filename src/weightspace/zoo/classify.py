@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from weightspace.nets.features import layer_statistics
+from weightspace.nets import layer_statistics
 from weightspace.zoo.store import Zoo, ZooError
 
 CLASSIFIERS = ("logreg", "forest", "mlp")

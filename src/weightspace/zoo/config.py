@@ -13,16 +13,16 @@ from weightspace.data import TaskData, load
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import read_yaml_mapping
 from weightspace.limits import MAX_NETWORKS
+from weightspace.nets import ACTIVATIONS, INIT_SCHEMES, preset
 from weightspace.nets.graph import Spec
-from weightspace.nets.init import INIT_SCHEMES
-from weightspace.nets.presets import preset
-from weightspace.nets.spec import ACTIVATIONS
-from weightspace.train.loop import Recipe
+from weightspace.train import Recipe
 
 _DATA: dict[tuple, TaskData] = {}  # per-process cache: a worker loads its dataset once
 
 
 class Arch(BaseModel):
+    """A zoo's architecture: a preset name and the keyword arguments it is built with."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     preset: str
     kwargs: dict[str, Any] = Field(default_factory=dict)

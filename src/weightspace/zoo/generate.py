@@ -17,10 +17,10 @@ from rich.console import Console
 
 from weightspace.device import check_device, compiler_works
 from weightspace.limits import Plan
+from weightspace.nets import init_net
 from weightspace.nets.graph import Spec
-from weightspace.nets.init import init_net
 from weightspace.progress import progress_bar
-from weightspace.train.batched import fit_stacked, stack
+from weightspace.train import fit_stacked, stack
 from weightspace.zoo.config import ZooConfig, wild_kwargs
 from weightspace.zoo.lock import zoo_lock
 from weightspace.zoo.manifest import ZooError, sha256_json

@@ -12,8 +12,7 @@ from pathlib import Path
 import torch
 
 from weightspace.limits import Plan
-from weightspace.nets.presets import mlp
-from weightspace.nets.spec import ArchSpec
+from weightspace.nets import ArchSpec, mlp
 from weightspace.progress import progress_bar
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import write_zoo

@@ -1,7 +1,7 @@
 """`zoo.json`: the zoo's root of trust. It lists every shard with its SHA-256, the SHA-256 of `models.parquet` and
 of the config, and a hash of its own canonical content, so any edit to any file of a zoo is detectable.
 
-Schema 2 (docs/zoo-format.md). Schema-1 zoos are recognised and upgraded by `weightspace zoo verify --upgrade`.
+Schema 2 (docs/zoo-format.md).
 """
 
 from __future__ import annotations
@@ -25,10 +25,6 @@ SHA256 = r"^[0-9a-f]{64}$"
 
 class ZooError(WeightspaceError):
     """A zoo directory is missing, incomplete, corrupt, or in use by another writer."""
-
-
-class OldSchemaError(ZooError):
-    """A zoo written in an earlier schema: `weightspace zoo verify --upgrade` checks and converts it."""
 
 
 def canonical_json(value: Any) -> bytes:
@@ -96,7 +92,7 @@ def write_manifest(root: Path, manifest: dict[str, Any]) -> dict[str, Any]:
 
 def read_manifest(root: Path) -> dict[str, Any]:
     """zoo.json, checked: valid JSON, this schema, every field of the right type, its own hash, the config hash
-    and every shard name. Raises ZooError (OldSchemaError for schema 1) naming what is wrong."""
+    and every shard name. Raises ZooError naming what is wrong."""
     path = Path(root) / "zoo.json"
     if not path.is_file():
         raise ZooError(f"{root} is not a zoo (no zoo.json); make one with `weightspace zoo generate`")
@@ -106,10 +102,6 @@ def read_manifest(root: Path) -> dict[str, Any]:
         raise ZooError(f"{path} is damaged: not valid JSON ({err}); restore it from a copy") from None
     if not isinstance(manifest, dict):
         raise ZooError(f"{path} is damaged: not a JSON object")
-    if manifest.get("schema") == 1:
-        raise OldSchemaError(
-            f"{root} is a schema-1 zoo; check and upgrade it once with `weightspace zoo verify --upgrade {root}`"
-        )
     if manifest.get("schema") != SCHEMA_VERSION:
         raise ZooError(
             f"{path}: schema {manifest.get('schema')!r} is not one this weightspace reads ({SCHEMA_VERSION})"

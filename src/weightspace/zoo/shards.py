@@ -21,7 +21,6 @@ from weightspace.fileio import atomic_path, sha256_bytes
 from weightspace.zoo.manifest import ZooError
 
 HEADER_KEY = "weightspace.shard"  # one key: safetensors writes several metadata keys in no fixed order
-ROWS_KEY = "weightspace.rows"  # schema 1: the rows alone
 
 
 def shard_path(root: Path, shard_id: int) -> Path:
@@ -56,7 +55,7 @@ def write_shard(
 
 
 def read_header(path: Path) -> dict[str, Any]:
-    """A shard's header fields (schema 1: only its rows); ZooError if the file is not a readable zoo shard."""
+    """A shard's header fields; ZooError if the file is not a readable zoo shard."""
     try:
         with safe_open(path, framework="pt") as f:
             metadata = f.metadata() or {}
@@ -65,8 +64,6 @@ def read_header(path: Path) -> dict[str, Any]:
     try:
         if HEADER_KEY in metadata:
             info = json.loads(metadata[HEADER_KEY])
-        elif ROWS_KEY in metadata:
-            info = {"rows": json.loads(metadata[ROWS_KEY])}
         else:
             raise ZooError(f"{path} is not a zoo shard (no rows in its header)")
     except json.JSONDecodeError:
@@ -92,7 +89,7 @@ def check_shard(path: Path, config_sha256: str | None = None, shard_id: int | No
     shard. Raises ZooError saying what is wrong."""
     info = read_header(path)
     if "content_sha256" not in info:
-        raise ZooError(f"{path} has no content hash: written by schema 1 (run `weightspace zoo verify --upgrade`)")
+        raise ZooError(f"{path} has no content hash: not a shard of a schema-2 zoo")
     try:
         data = path.read_bytes()
         tensors = load(data)

@@ -24,8 +24,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from weightspace.fileio import atomic_path, sha256_bytes, sha256_file
+from weightspace.nets import Layout, Net
 from weightspace.nets.graph import Spec, load_spec
-from weightspace.nets.net import Layout, Net
 from weightspace.zoo.manifest import (
     ZooError,
     read_manifest,

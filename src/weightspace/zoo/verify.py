@@ -1,22 +1,19 @@
-"""`verify`: prove every byte of a zoo, or list each problem in one line. `upgrade`: schema 1 -> 2, after the same
-checks schema 1 allowed (shard hashes in zoo.json and rows against the shards' headers)."""
+"""`verify`: prove every byte of a zoo, or list each problem in one line."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from weightspace.fileio import sha256_bytes, sha256_file
+from weightspace.fileio import sha256_bytes
 from weightspace.nets.graph import Spec, load_spec
-from weightspace.zoo.lock import zoo_lock
-from weightspace.zoo.manifest import SHARD_NAME, ZooError, new_manifest, read_manifest, shard_file
-from weightspace.zoo.shards import check_shard, read_header, write_shard
-from weightspace.zoo.store import check_table, finalize, read_table, remove_stale_temps
+from weightspace.zoo.manifest import ZooError, read_manifest, shard_file
+from weightspace.zoo.shards import check_shard
+from weightspace.zoo.store import check_table, read_table
 
-__all__ = ["upgrade", "verify"]
+__all__ = ["verify"]
 
 
 def verify(root: str | Path) -> list[str]:
@@ -96,42 +93,3 @@ def _table_problems(root: Path, manifest: dict, expected_rows: list[dict], shard
     if "model_id" in table.columns and "epoch" in table.columns and table.duplicated(["model_id", "epoch"]).any():
         problems.append("models.parquet lists a (model_id, epoch) pair more than once")
     return problems
-
-
-def upgrade(root: str | Path) -> dict[str, Any]:
-    """Check a schema-1 zoo as schema 1 allows (each shard's SHA-256 in zoo.json, models.parquet against the
-    shards' rows), then rewrite it as schema 2: the same tensors and rows, new headers, hashes everywhere."""
-    root = Path(root)
-    try:
-        old = json.loads((root / "zoo.json").read_bytes())
-    except (OSError, ValueError) as err:
-        raise ZooError(f"{root}/zoo.json cannot be read ({err})") from None
-    if not isinstance(old, dict) or old.get("schema") != 1:
-        raise ZooError(f"{root} is not a schema-1 zoo; nothing to upgrade")
-    if not old.get("complete"):
-        raise ZooError(f"{root} is an incomplete schema-1 zoo; finish it with the weightspace that started it")
-    with zoo_lock(root):
-        remove_stale_temps(root)
-        rows, tensors = {}, {}
-        for entry in old.get("shards", []):
-            name = Path(str(entry.get("file", ""))).name
-            path = root / "shards" / name
-            if str(entry.get("file")) != f"shards/{name}" or not SHARD_NAME.fullmatch(name) or not path.is_file():
-                raise ZooError(f"schema-1 zoo {root}: shard {entry.get('file')!r} is missing or not inside shards/")
-            if sha256_file(path) != entry.get("sha256"):
-                raise ZooError(f"schema-1 zoo {root}: shard {path.name} is damaged (SHA-256 differs); cannot upgrade")
-            from safetensors.torch import load_file
-
-            rows[int(entry["id"])] = read_header(path)["rows"]
-            tensors[int(entry["id"])] = load_file(path)
-        table = read_table((root / "models.parquet").read_bytes(), root / "models.parquet")
-        expected = pd.DataFrame([{"shard": s, "index": i} | r for s in sorted(rows) for i, r in enumerate(rows[s])])
-        try:
-            pd.testing.assert_frame_equal(table, expected, check_dtype=False)
-        except AssertionError:
-            raise ZooError(f"schema-1 zoo {root}: models.parquet disagrees with its shards; cannot upgrade") from None
-        specs = [load_spec(s) for s in old["specs"]]
-        manifest = new_manifest(old["name"], specs, old.get("config") or {})
-        for sid in sorted(rows):
-            write_shard(root, sid, tensors[sid], rows[sid], manifest["config_sha256"])
-        return finalize(root, manifest, sorted(rows))

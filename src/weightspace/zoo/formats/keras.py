@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from weightspace.errors import SpecError
-from weightspace.nets.spec import PARAMETRIC, ArchSpec, Conv2d, Flatten
+from weightspace.nets import PARAMETRIC, ArchSpec, Conv2d, Flatten
 
 
 def _flattened_map(spec: ArchSpec, i: int) -> tuple[int, int, int] | None:

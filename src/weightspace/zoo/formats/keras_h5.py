@@ -12,9 +12,7 @@ import torch
 
 from weightspace import limits
 from weightspace.errors import WeightspaceError
-from weightspace.nets.net import check_params
-from weightspace.nets.presets import lenet5_seed
-from weightspace.nets.spec import ArchSpec
+from weightspace.nets import ArchSpec, check_params, lenet5_seed
 from weightspace.zoo.formats.keras import keras_to_torch
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import write_zoo

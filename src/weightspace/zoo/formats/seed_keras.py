@@ -22,9 +22,7 @@ from rich.console import Console
 
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import sha256_bytes
-from weightspace.nets.net import check_params
-from weightspace.nets.presets import lenet5_seed
-from weightspace.nets.spec import ArchSpec
+from weightspace.nets import ArchSpec, check_params, lenet5_seed
 from weightspace.zoo.formats.keras import keras_to_torch
 from weightspace.zoo.formats.keras_h5 import read_keras, spec_limit
 from weightspace.zoo.store import Zoo

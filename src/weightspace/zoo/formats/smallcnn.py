@@ -25,7 +25,7 @@ import torch
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import atomic_path, write_text_atomic
 from weightspace.limits import check_bytes, check_shape, whole_number
-from weightspace.nets.spec import ArchSpec, Conv2d
+from weightspace.nets import ArchSpec, Conv2d
 from weightspace.zoo.formats.keras import keras_to_torch, torch_to_keras
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import write_zoo

@@ -8,8 +8,7 @@ import torch
 from safetensors.torch import load_file
 
 from weightspace.errors import WeightspaceError
-from weightspace.nets.net import Net, check_params
-from weightspace.nets.spec import ArchSpec
+from weightspace.nets import ArchSpec, Net, check_params
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import write_zoo
 

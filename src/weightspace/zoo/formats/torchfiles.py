@@ -20,10 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from weightspace.errors import SpecError, WeightspaceError
 from weightspace.limits import MAX_LAYERS, MAX_UNITS, check_bytes, label, whole_number
-from weightspace.nets import resnet18
+from weightspace.nets import Activation, ArchSpec, Conv2d, Dropout, Flatten, Linear, Pool2d, resnet18, state_for
 from weightspace.nets.graph import GraphSpec, Spec
-from weightspace.nets.net import state_for
-from weightspace.nets.spec import Activation, ArchSpec, Conv2d, Dropout, Flatten, Linear, Pool2d
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import Pending, Rows, write_networks
 
