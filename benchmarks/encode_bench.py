@@ -36,7 +36,7 @@ import torch
 
 from weightspace.encode import EncodeError, EncoderConfig, FitConfig, Predictor, read_parts
 from weightspace.fileio import write_text_atomic
-from weightspace.recipes.encoder import evaluate_on_zoo, train_on_zoo
+from weightspace.recipes import evaluate_on_zoo, train_on_zoo
 from weightspace.zoo import Zoo
 
 PUBLISHED = Path(__file__).parent / "results"
@@ -366,9 +366,9 @@ def pixel_references(zoo: Zoo) -> dict:
     the class the fits keep, whatever an encoder can read from the weights."""
     from sklearn.linear_model import LogisticRegression
 
-    from weightspace.zoo.image_inrs import decode
+    from weightspace.zoo import decode_inrs
 
-    originals, drawn = decode(zoo)
+    originals, drawn = decode_inrs(zoo)
     split, y = zoo.table["split"].to_numpy(), zoo.table["label"].to_numpy()
     train, test = split == "train", split == "test"
     accuracy = {}
@@ -472,7 +472,7 @@ def inference_rate(model: Predictor, parts: list, networks: int = 240) -> float:
 
 def train_wild(zoo: Zoo, kind: str, config: dict, seed: int, scale: float) -> dict:
     """One encoder trained to predict test accuracy on the wild zoo's final checkpoints; its test tau and costs."""
-    from weightspace.recipes.encoder import split_rows
+    from weightspace.recipes import split_rows
 
     epochs = max(1, round(WILD_EPOCHS[kind] * scale))
     cfg = EncoderConfig(kind=kind, target="test_accuracy", **config)

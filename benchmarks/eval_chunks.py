@@ -1,7 +1,7 @@
 """How many images to evaluate at once: the zoo engine's chunk rule (about 2**17 input values for all networks
 together) against the rule it replaced (32,768 // M images, whatever their size), in the same run.
 
-    python benchmarks/eval_chunks.py --out benchmarks/results/eval_chunks.json
+    python benchmarks/eval_chunks.py --publish
 
 Each row: a zoo preset's first architecture, M stacked networks, `--images` random images of its input shape;
 best of `--reps` seconds for each rule, interleaved, and the ratio old / new. Outputs are compared too: the chunks
@@ -11,15 +11,13 @@ change how the work is split, never the answer.
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import torch
+from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the path when run as a script)
 
-from weightspace.fileio import write_text_atomic
 from weightspace.nets import Net
-from weightspace.train.batched import shared_model, stack
+from weightspace.train import shared_model, stack
 from weightspace.zoo import zoo_preset
 
 CASES = (("fashion-lenet5", 16), ("fashion-smallcnn-varied", 16), ("fashion-wild", 1), ("digits-wild", 1))
@@ -31,7 +29,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=4000)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="as a zoo worker runs (one thread each)")
-    parser.add_argument("--out", type=Path, default=Path("runs/eval_chunks.json"))
+    add_output(parser, "eval_chunks.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -60,8 +58,7 @@ def main() -> None:
                      "speedup": round(best["old"] / best["new"], 2)})  # fmt: skip
         print(rows[-1], flush=True)
     result = {"images": args.images, "threads": args.threads, "torch": torch.__version__, "rows": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(args.out, json.dumps(result, indent=1) + "\n")
+    write_result(args, "eval_chunks.json", result)
 
 
 if __name__ == "__main__":

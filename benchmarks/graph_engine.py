@@ -1,6 +1,6 @@
 """The batched engine on graphs against the chain path and against the plain loop, measured in one run.
 
-    python benchmarks/graph_engine.py --out benchmarks/results/graph_engine.json
+    python benchmarks/graph_engine.py --publish
 
 (1) The seed's LeNet-5 (3x32x32, one-vs-rest BCE, batch 128, Adam) trained by `fit_stacked` as its chain spec and
     as the same network written as a graph (`as_graph`, run by vmap over functional_call): seconds per
@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
 import torch
+from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the path when run as a script)
 
 from weightspace.data import TaskData
 from weightspace.nets import as_graph, init_net, lenet5_seed, resnet
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("runs/graph_engine.json"))
+    add_output(parser, "graph_engine.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     g = torch.Generator().manual_seed(0)
@@ -76,8 +76,7 @@ def main() -> None:
         f"group {k}": best[f"lenet5 graph, group {k}"] / best[f"lenet5 chain, group {k}"] for k in (1, m)
     }
     results["resnet8_loop_over_batched"] = best["resnet8 plain loop"] / best[f"resnet8 batched, group {m}"]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_result(args, "graph_engine.json", results)
     print(json.dumps(results, indent=2))
 
 

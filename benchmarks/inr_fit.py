@@ -1,6 +1,6 @@
 """The stacked SIREN fitter against a per-INR loop and a plain stacked autograd step, in one run.
 
-    python benchmarks/inr_fit.py --out benchmarks/results/inr_fit_cpu.json [--threads 2] [--batches 16,32,64,250]
+    python benchmarks/inr_fit.py --publish [--threads 2] [--batches 16,32,64,250]
 
 All fit DWSNets' INR (2-32-32-1, w0 30, Adam 5e-4) to real Fashion-MNIST images, full 784-pixel batches, no early
 stop, timed over `--steps` steps after a warm-up: the loop one INR at a time (nn.Module, autograd, torch's Adam:
@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
 import torch
+from harness import add_output, output_path  # noqa: E402 (benchmarks/ on the path when run as a script)
 
 from weightspace.data import load
 from weightspace.train import SirenFit, fit_sirens, init_sirens, pixel_grid
@@ -99,10 +99,10 @@ def main() -> None:
     p.add_argument("--loop-inrs", type=int, default=4)
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--batches", default="16,32,64,250")
-    p.add_argument("--out", default="runs/inr_fit.json")
+    add_output(p, "inr_fit_cpu.json")
     p.add_argument("--report-only", action="store_true", help="print and store the table of an existing --out json")
     args = p.parse_args()
-    out = Path(args.out)
+    out = output_path(args, "inr_fit_cpu.json")
     if args.report_only:
         out.with_suffix(".md").write_text(markdown(json.loads(out.read_text())) + "\n")
         return print(markdown(json.loads(out.read_text())))

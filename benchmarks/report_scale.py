@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the path when run as a script)
 
 from weightspace.nets import small_cnn
 from weightspace.report import write_report
@@ -41,19 +42,20 @@ def make_zoo(root: Path, networks: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--networks", type=int, default=10_000)
-    parser.add_argument("--out", type=Path, default=Path("runs/report-scale"))
+    parser.add_argument("--work", type=Path, default=Path("runs/report-scale"), help="where the synthetic zoo goes")
+    add_output(parser, "report_scale.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    root = args.out / "zoo"
+    root = args.work / "zoo"
     if not (root / "zoo.json").is_file():
         make_zoo(root, args.networks)
     result = {"networks": args.networks, "rows": 2 * args.networks}
     for check in (False, True):
         start = time.perf_counter()
-        path = write_report(root, args.out / f"report-verify-{check}.html", check=check)
+        path = write_report(root, args.work / f"report-verify-{check}.html", check=check)
         result[f"seconds_verify_{check}"] = round(time.perf_counter() - start, 2)
         result[f"megabytes_verify_{check}"] = round(path.stat().st_size / 1e6, 2)
-    (args.out / "report_scale.json").write_text(json.dumps(result, indent=1))
+    write_result(args, "report_scale.json", result)
     print(json.dumps(result))
 
 

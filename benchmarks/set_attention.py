@@ -1,7 +1,7 @@
 """SNE's training step with its attention blocks (`encode.sets.MAB`) against the same blocks run through
 nn.MultiheadAttention's own forward, in one process on the same weights (the ratio is what counts).
 
-    python benchmarks/set_attention.py --out benchmarks/results/set_attention_cpu.json
+    python benchmarks/set_attention.py --publish
     python benchmarks/set_attention.py --train-epochs 3 --seed 2   # both forwards train SNE on the seed task
 
 Timing: a training step on seed LeNet-5s (3x32x32), SNE as the encode benchmarks size it. `--train-epochs` instead
@@ -13,18 +13,16 @@ val epoch is the one kept).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import torch
 from encode_bench import SNE  # benchmarks/, beside this script: SNE as the encode benchmarks size it
+from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the path when run as a script)
 
-from weightspace.encode import EncoderConfig, FitConfig, Predictor, WeightBatch
-from weightspace.encode.sets import MAB
-from weightspace.fileio import write_text_atomic
+from weightspace.encode import MAB, EncoderConfig, FitConfig, Predictor, WeightBatch
 from weightspace.nets import Net, lenet5_seed
-from weightspace.recipes.encoder import train_on_zoo
+from weightspace.recipes import train_on_zoo
 from weightspace.zoo import Zoo
 
 
@@ -53,7 +51,7 @@ def main() -> None:
     p.add_argument("--networks", type=int, default=8, help="networks per training step")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--out", type=Path)
+    add_output(p, "set_attention_cpu.json")
     p.add_argument("--train-epochs", type=int, help="train SNE on the seed task with each forward instead of timing")
     p.add_argument("--seed", type=int, default=0, help="--train-epochs: init, batch order and split")
     p.add_argument("--zoo", type=Path, default=Path("runs/encode-zoos/digits-lenet5"))
@@ -93,8 +91,7 @@ def main() -> None:
     print("| attention forward | s per SNE training step | vs torch's forward |\n|---|---:|---:|")
     for name, s in best.items():
         print(f"| {name} | {s:.2f} | {base / s:.2f}x |")
-    if args.out:
-        write_text_atomic(args.out, json.dumps(report, indent=1))
+    write_result(args, "set_attention_cpu.json", report)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@
 Search: `--tasks` CORNN tasks searched at depth `--depth` for `--steps` steps, once as one batched run and once as
 a loop of single-task runs; reported per task and extrapolated to the paper's 8,001-step schedule. Autoencoder:
 networks per second of training (batches of 64 random MLPs, 256 probes, forward + backward + Adam), on each device.
-Needs a trained autoencoder (`weightspace swat train autoencoder`); results go to
-benchmarks/results/swat_speed_DEVICE.json.
+Needs a trained autoencoder (`weightspace swat train autoencoder`); results go to runs/bench/swat_speed_DEVICE.json
+(`--publish`: benchmarks/results/).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
 import torch
+from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the path when run as a script)
 
 from weightspace.data import NAMES, load_cornn
 from weightspace.swat import AETraining, SearchConfig, SwatAutoencoder, search, train_autoencoder
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=2)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--ae-steps", type=int, default=30)
-    parser.add_argument("--out", default="benchmarks/results")
+    add_output(parser, "swat_speed_DEVICE.json")
     args = parser.parse_args()
     torch.manual_seed(0)
     ae = SwatAutoencoder.load(args.ae)
@@ -90,9 +90,7 @@ def main() -> None:
             "ae_training": other["ae_networks_per_s"] / cpu["ae_networks_per_s"],
         }
         print("device vs cpu", result["device_vs_cpu"])
-    path = Path(args.out) / f"swat_speed_{args.device.split(':')[0]}.json"
-    path.write_text(json.dumps(result, indent=1) + "\n")
-    print("wrote", path)
+    print("wrote", write_result(args, f"swat_speed_{args.device.split(':')[0]}.json", result))
 
 
 if __name__ == "__main__":

@@ -15,17 +15,15 @@ depend on pixel values. `--project N` prints the time for an N-network, 20-epoch
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import torch
+from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the path when run as a script)
 from torch.utils.flop_counter import FlopCounterMode
 
 from weightspace.data import TaskData, load
 from weightspace.nets import Net, init_net, lenet5_seed
-from weightspace.train import Recipe, fit
-from weightspace.train.batched import StackedModel, _per_network_loss, fit_stacked, stack  # noqa: E402
+from weightspace.train import Recipe, StackedModel, fit, fit_stacked, per_network_loss, stack  # noqa: E402
 
 
 def seed_shaped(n_train: int = 9469, n_test: int = 3925) -> TaskData:
@@ -64,7 +62,7 @@ def step_flops(spec, m: int, batch: int) -> float:
     params = {k: v.requires_grad_() for k, v in stack([init_net(spec, i) for i in range(m)]).items()}
     x = torch.rand(m, batch, *spec.input_shape)
     with FlopCounterMode(display=False) as counter:
-        _per_network_loss(model.forward(params, x), torch.zeros(m, batch, dtype=torch.long)).sum().backward()
+        per_network_loss(model.forward(params, x), torch.zeros(m, batch, dtype=torch.long)).sum().backward()
     return counter.get_total_flops()
 
 
@@ -119,7 +117,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--project", type=int, default=0, help="project an N-network 20-epoch zoo at the best M")
     parser.add_argument("--fast-gpu", action="store_true", help="non-deterministic TF32 kernels (see gpu_kernels)")
-    parser.add_argument("--out", default="benchmarks/results")
+    add_output(parser, "zoo_engine_DEVICE_DATA.json")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -163,10 +161,7 @@ def main() -> None:
         report["projection"] = {"networks": args.project, "epochs": 20, "M": best["M"], "hours": hours}
         print(f"\nprojected {args.project:,} networks x 20 epochs at M={best['M']}: {hours * 60:,.1f} minutes "
               f"(training only; evaluation adds one forward pass per checkpoint)")  # fmt: skip
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    tag = f"zoo_engine_{args.device.split(':')[0]}_{args.data}.json"
-    (out / tag).write_text(json.dumps(report, indent=2))
+    print("wrote", write_result(args, f"zoo_engine_{args.device.split(':')[0]}_{args.data}.json", report))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """One network's training step on one CPU thread, in the variants worth trying, measured in one run.
 
-    python benchmarks/zoo_engine_cpu_step.py --out benchmarks/results/zoo_engine_cpu_step.json
+    python benchmarks/zoo_engine_cpu_step.py --publish
 
 The seed's LeNet-5 (3x32x32, batch 128, Adam, BCE) over 2,000 random images per epoch, best of `--reps` epochs,
 one thread (as each `zoo generate` worker runs): the plain nn.Module (contiguous tensors), the same in channels-last
@@ -11,17 +11,15 @@ compiled with torch.compile (forward and backward), eager Adam. Compile time is 
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the path when run as a script)
 from yardsticks import lenet5_step_flops, matmul_tflops  # benchmarks/, beside this script
 
 from weightspace.nets import init_net, lenet5_seed
-from weightspace.train import logits_of
-from weightspace.train.batched import StackedModel, _per_network_loss, stack
+from weightspace.train import StackedModel, logits_of, per_network_loss, stack
 
 IMAGES, BATCH = 2000, 128
 
@@ -53,7 +51,7 @@ def engine_step():
     opt = torch.optim.Adam(params.values(), 1e-3)
 
     def step(x, y):
-        loss = _per_network_loss(model.forward(params, x[None]), y[None].long()).sum()
+        loss = per_network_loss(model.forward(params, x[None]), y[None].long()).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -64,7 +62,7 @@ def engine_step():
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--reps", type=int, default=5)
-    p.add_argument("--out", default="runs/zoo_engine_cpu_step.json")
+    add_output(p, "zoo_engine_cpu_step.json")
     args = p.parse_args()
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(0)
@@ -99,9 +97,9 @@ def main() -> None:
     for name, r in rows.items():
         print(f"| {name} | {r['epoch_s']:.3f} | {base / r['epoch_s']:.2f}x | {r['gflops']:.1f} | "
               f"{r['gflops'] * 1e9 / matmul:.0%} | {r['first_step_s']:.1f} |")  # fmt: skip
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"matmul_flops_1_thread": matmul, "epoch_flops": flops, "variants": rows}, indent=2))
+    write_result(
+        args, "zoo_engine_cpu_step.json", {"matmul_flops_1_thread": matmul, "epoch_flops": flops, "variants": rows}
+    )
 
 
 if __name__ == "__main__":

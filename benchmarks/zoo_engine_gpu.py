@@ -1,7 +1,7 @@
 """The zoo engine as `zoo generate` runs it, on one GPU: network-epochs/s of `fit_stacked` in each mode, against a
 plain per-network PyTorch loop on the same card in the same run, and the share of the card's measured matmul rate.
 
-    python benchmarks/zoo_engine_gpu.py --m 512 --out OUT.json [--quick]
+    python benchmarks/zoo_engine_gpu.py --m 512 [--out OUT.json | --publish] [--quick]
 
 Seed shape: LeNet-5 on 3x32x32, batch 128, Adam 1e-3, BCE, one-vs-rest labels at the seed's 1:9 rate, an epoch of
 74 full batches (ImageNette's 9,469 training images rounded up to 9,472, so one compiled shape). Each mode trains 3
@@ -12,12 +12,11 @@ epochs; the second (compiled and warm) is timed, the third ends with the evaluat
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the path when run as a script)
 from yardsticks import lenet5_step_flops, matmul_tflops  # benchmarks/, beside this script
 
 from weightspace.nets import build, init_net, lenet5_seed
@@ -85,7 +84,7 @@ def main() -> None:
     parser.add_argument("--m", type=int, default=512, help="networks trained at once")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--modes", default=",".join(str(i) for i in range(len(MODES))), help="indices into MODES")
-    parser.add_argument("--out", type=Path)
+    add_output(parser, "zoo_engine_gpu.json")
     parser.add_argument("--quick", action="store_true", help="8 networks, 2 batches an epoch: a smoke test")
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -128,11 +127,9 @@ def main() -> None:
         print(f"| {label} | {r['network_epochs_per_s']:.1f} | {r['x_loop']:.1f} | {r['useful_tflops']:.2f} | "
               f"{r['of_matmul_percent']:.1f} % | {r['call_s']:.0f} | {r['mean_test_accuracy']:.3f} |",
               flush=True)  # fmt: skip
-        if args.out:  # after every mode, so a run cut short keeps what it measured
-            args.out.write_text(json.dumps(report, indent=1))
+        write_result(args, "zoo_engine_gpu.json", report)  # after every mode: a run cut short keeps what it measured
     print(f"measured matmul TFLOP/s: { {k: round(v, 1) for k, v in rates.items()} }")
-    if args.out:
-        args.out.write_text(json.dumps(report, indent=1))
+    write_result(args, "zoo_engine_gpu.json", report)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The floors of the house, enforced: which package may import which (docs/architecture.md), and only names a
-package lists in its `__all__` cross a package boundary."""
+package lists in its `__all__` cross a package boundary, through the package's face (`from weightspace.zoo import
+Zoo`, never `weightspace.zoo.store`): in the library, its CLI, the benchmarks and the scripts alike."""
 
 import ast
 import importlib
@@ -7,7 +8,8 @@ import types
 from pathlib import Path
 
 SRC = Path(__file__).parents[2] / "src" / "weightspace"
-BASE = {"errors", "fileio", "device", "progress", "seeding", "limits"}
+BASE = {"errors", "fileio", "device", "progress", "seeding", "limits", "faces"}
+ROOT = SRC.parents[1]
 DATA_MODEL = BASE | {"nets", "data", "train"}
 COMPONENTS = {"zoo", "encode", "hyper", "grow", "swat"}
 ALLOWED = {  # package -> the packages it may import (besides itself)
@@ -17,6 +19,7 @@ ALLOWED = {  # package -> the packages it may import (besides itself)
     "progress": set(),
     "seeding": set(),
     "limits": {"errors"},
+    "faces": set(),
     "nets": {"errors", "fileio", "seeding", "limits"},
     "data": {"errors", "fileio", "limits"},
     "train": BASE | {"nets", "data"},
@@ -31,14 +34,18 @@ ALLOWED = {  # package -> the packages it may import (besides itself)
 }
 
 
-def imports():
-    """(importing package, file, line, imported module, names) for every `from weightspace... import` in src."""
-    for path in sorted(SRC.rglob("*.py")):
-        parts = path.relative_to(SRC).with_suffix("").parts
-        package = parts[0] if len(parts) > 1 else parts[0]
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("weightspace."):
-                yield package, path.relative_to(SRC), node.lineno, node.module, [a.name for a in node.names]
+def imports(roots=(SRC,)):
+    """(importing package, file, line, imported module, names) for every `from weightspace... import` under
+    `roots`; the package of a file outside src is its folder (benchmarks, scripts)."""
+    for root in roots:
+        for path in sorted(root.rglob("*.py")):
+            yield from _imports_of(path, path.relative_to(SRC).parts[0] if root == SRC else root.name)
+
+
+def _imports_of(path: Path, package: str):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("weightspace."):
+            yield package, path.relative_to(ROOT), node.lineno, node.module, [a.name for a in node.names]
 
 
 def test_every_package_imports_only_the_floors_below_it():
@@ -50,19 +57,28 @@ def test_every_package_imports_only_the_floors_below_it():
     assert not bad, "imports against the floors:\n" + "\n".join(bad)
 
 
-def test_only_public_names_cross_a_package_boundary():
+def test_only_public_names_cross_a_package_boundary_through_its_face():
     bad = []
-    for package, path, line, module, names in imports():
+    for package, path, line, module, names in imports((SRC, ROOT / "benchmarks", ROOT / "scripts")):
         target = module.split(".")[1]
-        if target == package or package in ("cli", "__main__"):
+        if target == package.removesuffix(".py") or package == "__main__.py":
             continue
         package_module = importlib.import_module(f"weightspace.{target}")
         public = set(getattr(package_module, "__all__", ()))
         sub = module.split(".")[2] if module.count(".") >= 2 else None
         if sub in public and isinstance(getattr(package_module, sub, None), types.ModuleType):
             continue  # a public submodule (e.g. zoo.formats)
+        if sub is not None:
+            bad.append(f"{path}:{line} {module}: import from weightspace.{target}")
         bad += [f"{path}:{line} {module}.{n}" for n in names if n not in public]
-    assert not bad, "names imported across packages but not in the package's __all__:\n" + "\n".join(bad)
+    assert not bad, "imports across packages past the face or of names not in its __all__:\n" + "\n".join(bad)
+
+
+def test_every_name_a_face_lists_is_there():
+    for package in sorted(ALLOWED):
+        module = importlib.import_module(f"weightspace.{package}")
+        for name in getattr(module, "__all__", ()):
+            assert getattr(module, name, None) is not None, f"weightspace.{package}.{name}"
 
 
 def test_no_component_imports_matplotlib_or_report_at_import_time():

@@ -24,7 +24,7 @@ from weightspace.encode.chunks import BIAS, CONV, LINEAR, chunk, chunk_batch, el
 from weightspace.encode.graph import GraphEncoder
 from weightspace.errors import WeightspaceError
 from weightspace.nets import Net, hidden_layers, mlp, permute, preset, sign_symmetric
-from weightspace.recipes.encoder import embed_zoo, evaluate_on_zoo, train_on_zoo
+from weightspace.recipes import embed_zoo, evaluate_on_zoo, train_on_zoo
 from weightspace.zoo import Zoo, write_zoo
 from weightspace.zoo.inr import make_sine_inr_zoo, siren_forward
 
@@ -117,7 +117,7 @@ def test_batch_permutation_is_the_nets_symmetry(spec, seed):
 # -- SNE -----------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("cross", [False, True])
 def test_attention_block_computes_what_torch_multihead_attention_computes(cross):
-    from weightspace.encode.sets import MAB
+    from weightspace.encode import MAB
 
     torch.manual_seed(0)
     block = MAB(16, 4)
@@ -419,7 +419,7 @@ def test_augmented_training_runs_and_refuses_sign_flips_of_relu_networks(tmp_pat
 
 
 def test_a_zoo_with_its_own_split_column_keeps_it(tmp_path):
-    from weightspace.recipes.encoder import split_rows
+    from weightspace.recipes import split_rows
 
     zoo = scale_zoo(tmp_path / "zoo", n=12)
     rows = [dict(r) | {"split": ["train", "val", "test"][i % 3]} for i, r in enumerate(zoo.table.to_dict("records"))]
@@ -433,7 +433,7 @@ def test_a_zoo_with_its_own_split_column_keeps_it(tmp_path):
 @pytest.fixture(scope="module")
 def inr_zoo(tmp_path_factory):
     from weightspace.train import SirenFit
-    from weightspace.zoo.image_inrs import make_image_inr_zoo
+    from weightspace.zoo import make_image_inr_zoo
 
     return make_image_inr_zoo(tmp_path_factory.mktemp("inr") / "z", "digits", per_class=3, fit=SirenFit(steps=5))
 
@@ -451,7 +451,7 @@ def test_an_encoder_for_inrs_refuses_another_architecture_in_one_line(inr_zoo, t
     config = EncoderConfig(kind="statnn", target="task", task="classes", hidden=16, head_width=16)
     model, _ = train_on_zoo(inr_zoo, config, FitConfig(epochs=1, batch_size=8, li_weight=0.0))
     from weightspace.train import SirenFit
-    from weightspace.zoo.image_inrs import make_image_inr_zoo
+    from weightspace.zoo import make_image_inr_zoo
 
     narrow = SirenFit(hidden=16, steps=2)  # SIREN 2-16-16-1, not 2-32-32-1
     other = make_image_inr_zoo(tmp_path / "narrow", "digits", per_class=1, fit=narrow)

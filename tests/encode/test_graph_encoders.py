@@ -14,7 +14,7 @@ from weightspace.encode.baselines import DeepSets, StatNN
 from weightspace.encode.graph import GraphEncoder
 from weightspace.nets import inception_small, preset, resnet, vit_tiny, wrn
 from weightspace.nets.graph_symmetry import permute_graph
-from weightspace.recipes.encoder import train_on_zoo
+from weightspace.recipes import train_on_zoo
 from weightspace.zoo import write_zoo
 
 SMALL = {

@@ -3,14 +3,17 @@
 import pytest
 from pydantic import ValidationError
 
-from weightspace.recipes.demo import DemoConfig
-from weightspace.recipes.encoder import EncoderTrainingConfig
-from weightspace.recipes.language_model import LanguageModelConfig
-from weightspace.recipes.net2net import Net2NetConfig
-from weightspace.recipes.static_hyper import StaticHyperConfig
-from weightspace.recipes.swat import AutoencoderConfig, SearchRunConfig
-from weightspace.recipes.swat_bench import SwatBenchConfig
-from weightspace.recipes.zoo_generator import GeneratorTrainingConfig
+from weightspace.recipes import (
+    AutoencoderConfig,
+    DemoConfig,
+    EncoderTrainingConfig,
+    GeneratorTrainingConfig,
+    LanguageModelConfig,
+    Net2NetConfig,
+    SearchRunConfig,
+    StaticHyperConfig,
+    SwatBenchConfig,
+)
 
 CONFIGS = [
     DemoConfig(per_task=2),

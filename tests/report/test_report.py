@@ -145,7 +145,7 @@ def test_pages_for_the_other_commands_outputs(tmp_path):
 def test_a_zoo_with_an_encoder_and_embeddings_shows_them(tmp_path):
     from weightspace.encode import EncoderConfig, FitConfig
     from weightspace.recipes.encoder import EncoderTrainingConfig, embed_zoo, run
-    from weightspace.zoo.inr import make_sine_inr_zoo
+    from weightspace.zoo import make_sine_inr_zoo
 
     zoo = make_sine_inr_zoo(tmp_path / "inr", networks=30, steps=20)
     config = EncoderTrainingConfig(
@@ -177,7 +177,7 @@ def test_the_page_of_a_mixed_zoo_draws_each_architecture(tmp_path):
 
 def test_architecture_drawings_show_branches_side_by_side():
     from weightspace.nets import inception_small, small_cnn
-    from weightspace.report.plots import architecture_figure
+    from weightspace.report import architecture_figure
 
     fig = architecture_figure(inception_small())
     ys = {round(y, 2) for c in fig.axes[0].collections for _, y in c.get_offsets()}

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from weightspace.cli import app
 from weightspace.train import SirenFit, psnr
 from weightspace.zoo import Zoo
-from weightspace.zoo.image_inrs import choose, decode, image_table, make_image_inr_zoo
+from weightspace.zoo.image_inrs import choose, decode_inrs, image_table, make_image_inr_zoo
 from weightspace.zoo.shards import shard_path
 
 FIT = SirenFit(steps=150)
@@ -17,7 +17,7 @@ def test_digits_inr_zoo_rows_and_reconstructions(tmp_path):
     table = zoo.table
     assert len(zoo) == 20 and sorted(table["label"].value_counts().tolist()) == [2] * 10
     assert set(table["split"]) <= {"train", "val", "test"} and zoo.manifest["config"]["source"]["kind"] == "image-inr"
-    originals, images = decode(zoo)
+    originals, images = decode_inrs(zoo)
     got = psnr(((originals - images) ** 2).mean((1, 2)))
     # the stored (folded) networks reproduce the fit's own PSNR, and the fits are real reconstructions
     assert torch.allclose(got, torch.tensor(table["psnr"].to_numpy(), dtype=torch.float32), atol=0.05)

@@ -7,7 +7,7 @@ import pytest
 from weightspace.encode import EncoderConfig, FitConfig
 from weightspace.errors import WeightspaceError
 from weightspace.nets import wild_cnn
-from weightspace.recipes.encoder import train_on_zoo
+from weightspace.recipes import train_on_zoo
 from weightspace.zoo import generate, make_plan
 from weightspace.zoo.config import Arch, Wild, ZooConfig, wild_kwargs, zoo_preset
 

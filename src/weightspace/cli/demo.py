@@ -18,8 +18,9 @@ def demo(
 ) -> None:
     """Generate the digits LeNet-5 one-vs-rest zoo, summarise it, predict each network's class from its weights, and
     write the zoo's report page."""
-    from weightspace.recipes.demo import DemoConfig, run
-    from weightspace.report.tables import metric_table
+    from weightspace.recipes import DemoConfig
+    from weightspace.recipes import run_demo as run
+    from weightspace.report import metric_table
 
     config = DemoConfig(per_task=per_task, epochs=epochs, workers=workers)
     console.rule(f"generating digits-lenet5: {10 * per_task} one-vs-rest LeNet-5 detectors")

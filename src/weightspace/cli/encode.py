@@ -39,7 +39,8 @@ def encode_train(
 
     from weightspace.encode import EncoderConfig, FitConfig
     from weightspace.progress import progress_bar
-    from weightspace.recipes.encoder import EncoderTrainingConfig, run
+    from weightspace.recipes import EncoderTrainingConfig
+    from weightspace.recipes import run_encoder as run
 
     config = EncoderTrainingConfig(
         zoo=zoo_dir,
@@ -85,7 +86,7 @@ def encode_eval(
 ) -> None:
     """Evaluate a trained encoder on a zoo without retraining (cross-dataset, cross-architecture)."""
     from weightspace.encode import Predictor
-    from weightspace.recipes.encoder import evaluate_on_zoo
+    from weightspace.recipes import evaluate_on_zoo
     from weightspace.report import plot_predictions
     from weightspace.zoo import Zoo
 
@@ -106,7 +107,7 @@ def encode_embed(
     from safetensors.torch import load_file
 
     from weightspace.encode import Predictor
-    from weightspace.recipes.encoder import embed_zoo
+    from weightspace.recipes import embed_zoo
     from weightspace.report import plot_embedding
     from weightspace.zoo import Zoo
 

@@ -13,9 +13,8 @@ from weightspace.limits import MAX_UNITS
 
 
 def _report_growth(net, grown, out: Path) -> None:
-    from weightspace.grow import output_gap
-    from weightspace.grow.interface import probe_inputs
-    from weightspace.report.tables import spec_table
+    from weightspace.grow import output_gap, probe_inputs
+    from weightspace.report import spec_table
 
     grown.save(out)
     gap = output_gap(net, grown, probe_inputs(net.spec))
@@ -104,7 +103,9 @@ def grow_experiment(
     device: str = options.device(),
 ) -> None:
     """Net2Net vs random init vs random pad, for a wider and a deeper student of a narrow teacher."""
-    from weightspace.recipes.net2net import Net2NetConfig, results_table, run
+    from weightspace.recipes import Net2NetConfig
+    from weightspace.recipes import net2net_table as results_table
+    from weightspace.recipes import run_net2net as run
 
     config = Net2NetConfig(
         dataset=dataset, train_size=train_size, teacher_epochs=teacher_epochs, student_epochs=student_epochs,

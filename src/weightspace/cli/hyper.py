@@ -29,7 +29,8 @@ def hyper_train_static(
 ) -> None:
     """Ha et al.'s static hypernetwork: a CNN's second conv kernel, or every 3x3 kernel of a WRN, generated."""
     from weightspace.progress import progress_bar
-    from weightspace.recipes.static_hyper import StaticHyperConfig, run
+    from weightspace.recipes import StaticHyperConfig
+    from weightspace.recipes import run_static_hyper as run
 
     config = StaticHyperConfig(
         dataset=dataset, model=model, depth=depth, widen=widen, train_size=train_size, epochs=epochs,
@@ -75,7 +76,9 @@ def hyper_train_lstm(
     from weightspace.data import load_text
     from weightspace.hyper import LMTraining, parameters_of
     from weightspace.progress import progress_bar
-    from weightspace.recipes.language_model import LanguageModelConfig, model_config, run
+    from weightspace.recipes import LanguageModelConfig
+    from weightspace.recipes import language_model_config as model_config
+    from weightspace.recipes import run_language_model as run
 
     training = LMTraining(steps=steps, seq_len=seq_len, batch=batch, lr=lr, seed=seed)
     config = LanguageModelConfig(kind=kind, text=text, hidden=hidden, hyper_hidden=hyper_hidden, z_dim=z_dim,
@@ -110,7 +113,8 @@ def hyper_train_generator(
     """A conditional generator of complete networks, trained on a zoo; evaluated against the zoo and random init."""
     from weightspace.hyper import GeneratorConfig
     from weightspace.progress import progress_bar
-    from weightspace.recipes.zoo_generator import GeneratorTrainingConfig, run
+    from weightspace.recipes import GeneratorTrainingConfig
+    from weightspace.recipes import run_zoo_generator as run
 
     generator = GeneratorConfig(steps=steps, components=components, functional_weight=functional_weight, seed=seed)
     config = GeneratorTrainingConfig(zoo=zoo, generator=generator, per_class=per_class, seed=seed)
@@ -142,7 +146,7 @@ def hyper_generate(
 ) -> None:
     """Write generated networks as a Zoo (with their test metrics), readable by `zoo classify` and `encode`."""
     from weightspace.hyper import ZooGenerator
-    from weightspace.recipes.zoo_generator import write_generated
+    from weightspace.recipes import write_generated
 
     generated = write_generated(ZooGenerator.load(model_path), out, per_class, seed)
     means = generated.table[["test_accuracy", "test_recall", "test_auc"]].mean()

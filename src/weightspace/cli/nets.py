@@ -37,7 +37,7 @@ def nets_show(
 ) -> None:
     """Show an architecture node by node (or as JSON), and draw it."""
     from weightspace.nets import Net, resolve_spec
-    from weightspace.report.tables import spec_table
+    from weightspace.report import spec_table
 
     path = Path(name)
     if path.suffix == ".safetensors" and not path.is_file():
@@ -48,6 +48,6 @@ def nets_show(
         return
     console.print(spec_table(spec))
     if plot:
-        from weightspace.report.plots import architecture_figure, save_figure
+        from weightspace.report import architecture_figure, save_figure
 
         console.print(f"drew {save_figure(architecture_figure(spec), plot)}")

@@ -19,8 +19,7 @@ def report(
     """Write a report page: for a zoo, provenance, metrics, curves, weights per layer, best and worst networks and
     the classify / encoder / embedding results beside it. Opens offline in any browser."""
     from weightspace.fileio import write_text_atomic
-    from weightspace.report import write_report
-    from weightspace.report.runs import kind_of, render_run
+    from weightspace.report import kind_of, render_run, write_report
 
     if kind_of(path) == "zoo":
         written = write_report(path, out, verify, console)

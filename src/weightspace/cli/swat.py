@@ -25,7 +25,7 @@ def swat_train_ae(
 ) -> None:
     """Train the multi-scale autoencoder on freshly sampled random MLPs (resumable)."""
     from weightspace.progress import progress_bar
-    from weightspace.recipes.swat import AutoencoderConfig, run_autoencoder
+    from weightspace.recipes import AutoencoderConfig, run_autoencoder
     from weightspace.swat import AEConfig, AETraining
 
     model = AEConfig(
@@ -60,8 +60,7 @@ def swat_search(
 ) -> None:
     """Gradient descent in the latent space for one task: prints test MSE and size, saves the extracted Net."""
     from weightspace.progress import progress_bar
-    from weightspace.recipes.swat import SearchRunConfig, run_search
-    from weightspace.recipes.swat_bench import CEILING
+    from weightspace.recipes import CEILING, SearchRunConfig, run_search
     from weightspace.swat import SearchConfig
 
     config = SearchRunConfig(task=task, depth=depth, ae=ae, search=SearchConfig(steps=steps, anneal=anneal, seed=seed))
@@ -90,12 +89,12 @@ def swat_bench(
     steps_scale: float = options.real(1.0, "multiply every step count (search and baselines)", above=0, high=100),
     tasks: str = typer.Option("all", help="comma-separated CORNN names, or all (54)"),
     out: Path = options.out_dir(Path("runs/swat-bench"), "results folder (entries reused only for equal settings)"),
-    publish: bool = typer.Option(False, help="write into benchmarks/results/swat, the committed results, instead"),
     report_only: bool = typer.Option(False, help="rebuild the tables and plot from the stored entries alone"),
     device: str = options.device(),
 ) -> None:
     """SWAT and its baselines on the CORNN tasks: tables and a plot of test MSE vs non-zero parameters."""
-    from weightspace.recipes.swat_bench import SwatBenchConfig, run
+    from weightspace.recipes import SwatBenchConfig
+    from weightspace.recipes import run_swat_bench as run
 
     names = None if tasks == "all" else [t.strip() for t in tasks.split(",")]
     try:
@@ -105,5 +104,5 @@ def swat_bench(
     if not levels or not all(1 <= d <= 4 for d in levels):
         raise WeightspaceError(f"--depths {depths!r}: every depth must be 1..4")
     config = SwatBenchConfig(ae=ae, depths=levels, steps_scale=steps_scale, tasks=names, report_only=report_only)
-    report = run(config, Path("benchmarks/results/swat") if publish else out, device, console.print)
+    report = run(config, out, device, console.print)
     console.print(report, highlight=False, markup=False, soft_wrap=True)

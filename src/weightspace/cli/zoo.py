@@ -57,7 +57,7 @@ def zoo_generate(
         changes["recipe"] = cfg.recipe.model_copy(update={"epochs": epochs})
         changes["checkpoints"] = [e for e in (cfg.checkpoints or []) if e <= epochs] or None
     cfg = ZooConfig.model_validate(cfg.model_dump() | changes).check()
-    from weightspace.recipes.zoo import run
+    from weightspace.recipes import run_zoo as run
 
     start = time.perf_counter()
     zoo = run(
@@ -99,8 +99,7 @@ def zoo_info(
     plot: Path = options.image_file(None, "histogram of test metrics (default ROOT/metrics.png)"),
 ) -> None:
     """What a zoo holds: networks, tasks, checkpoints, architecture, per-task metrics and their histograms."""
-    from weightspace.report import metric_histograms
-    from weightspace.report.tables import metric_table
+    from weightspace.report import metric_histograms, metric_table
     from weightspace.zoo import Zoo
 
     zoo = Zoo.open(root)
@@ -161,7 +160,7 @@ def zoo_sine_inr(
     device: str = options.device(),
 ) -> None:
     """The SNE paper's INR zoo: SIREN 1-32-32-1 fit to sin(a x), a ~ U(0.5, 10); target column `frequency`."""
-    from weightspace.zoo.inr import make_sine_inr_zoo
+    from weightspace.zoo import make_sine_inr_zoo
 
     zoo = make_sine_inr_zoo(out, networks=networks, seed=seed, steps=steps, device=device)
     console.print(f"{zoo}; mean fit MSE {zoo.table['fit_mse'].mean():.2e}")
@@ -182,7 +181,7 @@ def zoo_inr(
 ) -> None:
     """One SIREN per image (DWSNets' protocol: 2-32-32-1, w0 30, Adam 5e-4): the INR-classification benchmark."""
     from weightspace.train import SirenFit
-    from weightspace.zoo.image_inrs import make_image_inr_zoo
+    from weightspace.zoo import make_image_inr_zoo
 
     fit = SirenFit(steps=steps, stop_psnr=stop_psnr)
     start = time.perf_counter()
@@ -206,14 +205,13 @@ def zoo_show_inr(
     count: int = options.count(16, "how many INRs (the first rows of each class in turn)", 1, 256),
 ) -> None:
     """Render INRs back to images, each beside its original: a look at the fits."""
-    from weightspace.report.plots import inr_grid
+    from weightspace.report import inr_grid
     from weightspace.train import psnr
-    from weightspace.zoo import Zoo
-    from weightspace.zoo.image_inrs import decode
+    from weightspace.zoo import Zoo, decode_inrs
 
     zoo = Zoo.open(root)
     order = zoo.table.groupby("task", sort=True).cumcount().to_numpy().argsort(kind="stable")[:count].tolist()
-    originals, images = decode(zoo, order)
+    originals, images = decode_inrs(zoo, order)
     psnrs = psnr(((originals - images) ** 2).mean((1, 2))).tolist()
     path = inr_grid(originals, images, [str(t) for t in zoo.table["task"].iloc[order]], psnrs, out)
     console.print(f"{len(order)} INRs and their images: {path} (mean PSNR {sum(psnrs) / len(psnrs):.1f} dB)")
@@ -283,8 +281,7 @@ def zoo_formats() -> None:
 
 def print_classify(result, target: str, plot: Path | None) -> None:
     """The classify table and per-class recall; with `plot`, also the confusion matrix and classify.json there."""
-    from weightspace.report import save_classify
-    from weightspace.report.tables import classify_table
+    from weightspace.report import classify_table, save_classify
 
     console.print(classify_table(result, target))
     recall = ", ".join(f"{k}: {v:.2f}" for k, v in result.recall.items())

@@ -13,10 +13,12 @@ from weightspace.encode.fit import (
     read_parts,
 )
 from weightspace.encode.predictor import ENCODERS, EncoderConfig, Predictor, Task
+from weightspace.encode.sets import MAB
 from weightspace.encode.sne import SNE
 from weightspace.encode.weights import EncodeError, WeightBatch
 
 __all__ = [
+    "MAB",
     "ENCODERS",
     "EncodeError",
     "EncoderConfig",

@@ -3,7 +3,7 @@ on chains and graphs alike."""
 
 from weightspace.grow.deeper import IDEMPOTENT, deeper
 from weightspace.grow.graph_wider import widenable
-from weightspace.grow.interface import output_gap
+from weightspace.grow.interface import output_gap, probe_inputs
 from weightspace.grow.wider import widen_all, wider
 
-__all__ = ["IDEMPOTENT", "deeper", "output_gap", "widen_all", "widenable", "wider"]
+__all__ = ["IDEMPOTENT", "deeper", "output_gap", "probe_inputs", "widen_all", "widenable", "wider"]

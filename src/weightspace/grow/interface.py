@@ -51,4 +51,5 @@ def output_gap(a: Net, b: Net, inputs: torch.Tensor) -> float:
 
 
 def probe_inputs(spec: ArchSpec, n: int = 64, seed: int = 0) -> torch.Tensor:
+    """`n` seeded uniform inputs of the spec's input shape, to measure how far a grown network's outputs moved."""
     return torch.rand(n, *spec.input_shape, generator=torch.Generator().manual_seed(seed))

@@ -18,42 +18,39 @@ from weightspace.fileio import read_yaml_mapping
 
 @dataclass(frozen=True)
 class Recipe:
-    """A named experiment: `module.config` holds its settings, `module.run(config, out, device)` runs it."""
+    """A named experiment: its config class (the one source of its settings' defaults) and its run function,
+    both names of the `weightspace.recipes` face."""
 
     name: str
-    module: str
     config: str
     run: str
     summary: str
 
     def config_class(self) -> type[BaseModel]:
         """The pydantic class of its settings."""
-        return getattr(importlib.import_module(self.module), self.config)
+        return getattr(importlib.import_module("weightspace.recipes"), self.config)
 
     def runner(self) -> Callable[..., Any]:
         """Its run function: `run(config, out, device)`."""
-        return getattr(importlib.import_module(self.module), self.run)
+        return getattr(importlib.import_module("weightspace.recipes"), self.run)
 
 
 RECIPES = {
     r.name: r
     for r in [
-        Recipe("demo", "weightspace.recipes.demo", "DemoConfig", "run", "the digits LeNet-5 demo zoo, end to end"),
-        Recipe("zoo", "weightspace.recipes.zoo", "ZooConfig", "run", "generate a model zoo"),
-        Recipe("encoder", "weightspace.recipes.encoder", "EncoderTrainingConfig", "run", "train an encoder on a zoo"),
-        Recipe("net2net", "weightspace.recipes.net2net", "Net2NetConfig", "run", "the Net2Net experiment"),
-        Recipe("static-hyper", "weightspace.recipes.static_hyper", "StaticHyperConfig", "run",
+        Recipe("demo", "DemoConfig", "run_demo", "the digits LeNet-5 demo zoo, end to end"),
+        Recipe("zoo", "ZooConfig", "run_zoo", "generate a model zoo"),
+        Recipe("encoder", "EncoderTrainingConfig", "run_encoder", "train an encoder on a zoo"),
+        Recipe("net2net", "Net2NetConfig", "run_net2net", "the Net2Net experiment"),
+        Recipe("static-hyper", "StaticHyperConfig", "run_static_hyper",
                "Ha et al.'s static hypernetwork against ordinary weights"),
-        Recipe("language-model", "weightspace.recipes.language_model", "LanguageModelConfig", "run",
+        Recipe("language-model", "LanguageModelConfig", "run_language_model",
                "a character language model: LSTM, layer-norm LSTM or HyperLSTM"),
-        Recipe("zoo-generator", "weightspace.recipes.zoo_generator", "GeneratorTrainingConfig", "run",
+        Recipe("zoo-generator", "GeneratorTrainingConfig", "run_zoo_generator",
                "a generator of whole networks trained on a zoo"),
-        Recipe("swat-autoencoder", "weightspace.recipes.swat", "AutoencoderConfig", "run_autoencoder",
-               "SWAT-NN's autoencoder of random MLPs"),
-        Recipe("swat-search", "weightspace.recipes.swat", "SearchRunConfig", "run_search",
-               "SWAT-NN's latent search on one task"),
-        Recipe("swat-bench", "weightspace.recipes.swat_bench", "SwatBenchConfig", "run",
-               "SWAT-NN and its baselines on the 54 CORNN tasks"),
+        Recipe("swat-autoencoder", "AutoencoderConfig", "run_autoencoder", "SWAT-NN's autoencoder of random MLPs"),
+        Recipe("swat-search", "SearchRunConfig", "run_search", "SWAT-NN's latent search on one task"),
+        Recipe("swat-bench", "SwatBenchConfig", "run_swat_bench", "SWAT-NN and its baselines on the 54 CORNN tasks"),
     ]
 }  # fmt: skip
 

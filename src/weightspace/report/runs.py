@@ -106,6 +106,7 @@ def generator_page(path: Path) -> str:
 
 
 def render_run(path: Path) -> str:
+    """The HTML page of a Net2Net experiment folder, a SWAT bench folder or a trained generator."""
     kind = kind_of(path)
     pages = {"net2net": net2net_page, "swat-bench": swat_page, "generator": generator_page}
     if kind not in pages:

@@ -1,6 +1,6 @@
 """Fitting networks to task data."""
 
-from weightspace.train.batched import StackedModel, fit_stacked, stack
+from weightspace.train.batched import StackedModel, fit_stacked, per_network_loss, shared_model, stack
 from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
 from weightspace.train.loop import FitResult, Recipe, evaluate, fit, logits_of, loss_fn, train_module
 from weightspace.train.metrics import binary_auc, classification_metrics
@@ -30,6 +30,8 @@ __all__ = [
     "init_sirens",
     "load_checkpoint",
     "logits_of",
+    "per_network_loss",
+    "shared_model",
     "loss_fn",
     "pixel_grid",
     "psnr",

@@ -70,7 +70,7 @@ def unstack(spec: Spec, stacked: dict[str, torch.Tensor], metas: Sequence[dict] 
     return [Net(spec, {k: v[i].detach().clone() for k, v in stacked.items()}, dict(metas[i])) for i in range(m)]
 
 
-def _per_network_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def per_network_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """[M, b, out] logits, [M, b] labels -> [M] mean losses."""
     if logits.shape[-1] == 1:
         return F.binary_cross_entropy_with_logits(logits[..., 0], y.to(logits.dtype), reduction="none").mean(1)
@@ -298,7 +298,7 @@ def _fit_stack(
                     logits = model.forward(params, x_train_d[idx[0]] if shared else x_train_d[idx], shared)
                 idx = idx.expand(len(order_seeds), -1)
                 logits = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits  # float64 stays
-                loss = _per_network_loss(logits, torch.gather(y_train_d, 1, idx)).sum()
+                loss = per_network_loss(logits, torch.gather(y_train_d, 1, idx)).sum()
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

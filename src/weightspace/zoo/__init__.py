@@ -1,8 +1,11 @@
 """Model zoos: generate (batched, resumable, any executor), store (safetensors + Parquet), load, convert, classify."""
 
+from weightspace.zoo import formats
 from weightspace.zoo.classify import ClassifyResult, classify
 from weightspace.zoo.config import ZOO_PRESETS, Arch, Varied, ZooConfig, zoo_preset
 from weightspace.zoo.generate import generate, run_shard
+from weightspace.zoo.image_inrs import decode_inrs, make_image_inr_zoo
+from weightspace.zoo.inr import make_sine_inr_zoo
 from weightspace.zoo.lock import zoo_lock
 from weightspace.zoo.plan import NetPlan, ShardPlan, make_plan
 from weightspace.zoo.split import split_models
@@ -23,9 +26,13 @@ __all__ = [
     "ZooDataset",
     "ZooError",
     "classify",
+    "decode_inrs",
+    "formats",
     "generate",
     "load_net",
+    "make_image_inr_zoo",
     "make_plan",
+    "make_sine_inr_zoo",
     "run_shard",
     "split_models",
     "verify",

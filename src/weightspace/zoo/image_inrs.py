@@ -132,7 +132,7 @@ def make_image_inr_zoo(
     return write_networks(out, name, spec, pending, load_one, source, shard_size, resume, console, plan=plan)
 
 
-def decode(zoo: Zoo, rows: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def decode_inrs(zoo: Zoo, rows: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(originals, reconstructions), each [n, H, W]: the images the INRs of `rows` (default all) were fitted to,
     read again from their dataset, and each stored network evaluated on that image's pixel grid."""
     table = zoo.table if rows is None else zoo.table.iloc[list(rows)]
