@@ -26,4 +26,4 @@ def test_every_result_file_is_indexed_with_its_command():
 def test_no_benchmark_defaults_to_the_committed_results():
     for script in sorted((ROOT / "benchmarks").glob("*.py")):
         text = script.read_text()
-        assert 'default="benchmarks/results' not in text and "default=Path(\"benchmarks/results" not in text, script
+        assert 'default="benchmarks/results' not in text and 'default=Path("benchmarks/results' not in text, script
