@@ -16,8 +16,8 @@ import time
 import torch
 from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the path when run as a script)
 
-from weightspace.nets import Net
-from weightspace.train import shared_model, stack
+from weightspace.nets import Net, stack
+from weightspace.train import shared_model
 from weightspace.zoo import zoo_preset
 
 CASES = (("fashion-lenet5", 16), ("fashion-smallcnn-varied", 16), ("fashion-wild", 1), ("digits-wild", 1))

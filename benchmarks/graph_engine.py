@@ -21,8 +21,8 @@ import torch
 from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the path when run as a script)
 
 from weightspace.data import TaskData
-from weightspace.nets import as_graph, init_net, lenet5_seed, resnet
-from weightspace.train import Recipe, fit, fit_stacked, stack
+from weightspace.nets import as_graph, init_net, lenet5_seed, resnet, stack
+from weightspace.train import Recipe, fit, fit_stacked
 
 
 def seconds(run, reps: int) -> float:

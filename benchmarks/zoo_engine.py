@@ -22,8 +22,8 @@ from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the p
 from torch.utils.flop_counter import FlopCounterMode
 
 from weightspace.data import TaskData, load
-from weightspace.nets import Net, init_net, lenet5_seed
-from weightspace.train import Recipe, StackedModel, fit, fit_stacked, per_network_loss, stack  # noqa: E402
+from weightspace.nets import Net, init_net, lenet5_seed, stack
+from weightspace.train import Recipe, StackedModel, fit, fit_stacked, per_network_loss  # noqa: E402
 
 
 def seed_shaped(n_train: int = 9469, n_test: int = 3925) -> TaskData:

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the path when run as a script)
 from yardsticks import lenet5_step_flops, matmul_tflops  # benchmarks/, beside this script
 
-from weightspace.nets import init_net, lenet5_seed
-from weightspace.train import StackedModel, logits_of, per_network_loss, stack
+from weightspace.nets import init_net, lenet5_seed, stack
+from weightspace.train import StackedModel, logits_of, per_network_loss
 
 IMAGES, BATCH = 2000, 128
 

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the path when run as a script)
 from yardsticks import lenet5_step_flops, matmul_tflops  # benchmarks/, beside this script
 
-from weightspace.nets import build, init_net, lenet5_seed
-from weightspace.train import Recipe, fit_stacked, logits_of, stack
+from weightspace.nets import build, init_net, lenet5_seed, stack
+from weightspace.train import Recipe, fit_stacked, logits_of
 
 MODES = {  # name -> (deterministic, shared order)
     "--fast-gpu (TF32, bf16 autocast, fused Adam)": (False, False),

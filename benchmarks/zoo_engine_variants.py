@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from torch.func import functional_call
 from yardsticks import matmul_tflops  # benchmarks/, beside this script
 
-from weightspace.nets import build, init_net, lenet5_seed
-from weightspace.train import StackedModel, logits_of, stack
+from weightspace.nets import build, init_net, lenet5_seed, stack
+from weightspace.train import StackedModel, logits_of
 
 RESULTS: list[dict] = []
 

@@ -1,9 +1,9 @@
 """Check the README and the docs pages against what the commands produce: `make docs-check`.
 
-Quick commands are rerun and every number in their README block must appear in the new output; long ones are
-checked against the stored file their table was made from (every number in the README table must be in that file,
-at the page's precision). A block is checked on every page that has it. Prints one line per check and exits 1 if
-any number is missing.
+Quick commands are rerun and every number in their block must appear in the new output; long ones are checked
+against the stored file their table was made from, row by row: every number of a table row must be in one row of
+that file (one line of a stored table, or one JSON result), at the page's precision. A block is checked on every
+page that has it. Prints one line per check and exits 1 if any number is missing.
 
     python scripts/docs_check.py [--quick]
 """
@@ -54,6 +54,47 @@ def missing(expected: list[str], source_text: str) -> list[str]:
         if not any(round(s, digits) == float(text) or f"{s:.{digits}f}" == text for s in source):
             gone.append(text)
     return gone
+
+
+def table_rows(block: str) -> list[str]:
+    """A block's table rows, a row whose cells list several values ("0.07 / 0.06 / 0.03") split into one row per
+    value (the i-th of every such cell, with the other cells)."""
+    rows = []
+    for line in block.splitlines():
+        if not line.startswith("|") or line.startswith("|---"):
+            continue
+        cells = line.strip("|").split("|")
+        lists = [c.split(" / ") for c in cells]
+        width = max(len(c) for c in lists)
+        if width == 1:
+            rows.append(line)
+            continue
+        rows += ["|".join(c[i] if len(c) == width else c[0] for c in lists) for i in range(width)]
+    return rows
+
+
+PERCENT = re.compile(r"(?<![\w.,])(\d+)\.(\d+) ?%")
+
+
+def as_fractions(row: str) -> str:
+    """'2.4 %' as the fraction a result file stores, at the same precision: '0.024'."""
+    return PERCENT.sub(
+        lambda m: f"{int(m.group(1) + m.group(2)) / 10 ** (len(m.group(2)) + 2):.{len(m.group(2)) + 2}f}", row
+    )
+
+
+def unmatched_rows(block: str, skip: str | None, units: list[str]) -> list[str]:
+    """Table rows whose numbers are not all in one unit of the source (one line of a stored table, one result
+    file): each row is checked against one row of its source, not against numbers anywhere. A percentage may be
+    stored as a fraction."""
+    bad = []
+    for row in table_rows(block):
+        plain, fractions = numbers(row, skip), numbers(as_fractions(row), skip)
+        if not plain:
+            continue
+        if not any(all(not missing([a], u) or not missing([b], u) for a, b in zip(plain, fractions)) for u in units):
+            bad.append(row.strip())
+    return bad
 
 
 def run(command: str) -> str:
@@ -122,7 +163,7 @@ CHECKS = [  # (name, page marker, how: "run COMMAND" | "file PATH" | a function;
     ("encode speed", "| encoder | networks/s (inference)", "file benchmarks/results/encode_speed.md", None),
     ("encode wild", "| encoder | test tau | each seed", "file benchmarks/results/encode_wild.md", None),
     ("encode transfer", "| encoder (trained on small CNNs", "file benchmarks/results/encode_transfer.md", None),
-    ("SWAT", "| method | depth | mean test MSE", "file benchmarks/results/swat/README.md", None),
+    ("SWAT", "| method | depth | mean test MSE", "file benchmarks/results/swat/README.md", r"\(paper notes: [^)]*\)"),
     ("SIREN fitter", "| method | INR-steps/s", "file benchmarks/results/inr_fit_cpu.md", None),
     ("Keras peer", "| work (one-vs-rest LeNet-5s)", "file benchmarks/results/peer_keras_cpu*.json", None),
     ("INR classification", "| encoder | test accuracy %", "file benchmarks/results/encode_inr_classify.md", None),
@@ -164,9 +205,15 @@ def main() -> int:
             source, origin = run(how[4:]), f"rerun: {how[4:]}"
         else:
             paths = sorted(ROOT.glob(how[5:]))
-            source = "\n".join(json.dumps(json.loads(p.read_text())) if p.suffix == ".json" else p.read_text()
-                               for p in paths)  # fmt: skip
-            origin = f"stored: {how[5:]}"
+            units = [json.dumps(json.loads(p.read_text())) for p in paths if p.suffix == ".json"]
+            units += [line for p in paths if p.suffix != ".json" for line in p.read_text().splitlines()]
+            origin = f"stored: {how[5:]}, row by row"
+            rows = [r for page in pages for r in unmatched_rows(block_after(PAGES[page], marker, *until), skip, units)]
+            if rows:
+                failed += 1
+                print(f"x {name}: rows not in {how[5:]}: " + " ; ".join(rows[:3]))
+                continue
+            source = "\n".join(units)
         gone = missing(expected, source)
         failed += bool(gone)
         mark = "x" if gone else "ok"

@@ -55,3 +55,11 @@ def test_cli_defaults_are_the_config_defaults(path):
         if param.name in defaults and param.default is not None and param.default != defaults[param.name]:
             drift.append(f"--{param.name}: CLI {param.default!r}, config {defaults[param.name]!r}")
     assert drift == []
+
+
+def test_a_recipe_config_mirroring_a_model_config_keeps_its_defaults():
+    from weightspace.hyper import LMConfig
+    from weightspace.recipes import LanguageModelConfig
+
+    model, recipe = fields(LMConfig), fields(LanguageModelConfig)
+    assert {k: recipe[k] for k in model if k in recipe} == {k: model[k] for k in model if k in recipe}

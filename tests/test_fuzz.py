@@ -67,7 +67,7 @@ def model_zoo_results(folder: Path) -> tuple[Path, list[str]]:
 
 def inr_splits(folder: Path) -> tuple[Path, list[str]]:
     """DWSNets' splits JSON beside per-image INR state dicts."""
-    from weightspace.zoo.formats.torchfiles import siren_spec
+    from weightspace.train import siren_spec
 
     shapes = siren_spec().state_shapes()
     for label in ("0", "1"):

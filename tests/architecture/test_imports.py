@@ -111,3 +111,51 @@ def test_library_calls_leave_the_callers_random_state_alone():
     train_lm(LMConfig(kind="lstm", vocab="abcdefg", hidden=8), ids, ids[:100], LMTraining(steps=2, seq_len=10, batch=4))
     fit_predictor(model, [part], None, FitConfig(epochs=1, batch_size=2))
     assert torch.equal(torch.get_rng_state(), before)
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Module -> the weightspace modules it imports (at any depth of its code; `if TYPE_CHECKING:` blocks, which
+    never run, left out). A package's face imports what its `__init__.py` names."""
+    modules = {}
+    for path in sorted(SRC.rglob("*.py")):
+        parts = ("weightspace", *path.relative_to(SRC).with_suffix("").parts)
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text())
+        skipped = {
+            id(n)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for n in ast.walk(node)
+        }
+        edges = set()
+        for node in ast.walk(tree):
+            if id(node) in skipped or not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            if node.module.startswith("weightspace"):
+                for alias in node.names:  # a submodule imported by name counts as that module
+                    target = f"{node.module}.{alias.name}"
+                    edges.add(target if target in modules else node.module)
+        graph[name] = {e for e in edges if e in modules and e != name}
+    return graph
+
+
+def test_no_import_circles():
+    graph, circles = _module_graph(), []
+
+    def walk(node, trail):
+        for nxt in graph[node]:
+            if nxt in trail:
+                circles.append(" -> ".join([*trail[trail.index(nxt) :], nxt]))
+            elif nxt not in done:
+                walk(nxt, [*trail, nxt])
+        done.add(node)
+
+    done: set[str] = set()
+    for start in sorted(graph):
+        if start not in done:
+            walk(start, [start])
+    # a package's face importing its own modules, and those modules importing siblings, is not a circle unless a
+    # module imports its package's face back
+    assert circles == []

@@ -25,8 +25,9 @@ from weightspace.encode.graph import GraphEncoder
 from weightspace.errors import WeightspaceError
 from weightspace.nets import Net, hidden_layers, mlp, permute, preset, sign_symmetric
 from weightspace.recipes import embed_zoo, evaluate_on_zoo, train_on_zoo
+from weightspace.train import sine_siren_values
 from weightspace.zoo import Zoo, write_zoo
-from weightspace.zoo.inr import make_sine_inr_zoo, siren_forward
+from weightspace.zoo.inr import make_sine_inr_zoo
 
 
 def batch_of(spec, n=3, seed=0) -> WeightBatch:
@@ -324,7 +325,7 @@ def test_sine_inr_zoo_holds_fitted_sirens(tmp_path):
     x = torch.linspace(-3, 3, 17)
     net = zoo.net(2)
     params = [net.params[f"{i}.{kind}"][None] for i in (0, 2, 4) for kind in ("weight", "bias")]
-    assert torch.allclose(net(x[:, None])[:, 0], siren_forward(params, x)[0], atol=1e-5)
+    assert torch.allclose(net(x[:, None])[:, 0], sine_siren_values(params, x)[0], atol=1e-5)
     assert make_sine_inr_zoo(tmp_path / "again", networks=6, steps=150, seed=3).table.equals(t)
 
 

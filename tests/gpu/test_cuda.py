@@ -6,9 +6,8 @@ import pytest
 import torch
 
 from weightspace.data import load_digits, one_vs_rest
-from weightspace.nets import init_net, small_cnn
-from weightspace.train import Recipe, fit
-from weightspace.train.batched import fit_stacked, stack, unstack
+from weightspace.nets import init_net, small_cnn, stack, unstack
+from weightspace.train import Recipe, fit, fit_stacked
 from weightspace.zoo import generate
 
 pytestmark = [

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from weightspace.hyper import LMConfig, LMTraining, train_lm
-from weightspace.zoo.inr import fit_sines
+from weightspace.train import fit_sines
 
 pytestmark = [
     pytest.mark.gpu,

@@ -106,7 +106,7 @@ def test_the_generator_config_is_the_one_its_result_recorded():
 
 def test_the_wrn_config_is_the_one_its_result_recorded():
     config = yaml.safe_load((CONFIGS / "static-hyper-wrn-fashion.yaml").read_text())
-    rows = json.loads((RESULTS / "hyper_wrn_fashion.json").read_text())
+    rows = json.loads((RESULTS / "hyper_wrn_fashion.json").read_text())["rows"]
     assert {r["seed"] for r in rows if "seed" in r} >= {0, 1, 2} and config["seeds"] == 3
     assert all(
         r["train_size"] == config["train_size"] and r["epochs"] == config["epochs"] for r in rows if "epochs" in r

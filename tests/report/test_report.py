@@ -84,21 +84,24 @@ def test_pages_of_odd_zoos_render(tmp_path, rows):
 OUTSIDE = re.compile(r"""(src|href)=["']?(https?:|//)|url\((https?:|//)|@import""")  # anything fetched from outside
 
 
-def chromium() -> str | None:
+def chromium() -> str:
+    """Chromium's executable for Playwright; the test is skipped without one, except in CI, where it fails."""
     try:
         import playwright  # noqa: F401
+
+        executable = shutil.which("chromium") or shutil.which("chromium-browser")
     except ImportError:
-        return None
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def test_the_page_opens_in_a_browser_with_every_section_and_no_request_out(zoo, tmp_path):
-    executable = chromium()
+        executable = None
     if executable is None:
         message = "needs Playwright and Chromium: pip install playwright; sudo apt-get install chromium"
         if os.environ.get("CI"):
             pytest.fail(message + " (CI must run this test)")
         pytest.skip(message)
+    return executable
+
+
+def test_the_page_opens_in_a_browser_with_every_section_and_no_request_out(zoo, tmp_path):
+    executable = chromium()
     from playwright.sync_api import sync_playwright
 
     path = write_report(zoo.root, tmp_path / "report.html")

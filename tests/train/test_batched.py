@@ -3,8 +3,8 @@ import torch
 
 from weightspace.data import load_digits, one_vs_rest
 from weightspace.errors import WeightspaceError
-from weightspace.nets import BatchNorm, Linear, Net, inception_small, init_net, mlp, resnet, small_cnn, vit_tiny
-from weightspace.train import Recipe, fit, fit_stacked, logits_of, stack, train_module
+from weightspace.nets import BatchNorm, Linear, Net, inception_small, init_net, mlp, resnet, small_cnn, stack, vit_tiny
+from weightspace.train import Recipe, fit, fit_stacked, logits_of, train_module
 
 # Engine-vs-loop equivalence runs in float64. In float32 two epochs of Adam amplify the last-bit differences between
 # two kernels (a grouped conv against one network's conv) to ~1e-2 on some CPUs; in float64 both sides agree to

@@ -7,8 +7,7 @@ import torch
 from torch import nn
 
 from weightspace.nets.graph import build
-from weightspace.train import SirenFit, fit_sirens, fold_sirens, init_sirens, pixel_grid, psnr, siren_values
-from weightspace.zoo.formats.torchfiles import siren_spec
+from weightspace.train import SirenFit, fit_sirens, fold_sirens, init_sirens, pixel_grid, psnr, siren_spec, siren_values
 
 
 class LoopSiren(nn.Module):

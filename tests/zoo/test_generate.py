@@ -12,7 +12,7 @@ import yaml
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import sha256_file
 from weightspace.zoo import Zoo, ZooConfig, ZooError, generate, make_plan, verify, zoo_preset
-from weightspace.zoo.store import shard_path
+from weightspace.zoo.shards import shard_path
 
 
 def shard_hashes(root):

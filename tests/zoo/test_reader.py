@@ -8,7 +8,7 @@ import torch
 from weightspace.cli import main
 from weightspace.fileio import write_json
 from weightspace.nets import mlp
-from weightspace.zoo import ZooError, generate, write_zoo
+from weightspace.zoo import ZooError, generate, write_nets, write_zoo
 
 
 def test_filter_compares_as_the_columns_type(tmp_path, tiny_config):
@@ -79,11 +79,10 @@ def test_zoo_info_names_a_missing_shard(tmp_path, tiny_config, capsys):
 
 
 def test_nets_go_back_into_a_zoo(tmp_path, tiny_config):
-    from weightspace.zoo import Zoo
 
     zoo = generate(tiny_config, tmp_path / "z").filter(epoch=2)
     nets = [zoo.net(i) for i in range(3)]
-    back = Zoo.from_nets(tmp_path / "back", nets, "three")
+    back = write_nets(tmp_path / "back", nets, "three")
     assert torch.equal(back.flat(), zoo.flat(range(3))) and list(back.table["task"]) == list(zoo.table["task"][:3])
     with pytest.raises(ZooError, match="one spec"):
-        Zoo.from_nets(tmp_path / "mixed", [nets[0], imported(tmp_path / "i", [{"file": "a"}]).net(0)])
+        write_nets(tmp_path / "mixed", [nets[0], imported(tmp_path / "i", [{"file": "a"}]).net(0)])

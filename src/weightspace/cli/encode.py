@@ -41,6 +41,7 @@ def encode_train(
     from weightspace.progress import progress_bar
     from weightspace.recipes import EncoderTrainingConfig
     from weightspace.recipes import run_encoder as run
+    from weightspace.zoo import beside
 
     config = EncoderTrainingConfig(
         zoo=zoo_dir,
@@ -66,7 +67,7 @@ def encode_train(
             val = "" if val_loss is None else f" val {val_loss:.4f}"
             bar.update(job, completed=epoch, description=f"{encoder} loss {train_loss:.4f}{val}")
 
-        report = run(config, out or zoo_dir / "encoders" / f"{encoder}-{target}", device, on_epoch)
+        report = run(config, out or beside(zoo_dir, "encoders") / f"{encoder}-{target}", device, on_epoch)
     path, plot = Path(report["model"]), report["plot"]
     shown = {k: round(v, 4) for k, v in report["test"].items()}
     console.print(

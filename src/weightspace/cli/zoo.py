@@ -100,7 +100,7 @@ def zoo_info(
 ) -> None:
     """What a zoo holds: networks, tasks, checkpoints, architecture, per-task metrics and their histograms."""
     from weightspace.report import metric_histograms, metric_table
-    from weightspace.zoo import Zoo
+    from weightspace.zoo import Zoo, beside
 
     zoo = Zoo.open(root)
     t = zoo.table
@@ -119,7 +119,7 @@ def zoo_info(
     if missing:
         console.print(f"[red]missing shard files:[/red] {', '.join(missing)}; run `weightspace zoo verify {root}`")
     console.print(metric_table(zoo))
-    path = metric_histograms(t, plot or Path(root) / "metrics.png", title=zoo.manifest["name"])
+    path = metric_histograms(t, plot or beside(root, "metrics.png"), title=zoo.manifest["name"])
     if path:
         console.print(f"histograms: {path}")
 
@@ -148,7 +148,10 @@ def zoo_classify(
     from weightspace.zoo import Zoo, classify
 
     result = classify(Zoo.open(root), target=target, seed=seed)
-    print_classify(result, target, plot or Path(root) / "classify.png")
+    from weightspace.zoo import beside, write_classify
+
+    write_classify(root, result, target)
+    print_classify(result, target, plot or beside(root, "classify.png"))
 
 
 @zoo_app.command("sine-inr")
@@ -280,11 +283,11 @@ def zoo_formats() -> None:
 
 
 def print_classify(result, target: str, plot: Path | None) -> None:
-    """The classify table and per-class recall; with `plot`, also the confusion matrix and classify.json there."""
-    from weightspace.report import classify_table, save_classify
+    """The classify table and per-class recall; with `plot`, also the confusion matrix there."""
+    from weightspace.report import classify_table, plot_confusion
 
     console.print(classify_table(result, target))
     recall = ", ".join(f"{k}: {v:.2f}" for k, v in result.recall.items())
     console.print(f"best: {' + '.join(result.best)}; per-class recall: {recall}")
     if plot is not None:
-        console.print(f"confusion matrix: {save_classify(result, plot, target)}")
+        console.print(f"confusion matrix: {plot_confusion(result, plot)}")

@@ -12,7 +12,7 @@ import torch
 
 from weightspace.encode.layout import Factor, Layout, chain_layout, graph_layout
 from weightspace.errors import SpecError
-from weightspace.nets import Net, hidden_layers, permute, random_permutation
+from weightspace.nets import Net, hidden_layers, permute, random_permutation, stack
 from weightspace.nets.graph import GraphSpec, Spec
 
 
@@ -85,7 +85,7 @@ class WeightBatch:
         spec = nets[0].spec
         if any(n.spec.state_shapes() != spec.state_shapes() for n in nets):
             raise EncodeError("networks of different shapes cannot share a batch; encode each architecture apart")
-        return cls.from_stacked(spec, {k: torch.stack([n.params[k] for n in nets]) for k in nets[0].params})
+        return cls.from_stacked(spec, stack(nets))
 
     # -- views --------------------------------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -25,7 +25,7 @@ from torch import nn
 from weightspace.fileio import read_model, save_model
 from weightspace.hyper.api import HyperError
 from weightspace.nets import Net, Spec, align, load_spec
-from weightspace.zoo import Zoo, split_models
+from weightspace.zoo import Zoo, zoo_split
 
 
 class GeneratorConfig(BaseModel):
@@ -78,7 +78,7 @@ def align_zoo(zoo: Zoo, split_seed: int = 0, rounds: int = 2) -> AlignedZoo:
         raise HyperError("the zoo mixes architectures; filter it to one spec first")
     spec = zoo.spec_of_row(int(rows[0]))
     nets = [zoo.net(int(r)) for r in rows]
-    split = split_models(table.iloc[rows], split_seed, (0.8, 0.0)).to_numpy()
+    split = zoo_split(table.iloc[rows], split_seed, (0.8, 0.0)).to_numpy()  # the zoo's own split where it has one
     train = [n for n, s in zip(nets, split) if s == "train"]
     template = train[0]
     for _ in range(rounds):  # align to the current template, then average into the next one
@@ -113,7 +113,12 @@ class ZooGenerator(nn.Module):
             "classes": json.dumps(self.classes),
             "zoo_config": json.dumps(self.zoo_config),
         }
-        record = {"config": self.config.model_dump(), "classes": self.classes, "report": report or {}}
+        record = {
+            "kind": "generator",
+            "config": self.config.model_dump(),
+            "classes": self.classes,
+            "report": report or {},
+        }
         return save_model(path, self, record, header)
 
     @classmethod

@@ -121,8 +121,8 @@ class LMConfig(BaseModel):
     kind: Kind = "hyper-lstm"
     vocab: str = ""  # filled from the corpus: character of id i is vocab[i]
     embed: int = 32
-    hidden: int = 256
-    hyper_hidden: int = 64
+    hidden: int = 128
+    hyper_hidden: int = 32
     z_dim: int = 4
 
 

@@ -18,7 +18,7 @@ from weightspace.nets.graph import (
 from weightspace.nets.graph_presets import GRAPH_PRESETS, inception_small, resnet, resnet18, vit_tiny, wild_cnn, wrn
 from weightspace.nets.graph_symmetry import unit_groups
 from weightspace.nets.init import INIT_SCHEMES, init_net
-from weightspace.nets.net import Layout, Net, Slot, check_params, count_parameters, state_for
+from weightspace.nets.net import Layout, Net, Slot, check_params, count_parameters, stack, state_for, unstack
 from weightspace.nets.presets import ARCH_PRESETS, lenet5_classic, lenet5_seed, mlp, preset, resolve_spec, small_cnn
 from weightspace.nets.spec import (
     ACTIVATIONS,
@@ -45,6 +45,7 @@ from weightspace.nets.symmetry import (
 from weightspace.nets.trace import graph_of, spec_of
 
 __all__ = [
+    "unstack",
     "graph",
     "ACTIVATIONS",
     "BertShape",
@@ -101,5 +102,6 @@ __all__ = [
     "resolve_spec",
     "small_cnn",
     "spec_of",
+    "stack",
     "state_for",
 ]

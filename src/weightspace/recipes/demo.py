@@ -10,8 +10,8 @@ from pydantic import PositiveInt
 from rich.console import Console
 
 from weightspace.recipes.base import RecipeConfig
-from weightspace.report import save_classify, write_report
-from weightspace.zoo import ClassifyResult, Zoo, classify, generate, zoo_preset
+from weightspace.report import plot_confusion, write_report
+from weightspace.zoo import ClassifyResult, Zoo, beside, classify, generate, write_classify, zoo_preset
 
 
 class DemoConfig(RecipeConfig):
@@ -30,7 +30,7 @@ class DemoResult:
 
 
 def run(config: DemoConfig, out: str | Path, device: str = "cpu", console: Console | None = None) -> DemoResult:
-    """OUT/zoo (resumed if there), OUT/classify.png + classify.json, OUT/zoo/report.html."""
+    """OUT/zoo (resumed if there), with classify.json, classify.png and report.html beside it."""
     out = Path(out)
     zoo_config = zoo_preset("digits-lenet5", per_task=config.per_task)
     zoo_config = zoo_config.model_copy(
@@ -40,5 +40,6 @@ def run(config: DemoConfig, out: str | Path, device: str = "cpu", console: Conso
     zoo = generate(zoo_config, out / "zoo", workers=config.workers, device=device, resume=True, console=console)
     seconds = time.perf_counter() - start
     result = classify(zoo)
-    plot = save_classify(result, out / "classify.png")
+    write_classify(zoo.root, result)
+    plot = plot_confusion(result, beside(zoo.root, "classify.png"))
     return DemoResult(zoo, seconds, result, plot, write_report(zoo.root, console=console))

@@ -19,9 +19,7 @@ from weightspace.fileio import atomic_path
 from weightspace.nets import count_parameters, sign_symmetric
 from weightspace.recipes.base import RecipeConfig
 from weightspace.seeding import seeded
-from weightspace.zoo import Zoo, split_models
-
-SPLITS = ("train", "val", "test")
+from weightspace.zoo import SPLITS, Zoo, beside, zoo_split
 
 
 def split_rows(zoo: Zoo, split: str, seed: int = 0) -> np.ndarray:
@@ -31,10 +29,7 @@ def split_rows(zoo: Zoo, split: str, seed: int = 0) -> np.ndarray:
         return np.arange(len(zoo))
     if split not in SPLITS:
         raise WeightspaceError(f"split {split!r} unknown; choose train, val, test or all")
-    table = zoo.table
-    own = "split" in table.columns and table["split"].isin(SPLITS).all()
-    which = table["split"] if own else split_models(table, seed)
-    return np.flatnonzero((which == split).to_numpy())
+    return np.flatnonzero((zoo_split(zoo.table, seed) == split).to_numpy())
 
 
 def rms_weight(parts: list[enc.Part]) -> float:
@@ -136,7 +131,7 @@ def embed_zoo(model: enc.Predictor, zoo: Zoo, name: str = "encoder") -> Path:
     emb = enc.outputs(model, parts, fn=lambda m, b: m.embed(b))
     rows = torch.from_numpy(np.concatenate([p.rows for p in parts]))
     order = rows.argsort()
-    path = zoo.root / "embeddings" / f"{name}.safetensors"
+    path = beside(zoo.root, "embeddings") / f"{name}.safetensors"
     with atomic_path(path) as tmp:
         save_file({"embedding": emb[order].contiguous(), "row": rows[order].contiguous()}, tmp)
     return path
@@ -158,7 +153,7 @@ def run(config: EncoderTrainingConfig, out: str | Path, device: str = "cpu", on_
     zoo = Zoo.open(config.zoo)
     model, report = train_on_zoo(zoo, config.encoder, config.fit, config.task, config.split_seed, on_epoch, device)
     path = model.save(out)
-    write_json(path.with_name(path.stem + ".report.json"), report)
+    write_json(path.with_name(path.stem + ".report.json"), {"kind": "encoder"} | report)
     pred, true = (np.asarray(report["test_predictions"][k]) for k in ("predicted", "true"))
     title = f"{config.encoder.kind} on {zoo.root.name}"
     plot = plot_predictions(pred, true, model.config.task, path.with_suffix(".png"), title)

@@ -12,13 +12,15 @@ from weightspace.fileio import write_json
 from weightspace.hyper import LMConfig, LMTraining, bits_per_char, matched_hidden, parameters_of, train_lm
 from weightspace.recipes.base import RecipeConfig
 
+_MODEL = LMConfig.model_fields  # the model's settings keep the model config's defaults
+
 
 class LanguageModelConfig(RecipeConfig):
-    kind: str = "hyper-lstm"  # hyper-lstm | ln-lstm | lstm
+    kind: str = _MODEL["kind"].default  # hyper-lstm | ln-lstm | lstm
     text: Path | None = None  # UTF-8 text; None: the standard library's documentation
-    hidden: PositiveInt = 128
-    hyper_hidden: PositiveInt = 32
-    z_dim: PositiveInt = 4
+    hidden: PositiveInt = _MODEL["hidden"].default
+    hyper_hidden: PositiveInt = _MODEL["hyper_hidden"].default
+    z_dim: PositiveInt = _MODEL["z_dim"].default
     match: str | None = None  # size `hidden` to this kind's parameter count
     training: LMTraining = Field(default_factory=LMTraining)
 

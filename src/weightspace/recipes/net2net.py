@@ -176,6 +176,7 @@ def run(config: Net2NetConfig, out: str | Path, device: str = "cpu", log: Callab
             each.append(_run(config.model_copy(update={"seed": config.seed + k, "seeds": 1}), device, log))
     results = each[0] if len(each) == 1 else summarise(each)
     results["config"] |= {"teacher": config.teacher, "noise": config.noise, "seeds": config.seeds}
+    results["kind"] = "net2net"
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "results.json", results)
     plot(results, out / "net2net.png")

@@ -54,7 +54,7 @@ def run(config: StaticHyperConfig, out: str | Path, device: str = "cpu", on_epoc
         rows += run_static(config.model_copy(update={"seed": seed}), str(where), on_epoch, device)
     if config.seeds > 1:
         rows += summary_rows(rows)
-    write_json(Path(out) / "results.json", rows)
+    write_json(Path(out) / "results.json", {"kind": "static-hyper", "rows": rows})
     return rows
 
 

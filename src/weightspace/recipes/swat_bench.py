@@ -63,6 +63,7 @@ def run(config: SwatBenchConfig, out: str | Path, device: str = "cpu", log: Call
     tasks = [load_cornn(n) for n in names]
     store_path = out / "results.json"
     store = json.loads(store_path.read_text()) if store_path.is_file() else {}
+    store["kind"] = "swat-bench"
     ae = None if config.report_only else SwatAutoencoder.load(config.ae)
     search_config = SearchConfig(steps=round(8001 * config.steps_scale), anneal=round(3000 * config.steps_scale))
     base_config = BaselineConfig(steps=round(4000 * config.steps_scale))

@@ -19,7 +19,6 @@ __all__ = [
     "plot_predictions",
     "plt",
     "render_run",
-    "save_classify",
     "save_figure",
     "spec_table",
     "write_report",
@@ -31,7 +30,7 @@ __getattr__ = lazy_face(
         "runs": ["kind_of", "render_run"],
         "tables": ["classify_table", "metric_table", "spec_table"],
         "plots": ["architecture_figure", "inr_grid", "metric_columns", "metric_histograms", "mse_vs_size",
-                  "plot_confusion", "plot_embedding", "plot_predictions", "plt", "save_classify", "save_figure"],
+                  "plot_confusion", "plot_embedding", "plot_predictions", "plt", "save_figure"],
     },
 )  # fmt: skip
 
@@ -47,7 +46,6 @@ if TYPE_CHECKING:  # the same names, for readers of the source and the API refer
         plot_embedding,
         plot_predictions,
         plt,
-        save_classify,
         save_figure,
     )
     from weightspace.report.runs import kind_of, render_run

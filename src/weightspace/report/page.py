@@ -10,7 +10,7 @@ from weightspace.fileio import write_text_atomic
 from weightspace.progress import progress_bar
 from weightspace.report.html import render
 from weightspace.report.summary import zoo_summary
-from weightspace.zoo import Zoo
+from weightspace.zoo import Zoo, beside
 
 
 def write_report(root: str | Path, out: str | Path | None = None, check: bool = True, console: Console | None = None):
@@ -21,6 +21,6 @@ def write_report(root: str | Path, out: str | Path | None = None, check: bool = 
     with progress_bar(console, "networks") as progress:
         bar = progress.add_task("reading weights", total=None)
         summary = zoo_summary(zoo, check, lambda done, total: progress.update(bar, completed=done, total=total))
-    path = Path(out) if out else zoo.root / "report.html"
+    path = Path(out) if out else beside(zoo.root, "report.html")
     write_text_atomic(path, render(summary))
     return path

@@ -123,15 +123,6 @@ def plot_confusion(result, path: Path, title: str = "") -> Path:
     return save_figure(fig, path)
 
 
-def save_classify(result, plot: Path, target: str = "task") -> Path:
-    """A `zoo.classify` result as its confusion-matrix plot and, beside it, classify.json (what report pages read)."""
-    from weightspace.fileio import write_json
-
-    path = plot_confusion(result, plot)
-    write_json(Path(plot).with_name("classify.json"), result.as_dict(target))
-    return path
-
-
 def inr_grid(originals: torch.Tensor, images: torch.Tensor, labels: list[str], psnrs: list[float], path: Path) -> Path:
     """Pairs of images, each original beside its INR's reconstruction, titled with the class and the fit's PSNR."""
     n = len(originals)

@@ -16,21 +16,17 @@ from weightspace.report.plots import plt
 
 
 def kind_of(path: Path) -> str | None:
-    """Which command's output `path` is: zoo, net2net, swat-bench, generator; None if none of them."""
+    """Which command's output `path` is: a zoo (its zoo.json), or the `kind` its results name (net2net, swat-bench,
+    static-hyper in FOLDER/results.json; generator in NAME.json); None if neither."""
     path = Path(path)
     if path.is_dir() and (path / "zoo.json").is_file():
         return "zoo"
-    results = path / "results.json"
-    if path.is_dir() and results.is_file():
-        data = json.loads(results.read_text())
-        if isinstance(data, dict) and "growths" in data:
-            return "net2net"
-        if isinstance(data, dict) and any(":" in k for k in data):
-            return "swat-bench"
-    record = path.with_suffix(".json")
-    if record.is_file() and "report" in json.loads(record.read_text()):
-        return "generator"
-    return None
+    record = path / "results.json" if path.is_dir() else path.with_suffix(".json")
+    try:
+        data = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return None
+    return data.get("kind") if isinstance(data, dict) else None
 
 
 def _page(title: str, sections: list[tuple[str, str]]) -> str:

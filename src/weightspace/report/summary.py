@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 
 from weightspace.report.plots import metric_columns
-from weightspace.zoo import Zoo, verify
+from weightspace.zoo import Zoo, beside, verify
 
 LOWER_IS_BETTER = ("loss", "mse", "error")
 BINS = 40
@@ -186,12 +186,10 @@ def extremes(table: pd.DataFrame, k: int = 5) -> dict[str, Any]:
 def results_beside(zoo: Zoo) -> dict[str, Any]:
     """Outputs other commands wrote beside the zoo: classify results, trained encoders' reports, embeddings."""
     out: dict[str, Any] = {}
-    for path in (zoo.root / "classify.json", zoo.root.parent / "classify.json"):
-        if path.is_file():
-            out["classify"] = json.loads(path.read_text())
-            break
+    if beside(zoo.root, "classify.json").is_file():
+        out["classify"] = json.loads(beside(zoo.root, "classify.json").read_text())
     encoders = []
-    for path in sorted((zoo.root / "encoders").glob("*.report.json")):
+    for path in sorted(beside(zoo.root, "encoders").glob("*.report.json")):
         report = json.loads(path.read_text())
         encoders.append({"name": path.name.removesuffix(".report.json"), "test": report.get("test", {}),
                          "task": report.get("task"), "target": report.get("target"),
@@ -199,7 +197,7 @@ def results_beside(zoo: Zoo) -> dict[str, Any]:
     if encoders:
         out["encoders"] = encoders
     embeddings = []
-    for path in sorted((zoo.root / "embeddings").glob("*.safetensors")):
+    for path in sorted(beside(zoo.root, "embeddings").glob("*.safetensors")):
         from safetensors.torch import load_file
 
         data = load_file(path)

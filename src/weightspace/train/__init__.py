@@ -1,18 +1,23 @@
 """Fitting networks to task data."""
 
-from weightspace.train.batched import StackedModel, fit_stacked, per_network_loss, shared_model, stack
+from weightspace.train.batched import StackedModel, per_network_loss
 from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
 from weightspace.train.loop import FitResult, Recipe, evaluate, fit, logits_of, loss_fn, train_module
 from weightspace.train.metrics import binary_auc, classification_metrics
 from weightspace.train.siren import (
     SirenFit,
+    fit_sines,
     fit_sirens,
+    fold_siren_params,
     fold_sirens,
     init_sirens,
     pixel_grid,
     psnr,
+    sine_siren_values,
+    siren_spec,
     siren_values,
 )
+from weightspace.train.stacked_fit import fit_stacked, shared_model
 from weightspace.train.steps import run_steps
 
 __all__ = [
@@ -24,8 +29,10 @@ __all__ = [
     "classification_metrics",
     "evaluate",
     "fit",
+    "fit_sines",
     "fit_sirens",
     "fit_stacked",
+    "fold_siren_params",
     "fold_sirens",
     "init_sirens",
     "load_checkpoint",
@@ -37,7 +44,8 @@ __all__ = [
     "psnr",
     "run_steps",
     "save_checkpoint",
+    "sine_siren_values",
+    "siren_spec",
     "siren_values",
-    "stack",
     "train_module",
 ]

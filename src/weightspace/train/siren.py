@@ -1,4 +1,6 @@
-"""Fitting thousands of SIRENs at once: one small sine network per signal, full batch, all stacked.
+"""Everything SIREN in one place: the spec a fitted SIREN is stored as (`siren_spec`: w0 folded into the weights),
+the folding itself, and fitting thousands of SIRENs at once: one small sine network per signal, full batch, all
+stacked.
 
 The protocol is DWSNets' image INR (Navon et al. 2023, data generation as its authors describe it): `layers - 1`
 sine layers sin(w0 (W x + b)) then a linear output plus 0.5; sine weights U(+-sqrt(6 / fan_in) / w0) (the first
@@ -23,6 +25,8 @@ import torch
 
 from weightspace.device import compiler_works
 from weightspace.errors import WeightspaceError
+from weightspace.nets import Activation, ArchSpec, Linear
+from weightspace.progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -162,3 +166,83 @@ def pixel_grid(height: int, width: int) -> torch.Tensor:
 def psnr(mse: torch.Tensor) -> torch.Tensor:
     """Peak signal-to-noise ratio in dB of signals in [0, 1]."""
     return -10 * torch.log10(mse.clamp_min(1e-12))
+
+
+# -- the stored form --------------------------------------------------------------------------------------------------
+def siren_spec(in_dim: int = 2, hidden: int = 32, layers: int = 3, out: int = 1, name: str | None = None) -> ArchSpec:
+    """A SIREN as a plain sine MLP: `layers - 1` sine layers of `hidden` units, then a linear output (w0 and any
+    output offset folded into the weights)."""
+    body = []
+    for _ in range(layers - 1):
+        body += [Linear(out_features=hidden), Activation(fn="sin")]
+    return ArchSpec(
+        input_shape=(in_dim,), layers=[*body, Linear(out_features=out)], name=name or f"siren-{in_dim}-{hidden}"
+    )
+
+
+def fold_siren_params(spec: ArchSpec, params: dict[str, torch.Tensor], w0: float, offset: float = 0.0):
+    """A SIREN's state dict as its `siren_spec` computes it: sin(w0 (W x + b)) is sin((w0 W) x + w0 b) in every sine
+    layer, and an output offset joins the last bias."""
+    params = dict(params)
+    linear = [i for i, layer in enumerate(spec.layers) if isinstance(layer, Linear)]
+    for i in linear[:-1]:
+        params[f"{i}.weight"] = params[f"{i}.weight"] * w0
+        params[f"{i}.bias"] = params[f"{i}.bias"] * w0
+    params[f"{linear[-1]}.bias"] = params[f"{linear[-1]}.bias"] + offset
+    return params
+
+
+# -- the SNE paper's 1-D sine SIRENs (w0 in the first layer only, folded at initialisation) --------------------------
+def init_sine_sirens(n: int, generator: torch.Generator, w0: float) -> list[torch.Tensor]:
+    """[W1, b1, W2, b2, W3, b3] for n SIRENs 1-32-32-1, SIREN's initialisation (Sitzmann et al. 2020), the first
+    layer's w0 folded in."""
+
+    def uniform(shape, bound):
+        return (torch.rand(shape, generator=generator) * 2 - 1) * bound
+
+    hidden = math.sqrt(6 / 32)
+    return [
+        uniform((n, 32, 1), w0),
+        uniform((n, 32), w0),
+        uniform((n, 32, 32), hidden),
+        uniform((n, 32), 1 / math.sqrt(32)),
+        uniform((n, 1, 32), hidden),
+        uniform((n, 1), 1 / math.sqrt(32)),
+    ]
+
+
+def sine_siren_values(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """[n, points] outputs of n 1-D SIRENs at the points x [points]."""
+    w1, b1, w2, b2, w3, b3 = params
+    h = torch.sin(w1[:, :, 0, None] * x + b1[..., None])  # [n, 32, points]
+    h = torch.sin(w2 @ h + b2[..., None])
+    return (w3 @ h + b3[..., None])[:, 0]
+
+
+def fit_sines(
+    frequencies: torch.Tensor,
+    seed: int,
+    steps: int = 1000,
+    points: int = 256,
+    lr: float = 1e-3,
+    device: str = "cpu",
+    w0: float = 3.0,
+):
+    """Fit one 1-D SIREN to sin(a x) on [-pi, pi] per frequency a, on `device` (initialised on the CPU: the same
+    start on any device); returns the parameters (on the CPU) and each network's final MSE."""
+    gen = torch.Generator().manual_seed(seed)
+    params = [p.to(device).requires_grad_() for p in init_sine_sirens(len(frequencies), gen, w0)]
+    x = torch.linspace(-math.pi, math.pi, points, device=device)
+    target = torch.sin(frequencies.to(device)[:, None] * x)
+    opt = torch.optim.Adam(params, lr=lr)
+    with progress_bar(transient=True) as bar:
+        task = bar.add_task(f"fitting {len(frequencies)} SIRENs", total=steps)
+        for _ in range(steps):
+            err = (sine_siren_values(params, x) - target).pow(2).mean(1)
+            opt.zero_grad()
+            err.sum().backward()
+            opt.step()
+            bar.advance(task)
+    with torch.no_grad():
+        err = (sine_siren_values(params, x) - target).pow(2).mean(1)
+    return [p.detach().cpu() for p in params], err.cpu()

@@ -8,12 +8,17 @@ from weightspace.zoo.image_inrs import decode_inrs, make_image_inr_zoo
 from weightspace.zoo.inr import make_sine_inr_zoo
 from weightspace.zoo.lock import zoo_lock
 from weightspace.zoo.plan import NetPlan, ShardPlan, make_plan
-from weightspace.zoo.split import split_models
+from weightspace.zoo.split import SPLITS, own_split, split_models, zoo_split
 from weightspace.zoo.store import Zoo, ZooDataset, ZooError, load_net
 from weightspace.zoo.verify import verify
-from weightspace.zoo.writer import Pending, write_networks, write_zoo
+from weightspace.zoo.writer import BESIDE, Pending, beside, write_classify, write_nets, write_networks, write_zoo
 
 __all__ = [
+    "BESIDE",
+    "beside",
+    "write_classify",
+    "SPLITS",
+    "own_split",
     "Arch",
     "ClassifyResult",
     "NetPlan",
@@ -35,7 +40,9 @@ __all__ = [
     "make_sine_inr_zoo",
     "run_shard",
     "split_models",
+    "zoo_split",
     "verify",
+    "write_nets",
     "write_networks",
     "write_zoo",
     "zoo_lock",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from weightspace.nets import layer_statistics
+from weightspace.zoo.split import own_split
 from weightspace.zoo.store import Zoo, ZooError
 
 CLASSIFIERS = ("logreg", "forest", "mlp")
@@ -59,7 +60,8 @@ def features_of(zoo: Zoo, kind: str) -> np.ndarray:
 def classify(
     zoo: Zoo, target: str = "task", test_fraction: float = 0.2, seed: int = 0, epoch: int | None = None
 ) -> ClassifyResult:
-    """Fit every (features, classifier) pair on a stratified split of networks; report test accuracy."""
+    """Fit every (features, classifier) pair on the zoo's own split if it has one, else a stratified split of its
+    networks; report test accuracy."""
     # scikit-learn loads here, not with the package: it costs every `zoo generate` worker 1.6 s otherwise
     from sklearn.decomposition import PCA
     from sklearn.metrics import confusion_matrix
@@ -79,7 +81,13 @@ def classify(
     n_test = max(round(test_fraction * len(y)), len(labels))  # a stratified split needs one per class at least
     if np.bincount(y).min() < 2 or n_test > len(y) - len(labels):
         raise ZooError(f"too few networks to classify {len(labels)} values of {target!r}: give each at least 3")
-    idx_train, idx_test = train_test_split(np.arange(len(y)), test_size=n_test, stratify=y, random_state=seed)
+    if own_split(zoo.table):  # the zoo's own split: its test networks are the test set, the rest train
+        test = (zoo.table["split"] == "test").to_numpy()
+        idx_train, idx_test = np.flatnonzero(~test), np.flatnonzero(test)
+        if not len(idx_train) or not len(idx_test):
+            raise ZooError("the zoo's own split leaves no training or no test networks to classify with")
+    else:
+        idx_train, idx_test = train_test_split(np.arange(len(y)), test_size=n_test, stratify=y, random_state=seed)
     scores, preds = {}, {}
     for kind in FEATURES:
         x = features_of(zoo, kind)

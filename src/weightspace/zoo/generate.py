@@ -17,17 +17,17 @@ from rich.console import Console
 
 from weightspace.device import check_device, compiler_works
 from weightspace.limits import Plan
-from weightspace.nets import init_net
+from weightspace.nets import init_net, stack
 from weightspace.nets.graph import Spec
 from weightspace.progress import progress_bar
-from weightspace.train import fit_stacked, stack
+from weightspace.train import fit_stacked
 from weightspace.zoo.config import ZooConfig, wild_kwargs
 from weightspace.zoo.lock import zoo_lock
 from weightspace.zoo.manifest import ZooError, sha256_json
 from weightspace.zoo.plan import ShardPlan, derive_seeds, make_plan
 from weightspace.zoo.shards import write_shard
-from weightspace.zoo.store import Zoo, finalize
-from weightspace.zoo.writer import shards_to_make, start_zoo
+from weightspace.zoo.store import Zoo
+from weightspace.zoo.writer import finalize, shards_to_make, start_zoo
 
 
 def shard_spec(config: ZooConfig, shard: ShardPlan) -> Spec:

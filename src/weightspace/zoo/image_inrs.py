@@ -21,8 +21,7 @@ from weightspace.data import load
 from weightspace.device import compiler_works
 from weightspace.errors import WeightspaceError
 from weightspace.limits import Plan
-from weightspace.train import SirenFit, fit_sirens, fold_sirens, pixel_grid, psnr, siren_values
-from weightspace.zoo.formats.torchfiles import siren_spec
+from weightspace.train import SirenFit, fit_sirens, fold_sirens, pixel_grid, psnr, siren_spec, siren_values
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import Pending, Rows, write_networks
 

@@ -23,45 +23,16 @@ import pandas as pd
 import torch
 from safetensors import SafetensorError, safe_open
 
-from weightspace.fileio import atomic_path, sha256_bytes, sha256_file
+from weightspace.fileio import sha256_bytes, sha256_file
 from weightspace.nets import Layout, Net
 from weightspace.nets.graph import Spec, load_spec
 from weightspace.zoo.manifest import (
     ZooError,
     read_manifest,
     shard_file,
-    write_manifest,
 )
-from weightspace.zoo.shards import read_header, shard_path
 
-__all__ = ["Zoo", "ZooDataset", "ZooError", "finalize"]
-
-
-def finalize(root: Path, manifest: dict[str, Any], shard_ids: Sequence[int]) -> dict[str, Any]:
-    """Hash every shard, gather all rows into models.parquet (hashed too), and mark the zoo complete."""
-    root = Path(root)
-    rows, shards = [], []
-    for sid in sorted(shard_ids):
-        path = shard_path(root, sid)
-        shard_rows = read_header(path)["rows"]
-        for i, row in enumerate(shard_rows):
-            rows.append({"shard": sid, "index": i} | row)
-        shards.append(
-            {"id": sid, "file": path.relative_to(root).as_posix(), "sha256": sha256_file(path), "rows": len(shard_rows)}
-        )
-    table = pd.DataFrame(rows)
-    with atomic_path(root / "models.parquet") as tmp:
-        table.to_parquet(tmp, index=False)
-    models_sha256 = sha256_file(root / "models.parquet")
-    manifest = manifest | {"shards": shards, "complete": True, "rows": len(table), "models_sha256": models_sha256}
-    return write_manifest(root, manifest)
-
-
-def remove_stale_temps(root: Path) -> None:
-    """Temporary files of writers that were killed (only call while holding the zoo's lock)."""
-    for folder in (Path(root), Path(root) / "shards"):
-        for stale in folder.glob(".*.tmp"):
-            stale.unlink()
+__all__ = ["Zoo", "ZooDataset", "ZooError"]
 
 
 # Shards whose SHA-256 this process has checked: (path, inode, size, mtime) -> hash. Re-checked if the file changes.
@@ -110,22 +81,6 @@ class Zoo:
         table = read_table(data, path)
         check_table(table, manifest, root)
         return cls(root, manifest, table, verify)
-
-    @classmethod
-    def from_nets(
-        cls, root: str | Path, nets: Sequence[Net], name: str = "nets", source: dict[str, Any] | None = None
-    ) -> Zoo:
-        """Networks of one spec written as a new zoo in `root`; each Net's metadata becomes its table row."""
-        from weightspace.zoo.writer import write_zoo  # the writer builds on this reader
-
-        if not nets:
-            raise ZooError("no networks to write: a zoo needs at least one")
-        spec = nets[0].spec
-        if any(n.spec != spec for n in nets):
-            raise ZooError("Zoo.from_nets needs networks of one spec; write one zoo per architecture")
-        stacked = {k: torch.stack([n.params[k] for n in nets]) for k in nets[0].params}
-        rows = [{k: v for k, v in n.meta.items() if isinstance(v, int | float | str | bool)} for n in nets]
-        return write_zoo(root, name, spec, stacked, rows, source=source or {"format": "nets"})
 
     # -- table --------------------------------------------------------------------------------------------------
     def __len__(self) -> int:

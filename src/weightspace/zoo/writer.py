@@ -10,22 +10,79 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 from rich.console import Console
 
 from weightspace.errors import WeightspaceError
+from weightspace.fileio import atomic_path, sha256_file
 from weightspace.limits import Plan, label, whole_number
+from weightspace.nets import Net, stack
 from weightspace.nets.graph import Spec
 from weightspace.progress import progress_bar
 from weightspace.zoo.lock import LOCK_NAME, zoo_lock
 from weightspace.zoo.manifest import ZooError, new_manifest, read_manifest, write_manifest
-from weightspace.zoo.shards import check_shard, shard_path, write_shard
-from weightspace.zoo.store import Zoo, finalize, remove_stale_temps
+from weightspace.zoo.shards import check_shard, read_header, shard_path, write_shard
+from weightspace.zoo.store import Zoo
 
 Rows = list[tuple[dict[str, torch.Tensor], dict[str, Any]]]  # (state dict, table row) per checkpoint
 PLACEMENT = ("shard", "index", "spec")  # columns the writer sets; a row read from another zoo may carry them
 LABELS = ("task", "split", "dataset")  # text columns that name things
 COUNTS = ("epoch", "task_index", "replicate")  # whole-number columns
+
+
+# What may sit in a zoo's folder besides zoo.json, models.parquet and shards/, and what writes it. Every command
+# that writes or reads one of these names it through `beside`; docs/zoo-format.md lists them.
+BESIDE = {
+    "encoders": "trained encoders: ENCODER-TARGET.safetensors + .json + .report.json + .png (`encode train`)",
+    "embeddings": "NAME.safetensors: every row's embedding by a trained encoder (`encode embed`)",
+    "classify.json": "which task each network solves, read from its weights (`zoo classify`; kind `classify`)",
+    "classify.png": "the confusion matrix of classify.json",
+    "metrics.png": "per-task histograms of the test metrics (`zoo info`)",
+    "report.html": "the zoo's report page (`weightspace report`)",
+    "rejected": "damaged or foreign shards set aside by `zoo generate --resume`",
+}
+
+
+def beside(root: str | Path, name: str) -> Path:
+    """The path of `name` (one of BESIDE) in the zoo folder `root`; nothing is created."""
+    if name not in BESIDE:
+        raise ZooError(f"{name!r} is not kept beside a zoo; what is: {', '.join(BESIDE)}")
+    return Path(root) / name
+
+
+def write_classify(root: str | Path, result, target: str = "task") -> Path:
+    """A `zoo.classify` result as classify.json beside the zoo (what its report page reads)."""
+    from weightspace.fileio import write_json
+
+    return write_json(beside(root, "classify.json"), {"kind": "classify"} | result.as_dict(target))
+
+
+def finalize(root: Path, manifest: dict[str, Any], shard_ids: Sequence[int]) -> dict[str, Any]:
+    """Hash every shard, gather all rows into models.parquet (hashed too), and mark the zoo complete."""
+    root = Path(root)
+    rows, shards = [], []
+    for sid in sorted(shard_ids):
+        path = shard_path(root, sid)
+        shard_rows = read_header(path)["rows"]
+        for i, row in enumerate(shard_rows):
+            rows.append({"shard": sid, "index": i} | row)
+        shards.append(
+            {"id": sid, "file": path.relative_to(root).as_posix(), "sha256": sha256_file(path), "rows": len(shard_rows)}
+        )
+    table = pd.DataFrame(rows)
+    with atomic_path(root / "models.parquet") as tmp:
+        table.to_parquet(tmp, index=False)
+    models_sha256 = sha256_file(root / "models.parquet")
+    manifest = manifest | {"shards": shards, "complete": True, "rows": len(table), "models_sha256": models_sha256}
+    return write_manifest(root, manifest)
+
+
+def remove_stale_temps(root: Path) -> None:
+    """Temporary files of writers that were killed (only call while holding the zoo's lock)."""
+    for folder in (Path(root), Path(root) / "shards"):
+        for stale in folder.glob(".*.tmp"):
+            stale.unlink()
 
 
 def checked_row(row: dict[str, Any], where: str) -> dict[str, Any]:
@@ -91,7 +148,7 @@ def shards_to_make(
 
 
 def _reject(root: Path, path: Path, why: str, console: Console) -> None:
-    rejected = root / "rejected"
+    rejected = beside(root, "rejected")
     rejected.mkdir(exist_ok=True)
     shutil.move(path, rejected / f"{path.name}.{int(time.time())}")
     console.print(f"[yellow]set aside[/yellow] {why}; moved to {rejected}, making it again", highlight=False)
@@ -237,3 +294,14 @@ def _has_files(root: Path) -> bool:
     return any(
         not (p.name == LOCK_NAME or (p.name.startswith(".") and p.name.endswith(".tmp"))) for p in root.iterdir()
     )
+
+
+def write_nets(root: str | Path, nets: Sequence[Net], name: str = "nets", source: dict[str, Any] | None = None) -> Zoo:
+    """Networks of one spec written as a new zoo in `root`; each Net's metadata becomes its table row."""
+    if not nets:
+        raise ZooError("no networks to write: a zoo needs at least one")
+    spec = nets[0].spec
+    if any(n.spec != spec for n in nets):
+        raise ZooError("write_nets needs networks of one spec; write one zoo per architecture")
+    rows = [{k: v for k, v in n.meta.items() if isinstance(v, int | float | str | bool)} for n in nets]
+    return write_zoo(root, name, spec, stack(nets), rows, source=source or {"format": "nets"})

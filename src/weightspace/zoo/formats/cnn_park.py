@@ -21,7 +21,7 @@ from weightspace.zoo.formats.torchfiles import restricted_load, tensors_of
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import Pending, Rows, write_networks
 
-SPLITS = "cnn_park_splits.json"
+SPLITS_FILE = "cnn_park_splits.json"
 
 
 class _Saved:
@@ -120,7 +120,7 @@ def import_cnn_park(folder: str | Path, out: str | Path, image_size: int = 32) -
     """The networks `cnn_park_splits.json` lists, every checkpoint of a trial one row of one network (split,
     step, score = test accuracy), each with its own `wild-cnn` spec."""
     folder = Path(folder)
-    splits_file = folder / SPLITS
+    splits_file = folder / SPLITS_FILE
     try:
         splits = json.loads(splits_file.read_bytes())
     except (OSError, ValueError) as err:

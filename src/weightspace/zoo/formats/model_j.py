@@ -17,8 +17,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from weightspace.errors import WeightspaceError
+from weightspace.zoo.split import SPLITS
 
-SPLITS = ("train", "val", "test")
 COLUMNS = ("hf_model_id", "hf_model_url")  # what ProbeX's download code reads from each row
 
 

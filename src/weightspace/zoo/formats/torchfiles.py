@@ -22,6 +22,7 @@ from weightspace.errors import SpecError, WeightspaceError
 from weightspace.limits import MAX_LAYERS, MAX_UNITS, check_bytes, label, whole_number
 from weightspace.nets import Activation, ArchSpec, Conv2d, Dropout, Flatten, Linear, Pool2d, resnet18, state_for
 from weightspace.nets.graph import GraphSpec, Spec
+from weightspace.train import fold_siren_params, siren_spec
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import Pending, Rows, write_networks
 
@@ -255,29 +256,6 @@ def import_model_zoo(folder: str | Path, out: str | Path, spec: ArchSpec | None 
 
 
 # -- INR state dicts (DWSNets, NFN) ----------------------------------------------------------------------------------
-def siren_spec(in_dim: int = 2, hidden: int = 32, layers: int = 3, out: int = 1) -> ArchSpec:
-    """DWSNets' image INR: `layers - 1` sine layers of `hidden` units, then a linear output (w0 folded in)."""
-    body = []
-    for _ in range(layers - 1):
-        body += [Linear(out_features=hidden), Activation(fn="sin")]
-    return ArchSpec(input_shape=(in_dim,), layers=[*body, Linear(out_features=out)], name=f"siren-{in_dim}-{hidden}")
-
-
-def fold_siren(spec: ArchSpec, w0: float, offset: float):
-    """sin(w0 (W x + b)) is sin((w0 W) x + w0 b); DWSNets' INR adds 0.5 to its output: fold both into the weights."""
-
-    def transform(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        params = dict(params)
-        linear = [i for i, layer in enumerate(spec.layers) if isinstance(layer, Linear)]
-        for i in linear[:-1]:
-            params[f"{i}.weight"] = params[f"{i}.weight"] * w0
-            params[f"{i}.bias"] = params[f"{i}.bias"] * w0
-        params[f"{linear[-1]}.bias"] = params[f"{linear[-1]}.bias"] + offset
-        return params
-
-    return transform
-
-
 def inr_label(path: Path) -> str:
     """The class of an INR file: DWSNets names its folder `<dataset>_png_<split>_<label>_<index>`; otherwise the
     folder that holds the file (or its checkpoints/ folder) is the class."""
@@ -315,4 +293,4 @@ def import_inr_dir(
         rel = p.relative_to(folder).as_posix()
         items.append((p, {"task": inr_label(p), "split": split_of.get(rel, "unassigned"), "file": rel}))
     source = {"format": "inr-dir", "folder": str(folder.resolve()), "w0_folded": w0, "offset_folded": offset}
-    return _write(out, f"{folder.name}-import", spec, items, source, fold_siren(spec, w0, offset))
+    return _write(out, f"{folder.name}-import", spec, items, source, lambda p: fold_siren_params(spec, p, w0, offset))
