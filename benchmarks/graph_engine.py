@@ -22,7 +22,7 @@ from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the p
 
 from weightspace.data import TaskData
 from weightspace.nets import as_graph, init_net, lenet5_seed, resnet, stack
-from weightspace.train import Recipe, fit, fit_stacked
+from weightspace.train import Training, fit, fit_stacked
 
 
 def seconds(run, reps: int) -> float:
@@ -44,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     g = torch.Generator().manual_seed(0)
-    m, recipe = args.networks, Recipe(epochs=1, batch_size=128)
+    m, recipe = args.networks, Training(epochs=1, batch_size=128)
     results: dict = {"networks": m, "images": args.images, "threads": args.threads, "torch": torch.__version__}
 
     chain = lenet5_seed(input_shape=[3, 32, 32])

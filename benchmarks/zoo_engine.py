@@ -23,7 +23,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from weightspace.data import TaskData, load
 from weightspace.nets import Net, init_net, lenet5_seed, stack
-from weightspace.train import Recipe, StackedModel, fit, fit_stacked, per_network_loss  # noqa: E402
+from weightspace.train import StackedModel, Training, fit, fit_stacked, per_network_loss  # noqa: E402
 
 
 def seed_shaped(n_train: int = 9469, n_test: int = 3925) -> TaskData:
@@ -66,7 +66,7 @@ def step_flops(spec, m: int, batch: int) -> float:
     return counter.get_total_flops()
 
 
-def time_batched(spec, data: TaskData, m: int, recipe: Recipe, device: str, deterministic: bool = True) -> float:
+def time_batched(spec, data: TaskData, m: int, recipe: Training, device: str, deterministic: bool = True) -> float:
     """Seconds per epoch of training M networks (one warm-up epoch, then `recipe.epochs` timed, eval excluded)."""
     init = stack([init_net(spec, i, "glorot_uniform") for i in range(m)])
     ytr = torch.stack([(data.y_train == i % 10).long() for i in range(m)])
@@ -92,7 +92,7 @@ def time_batched(spec, data: TaskData, m: int, recipe: Recipe, device: str, dete
     return (marks[-1] - start) / recipe.epochs
 
 
-def time_loop(spec, data: TaskData, nets: int, recipe: Recipe, device: str) -> float:
+def time_loop(spec, data: TaskData, nets: int, recipe: Training, device: str) -> float:
     """Seconds per network-epoch of the plain loop (train-set evaluation excluded by a tiny eval set)."""
     small = data.replace(x_test=data.x_test[:1], y_test=data.y_test[:1])
     fit(Net(spec, init_net(spec, 0).params), small.replace(y_train=(data.y_train == 0).long()), recipe, device)
@@ -123,7 +123,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     data = seed_shaped() if args.data == "seed" else load(args.data, size=28 if args.data == "digits" else None)
     spec = lenet5_seed(input_shape=data.input_shape)
-    recipe = Recipe(epochs=args.epochs, batch_size=128)
+    recipe = Training(epochs=args.epochs, batch_size=128)
     steps = -(-len(data.x_train) // recipe.batch_size)
     peak = matmul_flops(args.device, 8192 if args.device.startswith("cuda") else 1024)
     per_net_step = step_flops(spec, 1, recipe.batch_size)

@@ -20,7 +20,7 @@ from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the p
 from yardsticks import lenet5_step_flops, matmul_tflops  # benchmarks/, beside this script
 
 from weightspace.nets import build, init_net, lenet5_seed, stack
-from weightspace.train import Recipe, fit_stacked, logits_of
+from weightspace.train import Training, fit_stacked, logits_of
 
 MODES = {  # name -> (deterministic, shared order)
     "--fast-gpu (TF32, bf16 autocast, fused Adam)": (False, False),
@@ -93,7 +93,7 @@ def main() -> None:
     x, x_test = torch.rand(n, 3, 32, 32), torch.rand(1000 if not args.quick else 64, 3, 32, 32)
     y = (torch.rand(m, n) < 0.1).long()
     y_test = (torch.rand(m, len(x_test)) < 0.1).long()
-    recipe = Recipe(epochs=3, batch_size=128, lr=1e-3)
+    recipe = Training(epochs=3, batch_size=128, lr=1e-3)
     flops = lenet5_step_flops(128)
     rates = {
         "float32": matmul_tflops(args.device, torch.float32),

@@ -7,7 +7,7 @@ import torch
 
 from weightspace.data import load_digits, one_vs_rest
 from weightspace.nets import init_net, small_cnn, stack, unstack
-from weightspace.train import Recipe, fit, fit_stacked
+from weightspace.train import Training, fit, fit_stacked
 from weightspace.zoo import generate
 
 pytestmark = [
@@ -22,7 +22,7 @@ def test_batched_engine_on_cuda_matches_the_cpu_loop(monkeypatch, seeds):
     data = load_digits()
     spec = small_cnn(data.input_shape, padding=1, classes=1)
     tasks = [one_vs_rest(data, k) for k in (0, 3, 7)]
-    recipe = Recipe(lr=1e-2, epochs=2, batch_size=64)
+    recipe = Training(lr=1e-2, epochs=2, batch_size=64)
     nets = [init_net(spec, 10 + m, "glorot_uniform") for m in range(3)]
     loop = [fit(n, t, recipe.model_copy(update={"seed": s})) for n, t, s in zip(nets, tasks, seeds)]
     batched = fit_stacked(
@@ -51,8 +51,9 @@ def test_fast_gpu_engine_trains_like_the_deterministic_one():
     spec = small_cnn(data.input_shape, padding=1, classes=1)
     tasks = [one_vs_rest(data, k) for k in range(4)]
     nets = stack([init_net(spec, m, "glorot_uniform") for m in range(4)])
+    training = Training(lr=3e-3, epochs=3, batch_size=64)
     args = (spec, nets, data.x_train, torch.stack([t.y_train for t in tasks]), data.x_test,
-            torch.stack([t.y_test for t in tasks]), Recipe(lr=3e-3, epochs=3, batch_size=64), [1, 2, 3, 4])  # fmt: skip
+            torch.stack([t.y_test for t in tasks]), training, [1, 2, 3, 4])  # fmt: skip
     exact = fit_stacked(*args, device="cuda")
     fast = fit_stacked(*args, device="cuda", deterministic=False)
     for a, b in zip(exact.metrics[3], fast.metrics[3]):

@@ -103,18 +103,18 @@ def test_kernel_blocks_tile_a_larger_layer():
 
 def test_static_training_learns_and_resumes_to_the_same_weights(tmp_path):
     from weightspace.data import load
-    from weightspace.train import Recipe, train_module
+    from weightspace.train import Training, train_module
 
     data = load("digits")
     spec = ha_mnist_cnn(data.input_shape, 10)
     full = static_model(spec, ["3.weight"], seed=1)
-    history = train_module(full, data, Recipe(epochs=2, batch_size=64, seed=1))
+    history = train_module(full, data, Training(epochs=2, batch_size=64, seed=1))
     assert history[-1]["test_accuracy"] > 0.5  # 10 classes: chance is 0.1
     ckpt = tmp_path / "run.ckpt.safetensors"
     part = static_model(spec, ["3.weight"], seed=1)
-    train_module(part, data, Recipe(epochs=1, batch_size=64, seed=1), checkpoint=ckpt)
+    train_module(part, data, Training(epochs=1, batch_size=64, seed=1), checkpoint=ckpt)
     resumed = static_model(spec, ["3.weight"], seed=1)
-    again = train_module(resumed, data, Recipe(epochs=2, batch_size=64, seed=1), checkpoint=ckpt)
+    again = train_module(resumed, data, Training(epochs=2, batch_size=64, seed=1), checkpoint=ckpt)
     assert [h["epoch"] for h in again] == [1, 2]
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b)

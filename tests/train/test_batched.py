@@ -4,7 +4,7 @@ import torch
 from weightspace.data import load_digits, one_vs_rest
 from weightspace.errors import WeightspaceError
 from weightspace.nets import BatchNorm, Linear, Net, inception_small, init_net, mlp, resnet, small_cnn, stack, vit_tiny
-from weightspace.train import Recipe, fit, fit_stacked, logits_of, train_module
+from weightspace.train import Training, fit, fit_stacked, logits_of, train_module
 
 # Engine-vs-loop equivalence runs in float64. In float32 two epochs of Adam amplify the last-bit differences between
 # two kernels (a grouped conv against one network's conv) to ~1e-2 on some CPUs; in float64 both sides agree to
@@ -12,7 +12,7 @@ from weightspace.train import Recipe, fit, fit_stacked, logits_of, train_module
 EXACT = 1e-10
 
 
-def loop64(net: Net, task, recipe: Recipe) -> dict[str, torch.Tensor]:
+def loop64(net: Net, task, recipe: Training) -> dict[str, torch.Tensor]:
     """`fit`'s training loop in float64: the trained tensors of `net`."""
     module = net.as_module().double()
     task = task.replace(x_train=task.x_train.double(), x_test=task.x_test.double())
@@ -36,7 +36,7 @@ def test_batched_engine_gives_the_plain_loops_weights(optimizer):
     data = load_digits()
     spec = small_cnn(data.input_shape, padding=1, classes=1)
     tasks = [one_vs_rest(data, k) for k in (0, 3, 7)]
-    recipe = Recipe(optimizer=optimizer, lr=1e-2, epochs=2, batch_size=64, weight_decay=1e-4, momentum=0.9)
+    recipe = Training(optimizer=optimizer, lr=1e-2, epochs=2, batch_size=64, weight_decay=1e-4, momentum=0.9)
     nets = [init_net(spec, 10 + m, "glorot_uniform") for m in range(3)]
     seeds = [100, 200, 300]
     loop = [loop64(n, t, recipe.model_copy(update={"seed": s})) for n, t, s in zip(nets, tasks, seeds)]
@@ -56,7 +56,7 @@ def test_the_engine_in_float32_reaches_the_loops_outcome():
     data = load_digits()
     spec = small_cnn(data.input_shape, padding=1, classes=1)
     tasks = [one_vs_rest(data, k) for k in (0, 3)]
-    recipe = Recipe(lr=1e-2, epochs=2, batch_size=64)
+    recipe = Training(lr=1e-2, epochs=2, batch_size=64)
     nets = [init_net(spec, 10 + m, "glorot_uniform") for m in range(2)]
     loop = [fit(n, t, recipe.model_copy(update={"seed": s})) for n, t, s in zip(nets, tasks, [1, 2])]
     y_train, y_test = torch.stack([t.y_train for t in tasks]), torch.stack([t.y_test for t in tasks])
@@ -77,7 +77,7 @@ def test_batched_engine_refuses_batchnorm_and_bad_labels():
             torch.zeros(1, 8, dtype=torch.long),
             torch.rand(2, 4),
             torch.zeros(1, 2, dtype=torch.long),
-            Recipe(epochs=1),
+            Training(epochs=1),
             [0],
         )
     with pytest.raises(WeightspaceError, match="labels must be"):
@@ -88,7 +88,7 @@ def test_batched_engine_refuses_batchnorm_and_bad_labels():
             torch.zeros(8, dtype=torch.long),
             torch.rand(2, 4),
             torch.zeros(1, 2, dtype=torch.long),
-            Recipe(epochs=1),
+            Training(epochs=1),
             [0],
         )
 
@@ -128,7 +128,7 @@ def test_networks_of_one_batch_order_train_as_each_alone():
     data = load_digits()
     spec = small_cnn(data.input_shape, padding=1, classes=1)
     tasks = [one_vs_rest(data, k) for k in (1, 4, 8)]
-    recipe = Recipe(lr=1e-2, epochs=2, batch_size=64, seed=55)
+    recipe = Training(lr=1e-2, epochs=2, batch_size=64, seed=55)
     nets = [init_net(spec, 20 + m, "glorot_uniform") for m in range(3)]
     loop = [loop64(n, t, recipe) for n, t in zip(nets, tasks)]
     batched = stacked64(spec, nets, data, tasks, recipe, [55] * 3, group=3)
@@ -148,7 +148,7 @@ def test_the_engine_on_a_graph_gives_the_plain_loops_weights_and_running_statist
     data = load_digits()
     spec = GRAPHS[name](data.input_shape)
     tasks = [one_vs_rest(data, k) for k in (0, 3)]
-    recipe = Recipe(lr=1e-2, epochs=1, batch_size=128)
+    recipe = Training(lr=1e-2, epochs=1, batch_size=128)
     nets, seeds = [init_net(spec, 10 + m) for m in range(2)], [100, 200]
     loop = [loop64(n, t, recipe.model_copy(update={"seed": s})) for n, t, s in zip(nets, tasks, seeds)]
     batched = stacked64(spec, nets, data, tasks, recipe, seeds, group=2)

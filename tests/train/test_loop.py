@@ -4,13 +4,13 @@ from sklearn.metrics import roc_auc_score
 
 from weightspace.data import load_digits, one_vs_rest
 from weightspace.nets import Net, lenet5_seed, small_cnn
-from weightspace.train import Recipe, binary_auc, classification_metrics, evaluate, fit
+from weightspace.train import Training, binary_auc, classification_metrics, evaluate, fit
 
 
 def test_fit_learns_digits_and_is_reproducible():
     data = load_digits()
     spec = small_cnn(data.input_shape, padding=1)
-    recipe = Recipe(epochs=3, lr=1e-2, batch_size=64, seed=1)
+    recipe = Training(epochs=3, lr=1e-2, batch_size=64, seed=1)
     untrained = evaluate(Net.init(spec, 0).as_module(), data.x_test, data.y_test)["accuracy"]
     a = fit(Net.init(spec, 0), data, recipe)
     b = fit(Net.init(spec, 0), data, recipe)
@@ -22,7 +22,7 @@ def test_fit_learns_digits_and_is_reproducible():
 
 def test_binary_task_reports_precision_recall_f1_auc():
     data = one_vs_rest(load_digits(size=32), 0)
-    result = fit(Net.init(lenet5_seed((1, 32, 32)), 0), data, Recipe(epochs=2, seed=0))
+    result = fit(Net.init(lenet5_seed((1, 32, 32)), 0), data, Training(epochs=2, seed=0))
     row = result.history[-1]
     for key in ("accuracy", "precision", "recall", "f1", "auc", "loss"):
         assert 0.0 <= row[f"test_{key}"] <= (1.0 if key != "loss" else 10.0)

@@ -41,7 +41,7 @@ from weightspace.nets import (
 )
 from weightspace.recipes.base import RecipeConfig
 from weightspace.seeding import seeded
-from weightspace.train import Recipe, evaluate, fit, logits_of
+from weightspace.train import Training, evaluate, fit, logits_of
 
 
 def teacher_spec(input_shape=(1, 28, 28), classes: int = 10, width: int = 8) -> ArchSpec:
@@ -137,7 +137,7 @@ class Run:
 
 
 def train_run(
-    name: str, net: Net, data: TaskData, recipe: Recipe, log: Callable[[str], None], device: str = "cpu"
+    name: str, net: Net, data: TaskData, recipe: Training, log: Callable[[str], None], device: str = "cpu"
 ) -> tuple[Run, Net]:
     run = Run(name, [evaluate(logits_of(net.spec, net.as_module()), data.x_test, data.y_test)["accuracy"]], [0.0])
     start = time.perf_counter()
@@ -246,12 +246,12 @@ def _run(config: Net2NetConfig, device: str, log: Callable[[str], None]) -> dict
     c = config
     data = load(c.dataset).subset(c.train_size, c.seed)
     teacher_run, teacher = train_run(
-        "teacher", _teacher(c, data), data, Recipe(epochs=c.teacher_epochs, lr=c.lr, batch_size=128, seed=c.seed),
+        "teacher", _teacher(c, data), data, Training(epochs=c.teacher_epochs, lr=c.lr, batch_size=128, seed=c.seed),
         log, device,
     )  # fmt: skip
     teacher_acc = teacher_run.accuracy[-1]
     target = teacher_acc + c.target_gain
-    recipe = Recipe(epochs=c.student_epochs, lr=c.student_lr, batch_size=128, seed=c.seed + 1)
+    recipe = Training(epochs=c.student_epochs, lr=c.student_lr, batch_size=128, seed=c.seed + 1)
     results = {"teacher": asdict(teacher_run), "teacher_accuracy": teacher_acc, "target": target, "growths": {}}
     for growth, grown in _grown(c, teacher).items():
         pad = graph_random_pad if isinstance(grown.spec, GraphSpec) else random_pad

@@ -21,7 +21,7 @@ from weightspace.fileio import write_json
 from weightspace.hyper import ha_mnist_cnn, static_model
 from weightspace.nets import Spec, count_parameters, wrn
 from weightspace.recipes.base import RecipeConfig
-from weightspace.train import Recipe, train_module
+from weightspace.train import Training, train_module
 
 DATASETS = ("mnist5k", "fashion-mnist", "digits")
 
@@ -94,7 +94,7 @@ def run_static(config: StaticHyperConfig, out: str | None = None, on_epoch=None,
         data = data.subset(config.train_size, config.seed)
     spec, generated = target_and_generated(config, data.input_shape, data.num_classes)
     z_dim = config.z_dim or Z_DIM[config.model]
-    recipe = Recipe(epochs=config.epochs, lr=1e-3, batch_size=config.batch_size, seed=config.seed)
+    recipe = Training(epochs=config.epochs, lr=1e-3, batch_size=config.batch_size, seed=config.seed)
     rows = []
     for label, names in (("ordinary", []), ("hypernetwork", generated)):
         model = static_model(spec, names, z_dim, config.seed, block=(BLOCK, BLOCK) if config.model == "wrn" else None)

@@ -2,7 +2,7 @@
 
 from weightspace.train.batched import StackedModel, per_network_loss
 from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
-from weightspace.train.loop import FitResult, Recipe, evaluate, fit, logits_of, loss_fn, train_module
+from weightspace.train.loop import FitResult, Training, evaluate, fit, logits_of, loss_fn, train_module
 from weightspace.train.metrics import binary_auc, classification_metrics
 from weightspace.train.siren import (
     SirenFit,
@@ -22,7 +22,7 @@ from weightspace.train.steps import run_steps
 
 __all__ = [
     "FitResult",
-    "Recipe",
+    "Training",
     "SirenFit",
     "StackedModel",
     "binary_auc",

@@ -20,7 +20,7 @@ from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
 from weightspace.train.metrics import classification_metrics
 
 
-class Recipe(BaseModel):
+class Training(BaseModel):
     """How a network is trained. `seed` fixes the shuffle order (the initial weights come with the Net)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -70,7 +70,7 @@ def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits, y)
 
 
-def make_optimizer(recipe: Recipe, params, fused: bool = False) -> torch.optim.Optimizer:
+def make_optimizer(recipe: Training, params, fused: bool = False) -> torch.optim.Optimizer:
     """`fused`: one CUDA kernel for the whole update (parameters must be on a GPU)."""
     options = {"lr": recipe.lr, "weight_decay": recipe.weight_decay, "fused": True if fused else None}
     if recipe.optimizer == "adam":
@@ -78,7 +78,7 @@ def make_optimizer(recipe: Recipe, params, fused: bool = False) -> torch.optim.O
     return torch.optim.SGD(params, momentum=recipe.momentum, **options)
 
 
-def epoch_order(n: int, recipe: Recipe, epoch: int) -> torch.Tensor:
+def epoch_order(n: int, recipe: Training, epoch: int) -> torch.Tensor:
     """The shuffle order of one epoch: a function of (seed, epoch) alone, so any engine can reproduce it."""
     g = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
     return torch.randperm(n, generator=g)
@@ -102,7 +102,7 @@ class FitResult:
 def fit(
     net: Net,
     data: TaskData,
-    recipe: Recipe,
+    recipe: Training,
     device: str = "cpu",
     on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> FitResult:
@@ -116,7 +116,7 @@ def fit(
 def train_module(
     model: nn.Module,
     data: TaskData,
-    recipe: Recipe,
+    recipe: Training,
     device: str = "cpu",
     on_epoch: Callable[[dict[str, float]], None] | None = None,
     checkpoint: str | os.PathLike | None = None,

@@ -13,7 +13,7 @@ from weightspace.errors import WeightspaceError
 from weightspace.nets.graph import GraphSpec, Spec
 from weightspace.train.batched import BatchedResult, StackedModel, gpu_kernels, on_cuda, per_network_loss
 from weightspace.train.graph_engine import GraphStackedModel
-from weightspace.train.loop import Recipe, epoch_order, make_optimizer
+from weightspace.train.loop import Training, epoch_order, make_optimizer
 
 _SHARED: dict[tuple, StackedModel] = {}
 
@@ -37,7 +37,7 @@ def fit_stacked(
     y_train: torch.Tensor,
     x_test: torch.Tensor,
     y_test: torch.Tensor,
-    recipe: Recipe,
+    recipe: Training,
     order_seeds: Sequence[int],
     checkpoints: Sequence[int] | None = None,
     device: str = "cpu",

@@ -15,7 +15,7 @@ from weightspace.fileio import read_yaml_mapping
 from weightspace.limits import MAX_NETWORKS
 from weightspace.nets import ACTIVATIONS, INIT_SCHEMES, preset
 from weightspace.nets.graph import Spec
-from weightspace.train import Recipe
+from weightspace.train import Training
 
 _DATA: dict[tuple, TaskData] = {}  # per-process cache: a worker loads its dataset once
 
@@ -95,7 +95,7 @@ class ZooConfig(BaseModel):
     tasks: Literal["one-vs-rest", "multiclass"] = "one-vs-rest"
     classes: list[int] | None = None  # one-vs-rest classes; None: all
     per_task: int = Field(10, ge=1, le=MAX_NETWORKS)
-    recipe: Recipe = Recipe()
+    recipe: Training = Training()
     init: str = "torch"
     checkpoints: list[int] | None = None  # epochs whose weights are kept; None: the last only
     train_fraction: float = Field(1.0, gt=0, le=1)
@@ -156,7 +156,7 @@ class ZooConfig(BaseModel):
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
 
-_SEED_RECIPE = Recipe(optimizer="adam", lr=1e-3, epochs=20, batch_size=128)
+_SEED_RECIPE = Training(optimizer="adam", lr=1e-3, epochs=20, batch_size=128)
 
 
 def _varied(name: str, dataset: str, arch: str, kwargs: dict, per_task: int, epochs: int, batch: int) -> ZooConfig:
@@ -167,7 +167,7 @@ def _varied(name: str, dataset: str, arch: str, kwargs: dict, per_task: int, epo
         arch=Arch(preset=arch, kwargs={"input_shape": [1, 28, 28]} | kwargs),
         tasks="multiclass",
         per_task=per_task,
-        recipe=Recipe(epochs=epochs, batch_size=batch),
+        recipe=Training(epochs=epochs, batch_size=batch),
         checkpoints=[epochs // 9, epochs // 3, epochs],
         varied=Varied(),
         shard_size=4,
@@ -181,7 +181,7 @@ DIGITS_VIT = Arch(preset="vit-tiny", kwargs={"input_shape": [1, 8, 8], "patch": 
 def _digits_graphs(name: str, arch: Arch | list[Arch], per_task: int = 64) -> ZooConfig:
     """A multi-class zoo of graphs on the 8x8 digits: 8 epochs, checkpoints at 2 and 8."""
     return ZooConfig(name=name, dataset="digits", arch=arch, tasks="multiclass", per_task=per_task,
-                     recipe=Recipe(epochs=8, batch_size=64), checkpoints=[2, 8], shard_size=8)  # fmt: skip
+                     recipe=Training(epochs=8, batch_size=64), checkpoints=[2, 8], shard_size=8)  # fmt: skip
 
 
 def _wild(name: str, dataset: str, shape: list[int], per_task: int, epochs: int, fractions: list[float]) -> ZooConfig:
@@ -189,7 +189,7 @@ def _wild(name: str, dataset: str, shape: list[int], per_task: int, epochs: int,
     kept at epochs/4, epochs/2 and epochs."""
     return ZooConfig(
         name=name, dataset=dataset, arch=Arch(preset="wild-cnn", kwargs={"input_shape": shape}), tasks="multiclass",
-        per_task=per_task, recipe=Recipe(epochs=epochs, batch_size=32),
+        per_task=per_task, recipe=Training(epochs=epochs, batch_size=32),
         checkpoints=[epochs // 4, epochs // 2, epochs], shard_size=1, wild=Wild(batchnorm=0.5),
         varied=Varied(optimizer=["adam"], lr=(5e-4, 1e-2), weight_decay=(1e-6, 1e-3), train_fraction=fractions),
     )  # fmt: skip
@@ -221,7 +221,7 @@ ZOO_PRESETS: dict[str, ZooConfig] = {
         dataset="mnist5k",
         arch=Arch(preset="lenet5-seed", kwargs={"input_shape": [1, 28, 28]}),
         per_task=20,
-        recipe=Recipe(epochs=10, batch_size=128),
+        recipe=Training(epochs=10, batch_size=128),
         init="glorot_uniform",
     ),
     # The demo zoo: 10 classes x 10 networks in about two minutes on 2 cores.
@@ -231,7 +231,7 @@ ZOO_PRESETS: dict[str, ZooConfig] = {
         image_size=28,
         arch=Arch(preset="lenet5-seed", kwargs={"input_shape": [1, 28, 28]}),
         per_task=10,
-        recipe=Recipe(epochs=6, batch_size=64),
+        recipe=Training(epochs=6, batch_size=64),
         init="glorot_uniform",
         shard_size=25,
     ),
