@@ -184,6 +184,24 @@ def _digits_graphs(name: str, arch: Arch | list[Arch], per_task: int = 64) -> Zo
                      recipe=Training(epochs=8, batch_size=64), checkpoints=[2, 8], shard_size=8)  # fmt: skip
 
 
+def _lenet5(
+    name: str,
+    dataset: str,
+    shape: list[int],
+    per_task: int,
+    recipe: Training,
+    shard_size: int | None = None,
+    image_size: int | None = None,
+) -> ZooConfig:
+    """Kurtenbach & Shamir's one-vs-rest LeNet-5 zoo (Glorot init) on a dataset."""
+    shards = {} if shard_size is None else {"shard_size": shard_size}
+    arch = Arch(preset="lenet5-seed", kwargs={"input_shape": shape})
+    return ZooConfig(
+        name=name, dataset=dataset, image_size=image_size, arch=arch, per_task=per_task, recipe=recipe,
+        init="glorot_uniform", **shards,
+    )  # fmt: skip
+
+
 def _wild(name: str, dataset: str, shape: list[int], per_task: int, epochs: int, fractions: list[float]) -> ZooConfig:
     """A CNN Wild Park-style population: one drawn architecture and one hyperparameter draw per network,
     kept at epochs/4, epochs/2 and epochs."""
@@ -197,43 +215,12 @@ def _wild(name: str, dataset: str, shape: list[int], per_task: int, epochs: int,
 
 ZOO_PRESETS: dict[str, ZooConfig] = {
     # Kurtenbach & Shamir's protocol exactly: 10 classes x 1,000 LeNet-5 one-vs-rest detectors on ImageNette.
-    "imagenette-lenet5": ZooConfig(
-        name="imagenette-lenet5",
-        dataset="imagenette",
-        image_size=32,
-        arch=Arch(preset="lenet5-seed", kwargs={"input_shape": [3, 32, 32]}),
-        per_task=1000,
-        recipe=_SEED_RECIPE,
-        init="glorot_uniform",
-        shard_size=32,
-    ),
-    "fashion-lenet5": ZooConfig(
-        name="fashion-lenet5",
-        dataset="fashion-mnist",
-        arch=Arch(preset="lenet5-seed", kwargs={"input_shape": [1, 28, 28]}),
-        per_task=1000,
-        recipe=_SEED_RECIPE,
-        init="glorot_uniform",
-        shard_size=32,
-    ),
-    "mnist5k-lenet5": ZooConfig(
-        name="mnist5k-lenet5",
-        dataset="mnist5k",
-        arch=Arch(preset="lenet5-seed", kwargs={"input_shape": [1, 28, 28]}),
-        per_task=20,
-        recipe=Training(epochs=10, batch_size=128),
-        init="glorot_uniform",
-    ),
+    "imagenette-lenet5": _lenet5("imagenette-lenet5", "imagenette", [3, 32, 32], 1000, _SEED_RECIPE, 32, image_size=32),
+    "fashion-lenet5": _lenet5("fashion-lenet5", "fashion-mnist", [1, 28, 28], 1000, _SEED_RECIPE, 32),
+    "mnist5k-lenet5": _lenet5("mnist5k-lenet5", "mnist5k", [1, 28, 28], 20, Training(epochs=10, batch_size=128)),
     # The demo zoo: 10 classes x 10 networks in about two minutes on 2 cores.
-    "digits-lenet5": ZooConfig(
-        name="digits-lenet5",
-        dataset="digits",
-        image_size=28,
-        arch=Arch(preset="lenet5-seed", kwargs={"input_shape": [1, 28, 28]}),
-        per_task=10,
-        recipe=Training(epochs=6, batch_size=64),
-        init="glorot_uniform",
-        shard_size=25,
+    "digits-lenet5": _lenet5(
+        "digits-lenet5", "digits", [1, 28, 28], 10, Training(epochs=6, batch_size=64), 25, image_size=28
     ),
     # Unterthiner et al.-style: varied hyperparameters, several checkpoints, 10-way classifiers.
     "fashion-smallcnn-varied": _varied("fashion-smallcnn-varied", "fashion-mnist", "small-cnn", {}, 256, 9, 128),
