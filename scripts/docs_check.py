@@ -165,6 +165,7 @@ CHECKS = [  # (name, page marker, how: "run COMMAND" | "file PATH" | a function;
     ("encode transfer", "| encoder (trained on small CNNs", "file benchmarks/results/encode_transfer.md", None),
     ("SWAT", "| method | depth | mean test MSE", "file benchmarks/results/swat/README.md", r"\(paper notes: [^)]*\)"),
     ("SIREN fitter", "| method | INR-steps/s", "file benchmarks/results/inr_fit_cpu.md", None),
+    ("order groups", "| batch orders (100 networks)", "file benchmarks/results/order_groups.json", None),
     ("Keras peer", "| work (one-vs-rest LeNet-5s)", "file benchmarks/results/peer_keras_cpu*.json", None),
     ("INR classification", "| encoder | test accuracy %", "file benchmarks/results/encode_inr_classify.md", None),
     (

@@ -40,6 +40,8 @@ def invocations(zoo: str, net: str, file: str) -> list[list[str]]:
         ["zoo", "generate", "--out", "o"],
         ["zoo", "generate", "--preset", "cifar", "--out", "o"],
         ["zoo", "generate", "--preset", "digits-lenet5"],
+        ["zoo", "generate", "--preset", "digits-lenet5", "--out", "o", "--order-groups", "2", "--shared-order"],
+        ["zoo", "generate", "--preset", "digits-lenet5", "--out", "o", "--order-groups", "0"],
         ["zoo", "generate", "--preset", "digits-lenet5", "--config", file, "--out", "o"],
         ["zoo", "generate", "--preset", "digits-lenet5", "--out", file],
         ["zoo", "generate", "--config", "missing.yaml", "--out", "o"],

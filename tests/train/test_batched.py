@@ -158,3 +158,30 @@ def test_the_engine_on_a_graph_gives_the_plain_loops_weights_and_running_statist
     if name != "vit-tiny":  # batchnorm's running statistics moved, network by network
         assert (batched.checkpoints[1]["stem_bn.running_mean"] - nets[0].params["stem_bn.running_mean"]).abs().max() > 0
     assert batched.metrics[1][0]["test_auc"] > 0.5
+
+
+@pytest.mark.parametrize("first", ["conv", "linear"])
+def test_order_groups_train_each_network_as_alone(first):
+    """K runs of consecutive networks sharing a batch order take the one-dense-first-layer-per-group path; every
+    network still gets the plain loop's weights."""
+    data = load_digits()
+    spec = small_cnn(data.input_shape, padding=1, classes=1) if first == "conv" else mlp(64, [16], 1)
+    if first == "linear":
+        data = data.replace(x_train=data.x_train.flatten(1), x_test=data.x_test.flatten(1))
+        spec = spec.model_copy(update={"input_shape": (64,)})
+    tasks = [one_vs_rest(data, k) for k in (1, 4, 8, 2)]
+    recipe = Training(lr=1e-2, epochs=2, batch_size=64)
+    nets = [init_net(spec, 30 + m, "glorot_uniform") for m in range(4)]
+    seeds = [7, 7, 9, 9]  # two order groups of two networks
+    loop = [loop64(n, t, recipe.model_copy(update={"seed": s})) for n, t, s in zip(nets, tasks, seeds)]
+    batched = stacked64(spec, nets, data, tasks, recipe, seeds, group=4)
+    for m in range(4):
+        assert gap(batched.checkpoints[2], loop[m], m) < EXACT
+
+
+def test_order_groups_are_equal_runs_of_one_seed():
+    from weightspace.train.stacked_fit import order_groups
+
+    assert [order_groups(s) for s in ([5, 5, 5], [1, 1, 2, 2], [1, 2, 3], [1, 1, 2], [7], [1, 1, 2, 2, 1, 1])] == [
+        1, 2, 0, 0, 0, 0
+    ]  # fmt: skip

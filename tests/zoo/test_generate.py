@@ -211,3 +211,23 @@ def test_a_varied_zoo_needs_a_preset_that_takes_its_activations():
         ZooConfig.model_validate(
             zoo_preset("digits-smallcnn-varied").model_dump() | {"arch": {"preset": "resnet"}}
         ).check()
+
+
+def test_order_groups_give_each_run_of_networks_one_batch_order(tmp_path, tiny_config, monkeypatch):
+    """`shared_order: K`: a shard's networks fall into K runs of consecutive networks, each run shuffling as its
+    first network; `True` is one run, `False` every network its own order."""
+    generating = sys.modules["weightspace.zoo.generate"]  # the module (the package's `generate` is its function)
+    seen = []
+
+    def recording(*args, **kwargs):
+        seen.append(list(args[7]))
+        return real(*args, **kwargs)
+
+    real = generating.fit_stacked
+    monkeypatch.setattr(generating, "fit_stacked", recording)
+    base = tiny_config.model_copy(update={"per_task": 6, "shard_size": 6, "classes": [0], "checkpoints": [2]})
+    for order, root in [(2, "two"), (True, "one"), (False, "own")]:
+        generate(base.model_copy(update={"shared_order": order}), tmp_path / root, workers=1)
+    two, one, own = seen
+    assert two[:3] == [two[0]] * 3 and two[3:] == [two[3]] * 3 and two[0] != two[3]
+    assert one == [one[0]] * 6 and len(set(own)) == 6 and own[0] == one[0] == two[0] and own[3] == two[3]

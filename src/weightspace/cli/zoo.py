@@ -37,6 +37,7 @@ def zoo_generate(
         "--shared-order/--independent-order",
         help="a shard's networks see the same batch order (faster first layer on a GPU; config `shared_order`)",
     ),
+    order_groups: int = options.count(None, "K batch orders per shard, one per run of networks (`shared_order: K`)"),
 ) -> None:
     """Generate a zoo: seeded, batched, resumable, on one process, a local pool or a Dask cluster."""
     from weightspace.zoo import ZooConfig, zoo_preset
@@ -51,7 +52,9 @@ def zoo_generate(
         workers = usable_cores() if device == "cpu" and not dask else 1
     cfg = zoo_preset(preset_name) if preset_name else ZooConfig.from_yaml(config)
     changes = {"data_root": str(data) if data else None, "per_task": per_task, "shard_size": shard_size, "seed": seed}
-    changes |= {"compile": compile_step, "shared_order": shared_order}
+    if order_groups is not None and shared_order is not None:
+        raise WeightspaceError("give --order-groups K or --shared-order/--independent-order, not both")
+    changes |= {"compile": compile_step, "shared_order": order_groups if order_groups is not None else shared_order}
     changes = {k: v for k, v in changes.items() if v is not None}
     if epochs is not None:
         changes["recipe"] = cfg.recipe.model_copy(update={"epochs": epochs})

@@ -91,23 +91,25 @@ class StackedModel:
         self._forward = torch.compile(self._stacked_forward, dynamic=False) if compile else self._stacked_forward
 
     def forward(
-        self, params: dict[str, torch.Tensor], x: torch.Tensor, shared_input: bool = False, compiled: bool = True
+        self, params: dict[str, torch.Tensor], x: torch.Tensor, shared_input: bool | int = False, compiled: bool = True
     ) -> torch.Tensor:
         """x is [M, b, ...] (one batch per network) or, with `shared_input`, [b, ...] seen by all M networks: then
         the first layer is one wide conv or matmul over all M networks' weights (its [b, M*C, H, W] output is the
-        stacked layout), so a shared batch is never copied M times.
+        stacked layout), so a shared batch is never copied M times. `shared_input=K` (K > 1): x is [K, b, ...], one
+        batch per group of M/K consecutive networks, and the first layer is one dense conv per group.
 
         `compiled=False` runs eagerly (evaluation: its chunk sizes then cost no recompilation)."""
-        return (self._forward if compiled else self._stacked_forward)(params, x, shared_input)
+        return (self._forward if compiled else self._stacked_forward)(params, x, int(shared_input))
 
-    def _stacked_forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, shared: bool = False) -> torch.Tensor:
+    def _stacked_forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, groups: int = 0) -> torch.Tensor:
         m = next(iter(params.values())).shape[0]
         layers = list(zip(self.spec.layers, self.module))
-        if shared and not isinstance(layers[0][0], (Conv2d, Linear)):
-            x, shared = x.unsqueeze(0).expand(m, *x.shape), False
-        if shared:
-            b, spatial = x.shape[0], x.dim() == 4
-            h = self._first_layer_shared(x, layers[0][0], params["0.weight"], params.get("0.bias"))
+        if groups and not isinstance(layers[0][0], (Conv2d, Linear)):  # nothing to share: one batch per network
+            x = x.unsqueeze(0) if groups == 1 else x
+            x, groups = x.repeat_interleave(m // len(x), 0), 0
+        if groups:
+            b, spatial = (x.shape[0], x.dim() == 4) if groups == 1 else (x.shape[1], x.dim() == 5)
+            h = self._first_layer_shared(x, layers[0][0], params["0.weight"], params.get("0.bias"), groups)
             start = 1
         else:
             b, spatial, start = x.shape[1], x.dim() == 5, 0
@@ -128,17 +130,25 @@ class StackedModel:
                 h = module(h.reshape(m * b, -1)).reshape(m, b, -1)
         return h
 
-    def _first_layer_shared(self, x, layer: Conv2d | Linear, weight, bias) -> torch.Tensor:
-        """A first layer over a batch every network sees: one dense conv with M*O output channels ([b, M*O, H, W])
-        or one broadcast matmul ([M, b, O])."""
+    def _first_layer_shared(self, x, layer: Conv2d | Linear, weight, bias, groups: int = 1) -> torch.Tensor:
+        """A first layer over batches that groups of networks share: one dense conv with M*O output channels per
+        group of inputs ([b, M*O, H, W]) or one broadcast matmul ([M, b, O]). x is [b, ...] for one group, [K, b, ...]
+        for K groups of M/K consecutive networks."""
+        m = weight.shape[0]
         if isinstance(layer, Linear):
-            h = torch.matmul(x, weight.transpose(1, 2))
+            if groups == 1:
+                h = torch.matmul(x, weight.transpose(1, 2))
+            else:  # [K, 1, b, F] @ [K, M/K, F, O] -> [M, b, O]
+                w = weight.view(groups, m // groups, *weight.shape[1:]).transpose(2, 3)
+                h = torch.matmul(x.unsqueeze(1), w).reshape(m, x.shape[1], -1)
             return h if bias is None else h + bias.unsqueeze(1)
+        if groups > 1:  # [K, b, C, H, W] -> [b, K*C, H, W]: group k's channels feed its networks' kernels only
+            x = x.transpose(0, 1).reshape(x.shape[1], -1, *x.shape[3:])
         flat_bias = None if bias is None else bias.reshape(-1)
         w = weight.reshape(-1, *weight.shape[2:])
         if not self.unfold_convs:
             x, w = x.contiguous(memory_format=torch.channels_last), w.contiguous(memory_format=torch.channels_last)
-        return F.conv2d(x, w, flat_bias, layer.stride, layer.padding)
+        return F.conv2d(x, w, flat_bias, layer.stride, layer.padding, 1, groups)
 
     def _conv(self, h, layer: Conv2d, weight, bias, m: int) -> torch.Tensor:
         k, stride, pad = layer.kernel_size, layer.stride, layer.padding

@@ -31,8 +31,12 @@ class GraphStackedModel(StackedModel):
     def _one(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         return functional_call(self.module, params, (x,))
 
-    def _stacked_forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, shared: bool = False) -> torch.Tensor:
-        if next(iter(params.values())).shape[0] == 1:  # one network (the CPU's default group): no vmap to pay for
+    def _stacked_forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, groups: int = 0) -> torch.Tensor:
+        m = next(iter(params.values())).shape[0]
+        if groups > 1:  # K order groups: each network's batch is its group's (vmap maps one per network)
+            x, groups = x.repeat_interleave(m // len(x), 0), 0
+        shared = groups == 1
+        if m == 1:  # one network (the CPU's default group): no vmap to pay for
             x = x if shared else x[0]
             if x.dim() == 4 and self.channels_last:  # oneDNN's fast convs on a CPU, as the chain engine's
                 x = x.contiguous(memory_format=torch.channels_last)

@@ -18,6 +18,16 @@ from weightspace.train.loop import Training, epoch_order, make_optimizer
 _SHARED: dict[tuple, StackedModel] = {}
 
 
+def order_groups(order_seeds: Sequence[int]) -> int:
+    """K when the networks fall into K > 0 equal runs of consecutive networks sharing one order seed (fewer runs
+    than networks), else 0: every network gathers its own batches."""
+    runs = [1]
+    for a, b in zip(order_seeds, order_seeds[1:]):
+        runs[-1:] = [runs[-1] + 1] if a == b else [runs[-1], 1]
+    equal = len(set(runs)) == 1 and len(set(order_seeds)) == len(runs)
+    return len(runs) if equal and len(runs) < len(order_seeds) else 0
+
+
 def shared_model(spec: Spec, device: str, compile: bool | None) -> StackedModel:
     """One StackedModel per (spec, device, compile) in this process, so a compiled step is compiled once, not once
     per network or shard. A graph gets the vmap engine (graph_engine.py)."""
@@ -53,7 +63,8 @@ def fit_stacked(
     on a GPU for speed (see `gpu_kernels`).
 
     Networks of one group with equal order seeds see the same batches, and the engine then runs their first layer
-    as one wide conv or matmul (`zoo generate --shared-order`). On CUDA without `deterministic`, the forward runs
+    as one wide conv or matmul (`zoo generate --shared-order`); K equal runs of consecutive networks sharing an
+    order seed (`--order-groups K`) run it as one dense conv per run. On CUDA without `deterministic`, the forward runs
     in bf16 autocast and Adam is fused.
 
     `group` networks are trained at a time (default: all on CUDA, one on the CPU, where stacking more does not pay:
@@ -103,19 +114,20 @@ def _fit_stack(
     fast = on_cuda(device) and not deterministic
     opt = make_optimizer(recipe, [v for k, v in params.items() if k in learnable], fused=fast)
     recipes = [recipe.model_copy(update={"seed": s}) for s in order_seeds]
-    shared = len(order_seeds) > 1 and len(set(order_seeds)) == 1  # one batch order: a wide first layer
+    groups = order_groups(order_seeds)  # networks sharing a batch order: one dense first layer per group
     # autocast casts the images to bf16 before the first conv anyway: holding them so halves every gather and unfold
     x_train_d, y_train_d = x_train.to(device, torch.bfloat16 if fast else x_train.dtype), y_train.to(device)
     result = BatchedResult({}, {})
     n = len(x_train)
     for epoch in range(1, recipe.epochs + 1):
-        orders = torch.stack([epoch_order(n, r, epoch) for r in recipes[: 1 if shared else None]]).to(device)
+        leaders = recipes[:: len(recipes) // groups] if groups else recipes  # each group's first network
+        orders = torch.stack([epoch_order(n, r, epoch) for r in leaders]).to(device)
         with gpu_kernels(device, deterministic):
             for i in range(0, n, recipe.batch_size):
-                idx = orders[:, i : i + recipe.batch_size]  # [M, b], or [1, b] when shared
+                idx = orders[:, i : i + recipe.batch_size]  # [M, b], or [K, b] for K order groups
                 with torch.autocast("cuda", torch.bfloat16) if fast else nullcontext():
-                    logits = model.forward(params, x_train_d[idx[0]] if shared else x_train_d[idx], shared)
-                idx = idx.expand(len(order_seeds), -1)
+                    logits = model.forward(params, x_train_d[idx[0]] if groups == 1 else x_train_d[idx], groups)
+                idx = idx.repeat_interleave(len(order_seeds) // len(idx), 0)
                 logits = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits  # float64 stays
                 loss = per_network_loss(logits, torch.gather(y_train_d, 1, idx)).sum()
                 opt.zero_grad(set_to_none=True)

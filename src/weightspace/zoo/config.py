@@ -107,10 +107,16 @@ class ZooConfig(BaseModel):
     # CPU: torch.compile each network's training step (1.2x once warm, ~2 s per worker to compile; needs a C++
     # compiler). Compiled and eager steps differ in the last bits, so it is part of the config. CUDA always compiles.
     compile: bool = False
-    # Every network of a shard shuffles with the shard's first order seed: the networks see the same batches (they
-    # are no longer independent in their data order, only in their init), and a GPU runs their first layer as one
-    # wide conv. Off by default.
-    shared_order: bool = False
+    # How many batch orders a shard's networks share. False (the default): each its own. True: one, the shard's
+    # first order seed, so the networks differ only in their init and a GPU runs their first layer as one wide conv.
+    # K: K orders, one per run of consecutive networks (one dense first-layer conv per run).
+    shared_order: bool | PositiveInt = False
+
+    def order_groups(self, networks: int) -> int:
+        """How many batch orders `networks` networks of one shard share: 0 (each its own), or 1..networks."""
+        if self.shared_order is False:
+            return 0
+        return 1 if self.shared_order is True else min(int(self.shared_order), networks)
 
     def task_data(self) -> TaskData:
         """The dataset this config trains on (loaded once per process)."""

@@ -82,7 +82,10 @@ def run_shard(
         return torch.stack([y if n.task < 0 else (y == n.task).long() for n in shard.nets])
 
     init = stack([init_net(spec, n.init_seed, hp["init"]) for n in shard.nets])
-    order_seeds = [shard.nets[0].order_seed if config.shared_order else n.order_seed for n in shard.nets]
+    m, k = len(shard.nets), config.order_groups(len(shard.nets))
+    # K order groups: network j is in run j * k // m and shuffles as that run's first network, -(-run * m // k)
+    order_seeds = [shard.nets[-(-(j * k // m) * m // k)].order_seed if k else n.order_seed
+                   for j, n in enumerate(shard.nets)]  # fmt: skip
     result = fit_stacked(
         spec, init, x_train, labels(y_train), data.x_test, labels(data.y_test), recipe,
         order_seeds, config.checkpoints, device, deterministic=deterministic,
