@@ -59,6 +59,15 @@ def test_encoders_read_a_population_of_different_architectures(wild, kind):
     assert report["permutation_gap"] < (1e-5 if kind == "probe" else 1.0)
 
 
+def test_the_fashion_wild_preset_plans_its_draws_on_shares_of_fashion_mnist():
+    config = zoo_preset("fashion-wild")
+    plan = make_plan(config, 10)
+    assert config.dataset == "fashion-mnist" and sum(len(s.nets) for s in plan) == 1000
+    assert all(0.02 <= s.hp["train_fraction"] <= 0.05 for s in plan[:50]) and len({s.hp["lr"] for s in plan}) == 1000
+    assert config.varied.train_fraction == [0.02, 0.05] and config.checkpoints == [1, 2, 4]
+
+
+@pytest.mark.slow  # 15 s: Fashion-MNIST loaded and two drawn CNNs trained (`make bench`)
 def test_the_fashion_wild_preset_trains_each_draw_on_its_own_share_of_fashion_mnist(tmp_path):
     config = zoo_preset("fashion-wild", per_task=2, recipe={"epochs": 1, "batch_size": 128}, checkpoints=[1])
     zoo = generate(config, tmp_path / "zoo", workers=1)
