@@ -22,11 +22,13 @@ from yardsticks import lenet5_step_flops, matmul_tflops  # benchmarks/, beside t
 from weightspace.nets import build, init_net, lenet5_seed, stack
 from weightspace.train import Training, fit_stacked, logits_of
 
-MODES = {  # name -> (deterministic, shared order)
-    "--fast-gpu (TF32, bf16 autocast, fused Adam)": (False, False),
-    "--fast-gpu --shared-order": (False, True),
-    "deterministic (the default)": (True, False),
-    "deterministic, --shared-order": (True, True),
+MODES = {  # name -> (deterministic, batch orders per M networks: 0 = each its own, 1 = --shared-order, K)
+    "--fast-gpu (TF32, bf16 autocast, fused Adam)": (False, 0),
+    "--fast-gpu --shared-order": (False, 1),
+    "deterministic (the default)": (True, 0),
+    "deterministic, --shared-order": (True, 1),
+    "--fast-gpu --order-groups 8": (False, 8),
+    "--fast-gpu --order-groups 64": (False, 64),
 }
 
 
@@ -35,11 +37,13 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def engine_rate(m, x, y, x_test, y_test, recipe, device, deterministic, shared) -> dict:
-    """Network-epochs/s of the second epoch of `fit_stacked`, and the whole call's seconds."""
+def engine_rate(m, x, y, x_test, y_test, recipe, device, deterministic, orders) -> dict:
+    """Network-epochs/s of the second epoch of `fit_stacked`, and the whole call's seconds. `orders` batch orders
+    for the M networks (0: each its own), one per run of consecutive networks."""
     spec = lenet5_seed()
     init = stack([init_net(spec, i, "glorot_uniform") for i in range(m)])
-    seeds = [7] * m if shared else list(range(m))
+    k = min(orders, max(1, m // 2))  # a small --quick M still has runs of two
+    seeds = [j * k // m for j in range(m)] if k else list(range(m))
     stamps = []
 
     def on_epoch(epoch: int) -> None:
@@ -112,9 +116,9 @@ def main() -> None:
     print(f"| plain per-network loop | {loop['network_epochs_per_s']:.2f} | 1.0 | "
           f"{useful * loop['network_epochs_per_s']:.2f} | | | |", flush=True)  # fmt: skip
     for i in (int(k) for k in args.modes.split(",")):
-        label, (deterministic, shared) = list(MODES.items())[i]
+        label, (deterministic, orders) = list(MODES.items())[i]
         try:
-            r = engine_rate(m, x, y, x_test, y_test, recipe, args.device, deterministic, shared)
+            r = engine_rate(m, x, y, x_test, y_test, recipe, args.device, deterministic, orders)
         except Exception as err:  # one failing mode (compiler, memory) is reported, not fatal to the others
             report["modes"][label] = {"error": f"{type(err).__name__}: {err}"[:500]}
             print(f"| {label} | failed: {type(err).__name__}: {str(err).splitlines()[0][:100]} |", flush=True)
