@@ -186,8 +186,9 @@ def extremes(table: pd.DataFrame, k: int = 5) -> dict[str, Any]:
 def results_beside(zoo: Zoo) -> dict[str, Any]:
     """Outputs other commands wrote beside the zoo: classify results, trained encoders' reports, embeddings."""
     out: dict[str, Any] = {}
-    if beside(zoo.root, "classify.json").is_file():
-        out["classify"] = json.loads(beside(zoo.root, "classify.json").read_text())
+    classified = beside(zoo.root, "classify.json")
+    if classified.is_file():
+        out["classify"] = json.loads(classified.read_text())
     encoders = []
     for path in sorted(beside(zoo.root, "encoders").glob("*.report.json")):
         report = json.loads(path.read_text())

@@ -5,6 +5,7 @@ from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
 from weightspace.train.loop import FitResult, Training, evaluate, fit, logits_of, loss_fn, train_module
 from weightspace.train.metrics import binary_auc, classification_metrics
 from weightspace.train.siren import (
+    SINE_W0,
     SirenFit,
     fit_sines,
     fit_sirens,
@@ -21,6 +22,7 @@ from weightspace.train.stacked_fit import fit_stacked, shared_model
 from weightspace.train.steps import run_steps
 
 __all__ = [
+    "SINE_W0",
     "FitResult",
     "Training",
     "SirenFit",

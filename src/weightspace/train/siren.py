@@ -61,8 +61,12 @@ def init_sirens(seeds: Sequence[int], in_dim: int, fit: SirenFit) -> list[torch.
 
 def fold_sirens(params: list[torch.Tensor], fit: SirenFit) -> list[torch.Tensor]:
     """The same functions as plain sine MLPs: w0 folded into every sine layer, the offset into the output bias."""
-    out = [p * fit.w0 for p in params[:-2]]
-    return [*out, params[-2], params[-1] + fit.offset]
+    return _fold(params, fit.w0, fit.offset)
+
+
+def _fold(params: list[torch.Tensor], w0: float, offset: float) -> list[torch.Tensor]:
+    """[W1, b1, ..., WL, bL]: sin(w0 (W x + b)) is sin((w0 W) x + w0 b) in every sine layer; the offset joins bL."""
+    return [*(p * w0 for p in params[:-2]), params[-2], params[-1] + offset]
 
 
 def siren_values(params: list[torch.Tensor], coords: torch.Tensor, fit: SirenFit) -> torch.Tensor:
@@ -181,18 +185,16 @@ def siren_spec(in_dim: int = 2, hidden: int = 32, layers: int = 3, out: int = 1,
 
 
 def fold_siren_params(spec: ArchSpec, params: dict[str, torch.Tensor], w0: float, offset: float = 0.0):
-    """A SIREN's state dict as its `siren_spec` computes it: sin(w0 (W x + b)) is sin((w0 W) x + w0 b) in every sine
-    layer, and an output offset joins the last bias."""
-    params = dict(params)
+    """A SIREN's state dict as its `siren_spec` computes it (`fold_sirens` on the named tensors)."""
     linear = [i for i, layer in enumerate(spec.layers) if isinstance(layer, Linear)]
-    for i in linear[:-1]:
-        params[f"{i}.weight"] = params[f"{i}.weight"] * w0
-        params[f"{i}.bias"] = params[f"{i}.bias"] * w0
-    params[f"{linear[-1]}.bias"] = params[f"{linear[-1]}.bias"] + offset
-    return params
+    names = [f"{i}.{kind}" for i in linear for kind in ("weight", "bias")]
+    return dict(params) | dict(zip(names, _fold([params[n] for n in names], w0, offset)))
 
 
 # -- the SNE paper's 1-D sine SIRENs (w0 in the first layer only, folded at initialisation) --------------------------
+SINE_W0 = 3.0  # first-layer frequency: low, so fitting a high a must move the weights (and they record it)
+
+
 def init_sine_sirens(n: int, generator: torch.Generator, w0: float) -> list[torch.Tensor]:
     """[W1, b1, W2, b2, W3, b3] for n SIRENs 1-32-32-1, SIREN's initialisation (Sitzmann et al. 2020), the first
     layer's w0 folded in."""
@@ -226,7 +228,7 @@ def fit_sines(
     points: int = 256,
     lr: float = 1e-3,
     device: str = "cpu",
-    w0: float = 3.0,
+    w0: float = SINE_W0,
 ):
     """Fit one 1-D SIREN to sin(a x) on [-pi, pi] per frequency a, on `device` (initialised on the CPU: the same
     start on any device); returns the parameters (on the CPU) and each network's final MSE."""

@@ -23,7 +23,10 @@ def order_groups(order_seeds: Sequence[int]) -> int:
     than networks), else 0: every network gathers its own batches."""
     runs = [1]
     for a, b in zip(order_seeds, order_seeds[1:]):
-        runs[-1:] = [runs[-1] + 1] if a == b else [runs[-1], 1]
+        if a == b:
+            runs[-1] += 1
+        else:
+            runs.append(1)
     equal = len(set(runs)) == 1 and len(set(order_seeds)) == len(runs)
     return len(runs) if equal and len(runs) < len(order_seeds) else 0
 

@@ -83,9 +83,11 @@ def run_shard(
 
     init = stack([init_net(spec, n.init_seed, hp["init"]) for n in shard.nets])
     m, k = len(shard.nets), config.order_groups(len(shard.nets))
-    # K order groups: network j is in run j * k // m and shuffles as that run's first network, -(-run * m // k)
-    order_seeds = [shard.nets[-(-(j * k // m) * m // k)].order_seed if k else n.order_seed
-                   for j, n in enumerate(shard.nets)]  # fmt: skip
+    order_seeds = [n.order_seed for n in shard.nets]
+    if k:  # K order groups: network j is in run j * k // m and shuffles as that run's first network
+        runs = [j * k // m for j in range(m)]
+        first = {run: order_seeds[runs.index(run)] for run in set(runs)}
+        order_seeds = [first[run] for run in runs]
     result = fit_stacked(
         spec, init, x_train, labels(y_train), data.x_test, labels(data.y_test), recipe,
         order_seeds, config.checkpoints, device, deterministic=deterministic,

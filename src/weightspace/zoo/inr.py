@@ -13,11 +13,9 @@ import torch
 
 from weightspace.limits import Plan
 from weightspace.nets import ArchSpec
-from weightspace.train import fit_sines, siren_spec
+from weightspace.train import SINE_W0, fit_sines, siren_spec
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import write_zoo
-
-W0 = 3.0  # first-layer frequency: low, so fitting a high a must move the weights (and they record it)
 
 
 def sine_inr_spec() -> ArchSpec:
@@ -35,12 +33,12 @@ def make_sine_inr_zoo(
     Plan("zoo sine-inr", networks, params, networks * params * 4, memory).check(out)
     gen = torch.Generator().manual_seed(seed)
     frequencies = 0.5 + 9.5 * torch.rand(networks, generator=gen)
-    params, err = fit_sines(frequencies, seed + 1, steps, device=device, w0=W0)
+    params, err = fit_sines(frequencies, seed + 1, steps, device=device)
     spec = sine_inr_spec()
     names = list(spec.state_shapes())  # 0.weight, 0.bias, 2.weight, 2.bias, 4.weight, 4.bias
     rows = [
         {"model_id": i, "frequency": float(a), "fit_mse": float(e), "seed": seed}
         for i, (a, e) in enumerate(zip(frequencies, err))
     ]
-    source = {"kind": "sine-inr", "networks": networks, "seed": seed, "steps": steps, "w0": W0}
+    source = {"kind": "sine-inr", "networks": networks, "seed": seed, "steps": steps, "w0": SINE_W0}
     return write_zoo(out, "sine-inr", spec, dict(zip(names, params)), rows, source=source)

@@ -15,7 +15,7 @@ import torch
 from rich.console import Console
 
 from weightspace.errors import WeightspaceError
-from weightspace.fileio import atomic_path, sha256_file
+from weightspace.fileio import atomic_path, sha256_file, write_json
 from weightspace.limits import Plan, label, whole_number
 from weightspace.nets import Net, stack
 from weightspace.nets.graph import Spec
@@ -53,8 +53,6 @@ def beside(root: str | Path, name: str) -> Path:
 
 def write_classify(root: str | Path, result, target: str = "task") -> Path:
     """A `zoo.classify` result as classify.json beside the zoo (what its report page reads)."""
-    from weightspace.fileio import write_json
-
     return write_json(beside(root, "classify.json"), {"kind": "classify"} | result.as_dict(target))
 
 
