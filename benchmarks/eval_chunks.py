@@ -16,7 +16,7 @@ import time
 import torch
 from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the path when run as a script)
 
-from weightspace.nets import Net, stack
+from weightspace.nets import Net, NetBatch
 from weightspace.train import shared_model
 from weightspace.zoo import zoo_preset
 
@@ -37,7 +37,7 @@ def main() -> None:
     for preset, m in CASES:
         spec = zoo_preset(preset, per_task=1).spec(0)
         model = shared_model(spec, "cpu", False)
-        params = stack([Net.init(spec, seed=i) for i in range(m)])
+        params = NetBatch.of([Net.init(spec, seed=i) for i in range(m)]).params
         x = torch.randn(args.images, *spec.input_shape)
         y = torch.randint(0, 2, (m, args.images))
         old_values = max(1, OLD_ROWS // m) * m * x[0].numel()  # the old rule, written in the new unit

@@ -21,7 +21,7 @@ import torch
 from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the path when run as a script)
 
 from weightspace.data import TaskData
-from weightspace.nets import as_graph, init_net, lenet5_seed, resnet, stack
+from weightspace.nets import NetBatch, as_graph, init_net, lenet5_seed, resnet
 from weightspace.train import Training, fit, fit_stacked
 
 
@@ -52,17 +52,17 @@ def main() -> None:
     y = torch.randint(0, 2, (m, args.images), generator=g)
     variants = {}
     for name, spec in (("chain", chain), ("graph", as_graph(chain))):
-        init = stack([init_net(spec, s, "glorot_uniform") for s in range(m)])
+        init = NetBatch.of([init_net(spec, s, "glorot_uniform") for s in range(m)])
         for group in (1, m):
-            variants[f"lenet5 {name}, group {group}"] = lambda spec=spec, init=init, group=group: fit_stacked(
-                spec, init, x, y, x[:256], y[:, :256], recipe, list(range(m)), group=group)  # fmt: skip
+            variants[f"lenet5 {name}, group {group}"] = lambda init=init, group=group: fit_stacked(
+                init, x, y, x[:256], y[:, :256], recipe, list(range(m)), group=group)  # fmt: skip
 
     res = resnet(8, (1, 28, 28))
     xr = torch.rand(args.images, 1, 28, 28, generator=g)
     yr = torch.randint(0, 10, (m, args.images), generator=g)
     nets = [init_net(res, s) for s in range(m)]
     variants[f"resnet8 batched, group {m}"] = lambda: fit_stacked(
-        res, stack(nets), xr, yr, xr[:256], yr[:, :256], recipe, list(range(m)), group=m)  # fmt: skip
+        NetBatch.of(nets), xr, yr, xr[:256], yr[:, :256], recipe, list(range(m)), group=m)  # fmt: skip
     variants["resnet8 plain loop"] = lambda: [
         fit(n, TaskData("random", xr, yr[i], xr[:256], yr[i, :256]), recipe.model_copy(update={"seed": i}))
         for i, n in enumerate(nets)

@@ -65,7 +65,7 @@ def main() -> None:
         zoo = Zoo.open(zoo.root)
         net = zoo.net(0)
         module = net.as_module()
-        batch = WeightBatch.from_stacked(zoo.spec_of_row(0), zoo.stacked([0]))
+        batch = WeightBatch.of(zoo.batch([0]))
 
     def theirs():
         with torch.no_grad():

@@ -63,7 +63,7 @@ def main() -> None:
         return train_both(args.zoo, args.train_epochs, args.seed)
     torch.manual_seed(0)
     spec = lenet5_seed(input_shape=[3, 32, 32])
-    batch = WeightBatch.of_nets([Net.init(spec, i) for i in range(args.networks)])
+    batch = WeightBatch.of([Net.init(spec, i) for i in range(args.networks)])
     config = EncoderConfig(kind="sne", **SNE).with_example(batch)
     model = Predictor(config)
     ours = MAB.forward

@@ -22,7 +22,7 @@ from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the p
 from torch.utils.flop_counter import FlopCounterMode
 
 from weightspace.data import TaskData, load
-from weightspace.nets import Net, init_net, lenet5_seed, stack
+from weightspace.nets import Net, NetBatch, init_net, lenet5_seed
 from weightspace.train import StackedModel, Training, fit, fit_stacked, per_network_loss  # noqa: E402
 
 
@@ -59,7 +59,7 @@ def matmul_flops(device: str, n: int) -> float:
 def step_flops(spec, m: int, batch: int) -> float:
     """FLOPs of one training step (forward + backward) of M stacked networks on CPU-shaped dummies."""
     model = StackedModel(spec)
-    params = {k: v.requires_grad_() for k, v in stack([init_net(spec, i) for i in range(m)]).items()}
+    params = {k: v.requires_grad_() for k, v in NetBatch.of([init_net(spec, i) for i in range(m)]).params.items()}
     x = torch.rand(m, batch, *spec.input_shape)
     with FlopCounterMode(display=False) as counter:
         per_network_loss(model.forward(params, x), torch.zeros(m, batch, dtype=torch.long)).sum().backward()
@@ -68,12 +68,12 @@ def step_flops(spec, m: int, batch: int) -> float:
 
 def time_batched(spec, data: TaskData, m: int, recipe: Training, device: str, deterministic: bool = True) -> float:
     """Seconds per epoch of training M networks (one warm-up epoch, then `recipe.epochs` timed, eval excluded)."""
-    init = stack([init_net(spec, i, "glorot_uniform") for i in range(m)])
+    init = NetBatch.of([init_net(spec, i, "glorot_uniform") for i in range(m)])
     ytr = torch.stack([(data.y_train == i % 10).long() for i in range(m)])
     yte = torch.stack([(data.y_test == i % 10).long() for i in range(m)])
     warm = recipe.model_copy(update={"epochs": 1})
     fit_stacked(
-        spec, init, data.x_train, ytr, data.x_test[:1], yte[:, :1], warm, list(range(m)), device=device,
+        init, data.x_train, ytr, data.x_test[:1], yte[:, :1], warm, list(range(m)), device=device,
         deterministic=deterministic, group=m,
     )  # fmt: skip
     marks = []
@@ -86,7 +86,7 @@ def time_batched(spec, data: TaskData, m: int, recipe: Training, device: str, de
     start = time.perf_counter()
     # checkpoints=[] still evaluates the last epoch; give it a one-image test set so eval costs nothing.
     fit_stacked(
-        spec, init, data.x_train, ytr, data.x_test[:1], yte[:, :1], recipe, list(range(m)), device=device,
+        init, data.x_train, ytr, data.x_test[:1], yte[:, :1], recipe, list(range(m)), device=device,
         on_epoch=on_epoch, deterministic=deterministic, group=m,
     )  # fmt: skip
     return (marks[-1] - start) / recipe.epochs

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the path when run as a script)
 from yardsticks import lenet5_step_flops, matmul_tflops  # benchmarks/, beside this script
 
-from weightspace.nets import init_net, lenet5_seed, stack
+from weightspace.nets import NetBatch, init_net, lenet5_seed
 from weightspace.train import StackedModel, logits_of, per_network_loss
 
 IMAGES, BATCH = 2000, 128
@@ -47,7 +47,9 @@ def module_step(channels_last: bool, compiled: bool):
 def engine_step():
     spec = lenet5_seed(input_shape=[3, 32, 32])
     model = StackedModel(spec)
-    params = {k: v.clone().requires_grad_() for k, v in stack([init_net(spec, 0, "glorot_uniform")]).items()}
+    params = {
+        k: v.clone().requires_grad_() for k, v in NetBatch.of([init_net(spec, 0, "glorot_uniform")]).params.items()
+    }
     opt = torch.optim.Adam(params.values(), 1e-3)
 
     def step(x, y):

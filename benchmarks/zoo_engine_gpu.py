@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from harness import add_output, write_result  # noqa: E402 (benchmarks/ on the path when run as a script)
 from yardsticks import lenet5_step_flops, matmul_tflops  # benchmarks/, beside this script
 
-from weightspace.nets import build, init_net, lenet5_seed, stack
+from weightspace.nets import NetBatch, build, init_net, lenet5_seed
 from weightspace.train import Training, fit_stacked, logits_of
 
 MODES = {  # name -> (deterministic, batch orders per M networks: 0 = each its own, 1 = --shared-order, K)
@@ -41,7 +41,7 @@ def engine_rate(m, x, y, x_test, y_test, recipe, device, deterministic, orders) 
     """Network-epochs/s of the second epoch of `fit_stacked`, and the whole call's seconds. `orders` batch orders
     for the M networks (0: each its own), one per run of consecutive networks."""
     spec = lenet5_seed()
-    init = stack([init_net(spec, i, "glorot_uniform") for i in range(m)])
+    init = NetBatch.of([init_net(spec, i, "glorot_uniform") for i in range(m)])
     k = min(orders, max(1, m // 2))  # a small --quick M still has runs of two
     seeds = [j * k // m for j in range(m)] if k else list(range(m))
     stamps = []
@@ -51,7 +51,7 @@ def engine_rate(m, x, y, x_test, y_test, recipe, device, deterministic, orders) 
         stamps.append(time.perf_counter())
 
     start = time.perf_counter()
-    result = fit_stacked(spec, init, x, y, x_test, y_test, recipe, seeds, None, device, on_epoch, deterministic, m)
+    result = fit_stacked(init, x, y, x_test, y_test, recipe, seeds, None, device, on_epoch, deterministic, m)
     epoch_s = stamps[1] - stamps[0]
     accuracy = sum(r["test_accuracy"] for r in result.metrics[recipe.epochs]) / m
     return {"epoch_s": epoch_s, "network_epochs_per_s": m / epoch_s, "call_s": time.perf_counter() - start,

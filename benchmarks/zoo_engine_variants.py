@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch.func import functional_call
 from yardsticks import matmul_tflops  # benchmarks/, beside this script
 
-from weightspace.nets import build, init_net, lenet5_seed, stack
+from weightspace.nets import NetBatch, build, init_net, lenet5_seed
 from weightspace.train import StackedModel, logits_of
 
 RESULTS: list[dict] = []
@@ -78,7 +78,9 @@ def try_step(*args, **kwargs):
 def main() -> None:
     device, m = sys.argv[1], int(sys.argv[2])
     spec = lenet5_seed()
-    init = {k: v.to(device) for k, v in stack([init_net(spec, i, "glorot_uniform") for i in range(m)]).items()}
+    init = {
+        k: v.to(device) for k, v in NetBatch.of([init_net(spec, i, "glorot_uniform") for i in range(m)]).params.items()
+    }
     x = torch.rand(m, 128, 3, 32, 32, device=device)
     y = (torch.rand(m, 128, device=device) < 0.1).float()
     grouped, unfold = StackedModel(spec, device, compile=False), StackedModel(spec, device, compile=False)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from weightspace.nets import Net, init_net, mlp, small_cnn
+from weightspace.nets import Net, NetBatch, init_net, mlp, small_cnn
 
 SEED_FIXTURE = Path(__file__).parent / "data" / "seed-keras" / "keras2-tf2.15" / "model_weights"
 Maker = Callable[[Path], list[str]]
@@ -175,8 +175,8 @@ def smallcnn_folder(folder: Path, shape_field: str | None = None, metrics: dict 
         def __len__(self):
             return 2
 
-        def stacked(self, rows):
-            return {k: torch.stack([nets[i].params[k] for i in rows]) for k in spec.state_shapes()}
+        def batch(self, rows):
+            return NetBatch.of([nets[i] for i in rows])
 
     root = folder / "in"
     export_smallcnn(TwoNets(), root)

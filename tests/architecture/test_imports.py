@@ -101,7 +101,7 @@ def test_library_calls_leave_the_callers_random_state_alone():
 
     torch.manual_seed(123)
     net = Net.init(mlp(3, [4], 2), seed=0)
-    part = Part(WeightBatch.of_nets([net, net]), torch.tensor([0.0, 1.0]), np.arange(2))
+    part = Part(WeightBatch.of([net, net]), torch.tensor([0.0, 1.0]), np.arange(2))
     config = EncoderConfig(kind="statnn", target="t", task="regression").with_example(part.batch)
     model = Predictor(config)  # building a module draws from the global generator: the caller's own doing
     before = torch.get_rng_state()

@@ -23,7 +23,7 @@ from weightspace.encode import (
 from weightspace.encode.chunks import BIAS, CONV, LINEAR, chunk, chunk_batch, elements
 from weightspace.encode.graph import GraphEncoder
 from weightspace.errors import WeightspaceError
-from weightspace.nets import Net, hidden_layers, mlp, permute, preset, sign_symmetric
+from weightspace.nets import Net, NetBatch, hidden_layers, mlp, permute, preset, sign_symmetric
 from weightspace.recipes import embed_zoo, evaluate_on_zoo, train_on_zoo
 from weightspace.train import sine_siren_values
 from weightspace.zoo import Zoo, write_zoo
@@ -31,7 +31,7 @@ from weightspace.zoo.inr import make_sine_inr_zoo
 
 
 def batch_of(spec, n=3, seed=0) -> WeightBatch:
-    return WeightBatch.of_nets([Net.init(spec, seed + i) for i in range(n)])
+    return WeightBatch.of([Net.init(spec, seed + i) for i in range(n)])
 
 
 # -- chunking ------------------------------------------------------------------------------------------------------
@@ -84,22 +84,11 @@ def test_kernel_larger_than_kernel_max_is_refused():
 
 
 # -- weights and symmetry ------------------------------------------------------------------------------------------
-def test_weights_that_do_not_match_their_spec_get_one_clear_error():
-    spec = preset("small-cnn")
-    stacked = {k: v[None] for k, v in Net.init(spec, 0).params.items()}
-    stacked["0.weight"] = torch.zeros(1, 8, 1, 3, 3)
-    with pytest.raises(EncodeError, match=r"do not match the spec small-cnn: 0.weight \(8, 1, 3, 3\)"):
-        WeightBatch.from_stacked(spec, stacked)
-    del stacked["0.weight"]
-    with pytest.raises(EncodeError, match="0.weight missing"):
-        WeightBatch.from_stacked(spec, stacked)
-
-
 @settings(max_examples=25, deadline=None)
 @given(spec=st.one_of(mlp_specs(), cnn_specs()), seed=st.integers(0, 10_000))
 def test_batch_permutation_is_the_nets_symmetry(spec, seed):
     nets = [random_net(spec, seed + i) for i in range(2)]
-    batch = WeightBatch.of_nets(nets)
+    batch = WeightBatch.of(nets)
     perms = batch.random_permutation(torch.Generator().manual_seed(seed))
     moved = batch.permute(perms)
     layers = spec.parametric_layers()
@@ -108,7 +97,7 @@ def test_batch_permutation_is_the_nets_symmetry(spec, seed):
         perm = {layers[int(factor)]: p[k] for factor, p in perms.items()}
         for i, p in perm.items():  # units only trade places with units of the same activation
             assert [hidden[i][j] for j in p.tolist()] == hidden[i]
-        expected = WeightBatch.of_nets([permute(net, perm)])
+        expected = WeightBatch.of([permute(net, perm)])
         for a, b in zip(moved.weights, expected.weights):
             assert torch.equal(a[k], b[0])
         for a, b in zip(moved.biases, expected.biases):
@@ -177,7 +166,7 @@ def test_sne_reads_weights_in_units_of_the_training_zoo(tmp_path):
     model, _ = train_on_zoo(
         zoo, EncoderConfig(kind="sne", target="scale", width=8, dim=4, depth=1), FitConfig(epochs=1)
     )
-    weights = zoo.stacked()  # all networks: the train split's RMS is close to theirs
+    weights = zoo.batch().params  # all networks: the train split's RMS is close to theirs
     rms = torch.cat([w.flatten() for w in weights.values()]).pow(2).mean().sqrt().item()
     assert model.config.weight_scale == pytest.approx(rms, rel=0.3)
     batch = batch_of(mlp(4, [8], 1), n=2)
@@ -218,14 +207,14 @@ def test_sne_encodes_architectures_it_never_saw():
 @settings(max_examples=20, deadline=None)
 @given(spec=st.one_of(mlp_specs(), cnn_specs()), seed=st.integers(0, 10_000))
 def test_graph_encoder_is_invariant_to_hidden_unit_permutations(spec, seed):
-    batch = WeightBatch.of_nets([random_net(spec, seed + i) for i in range(3)])
+    batch = WeightBatch.of([random_net(spec, seed + i) for i in range(3)])
     torch.manual_seed(seed)
     model = GraphEncoder(dim=8, width=16, rounds=2, kernel_max=5).eval()
     twin = batch.permute(batch.random_permutation(torch.Generator().manual_seed(seed + 1)))
     with torch.no_grad():
         a, b = model(batch), model(twin)
     assert (a - b).abs().max() <= 1e-4 * (1 + a.abs().max())  # the same up to float summation order
-    other = WeightBatch.of_nets([random_net(spec, seed + 7) for _ in range(3)])
+    other = WeightBatch.of([random_net(spec, seed + 7) for _ in range(3)])
     with torch.no_grad():  # and not invariant to everything: another network reads differently
         assert (model(other) - a).abs().max() > 1e-4
 
@@ -291,7 +280,7 @@ def scale_zoo(root, n=60, seed=0) -> Zoo:
         nets.append({k: v * s for k, v in net.params.items()})
         rows.append({"model_id": i, "scale": s, "kind": ["a", "b"][i % 2]})
     stacked = {k: torch.stack([p[k] for p in nets]) for k in nets[0]}
-    return write_zoo(root, "scales", spec, stacked, rows)
+    return write_zoo(root, "scales", NetBatch(spec, stacked), rows)
 
 
 def test_training_on_a_zoo_learns_its_target(tmp_path):
@@ -370,7 +359,7 @@ def test_encoders_saved_before_configs_moved_into_headers_still_load(tmp_path):
     from safetensors.torch import save_file
 
     net = Net.init(mlp(3, [4], 2), 0)
-    config = EncoderConfig(kind="statnn", target="t", task="regression").with_example(WeightBatch.of_nets([net]))
+    config = EncoderConfig(kind="statnn", target="t", task="regression").with_example(WeightBatch.of([net]))
     model = Predictor(config)
     path = model.save(tmp_path / "new")
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp_path / "old.safetensors")
@@ -396,7 +385,7 @@ def test_sign_flips_keep_the_function_of_odd_activation_networks(seed, flatten):
         spec = mlp_preset(3, [6, 5], 2, activation="sin")
     assert sign_symmetric(spec)
     nets = [random_net(spec, seed + i) for i in range(2)]
-    batch = WB.of_nets(nets)
+    batch = WB.of(nets)
     flipped = batch.flip_signs(batch.random_signs(torch.Generator().manual_seed(seed)))
     x = torch.randn(4, *spec.input_shape, generator=torch.Generator().manual_seed(seed))
     for k, net in enumerate(nets):
@@ -425,7 +414,7 @@ def test_a_zoo_with_its_own_split_column_keeps_it(tmp_path):
     zoo = scale_zoo(tmp_path / "zoo", n=12)
     rows = [dict(r) | {"split": ["train", "val", "test"][i % 3]} for i, r in enumerate(zoo.table.to_dict("records"))]
     rows = [{k: v for k, v in r.items() if k not in ("shard", "index", "spec")} for r in rows]
-    own = write_zoo(tmp_path / "own", "own", zoo.specs[0], zoo.stacked(), rows)
+    own = write_zoo(tmp_path / "own", "own", zoo.batch(), rows)
     assert split_rows(own, "test", seed=0).tolist() == list(range(2, 12, 3))
     assert split_rows(own, "test", seed=0).tolist() == split_rows(own, "test", seed=5).tolist()
 

@@ -12,7 +12,7 @@ from tests.strategies import random_graph_net, random_graphs, text_transformer
 from weightspace.encode import SNE, EncodeError, EncoderConfig, FitConfig, WeightBatch
 from weightspace.encode.baselines import DeepSets, StatNN
 from weightspace.encode.graph import GraphEncoder
-from weightspace.nets import inception_small, preset, resnet, vit_tiny, wrn
+from weightspace.nets import NetBatch, inception_small, preset, resnet, vit_tiny, wrn
 from weightspace.nets.graph_symmetry import permute_graph
 from weightspace.recipes import train_on_zoo
 from weightspace.zoo import write_zoo
@@ -28,7 +28,7 @@ SMALL = {
 
 def batch_of(spec, n=3, seed=0) -> tuple[list, WeightBatch]:
     nets = [random_graph_net(spec, seed + i) for i in range(n)]
-    return nets, WeightBatch.of_nets(nets)
+    return nets, WeightBatch.of(nets)
 
 
 def as_graph_permutation(perms: dict[str, torch.Tensor], k: int) -> dict:
@@ -48,9 +48,7 @@ def assert_batch_symmetry_is_the_graphs(spec, seed: int) -> None:
     perms = batch.random_permutation(torch.Generator().manual_seed(seed))
     moved = batch.permute(perms)
     for k, net in enumerate(nets):
-        expected = WeightBatch.of_nets(
-            [type(net)(spec, permute_graph(spec, net.params, as_graph_permutation(perms, k)))]
-        )
+        expected = WeightBatch.of([type(net)(spec, permute_graph(spec, net.params, as_graph_permutation(perms, k)))])
         for a, b in zip(moved.weights + moved.biases, expected.weights + expected.biases):
             assert (a is None and b is None) or torch.equal(a[k], b[0])
 
@@ -114,7 +112,7 @@ def test_a_residual_sum_and_a_concat_are_edges_of_the_graph_encoder():
     for node in data["nodes"]:  # the first block's sum reads its conv branch twice instead of the stem
         if node["name"] == "s0b0_sum":
             node["inputs"] = ["s0b0_b_bn", "s0b0_b_bn"]
-    cut = WeightBatch(batch.weights, batch.biases, batch.spread, batch.labels, WeightBatch.of_nets(
+    cut = WeightBatch(batch.weights, batch.biases, batch.spread, batch.labels, WeightBatch.of(
         [random_graph_net(GraphSpec.model_validate(data))]).layout)  # fmt: skip
     model = GraphEncoder(dim=8, width=16).eval()
     with torch.no_grad():
@@ -141,7 +139,7 @@ def graph_zoo(root, spec, n: int = 24):
         net = random_graph_net(spec, i)
         nets.append({k: v if k.endswith("running_var") else v * scale for k, v in net.params.items()})
         rows.append({"model_id": i, "scale": scale})
-    return write_zoo(root, "graphs", spec, {k: torch.stack([p[k] for p in nets]) for k in nets[0]}, rows)
+    return write_zoo(root, "graphs", NetBatch(spec, {k: torch.stack([p[k] for p in nets]) for k in nets[0]}), rows)
 
 
 @pytest.mark.parametrize("kind", ["sne", "deepsets", "statnn", "graph"])

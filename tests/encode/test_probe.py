@@ -25,7 +25,7 @@ NETWORKS = {
 
 
 def batch_of(spec, n=3) -> WeightBatch:
-    return WeightBatch.of_nets([random_graph_net(spec, i) if hasattr(spec, "nodes") else Net.init(spec, i)
+    return WeightBatch.of([random_graph_net(spec, i) if hasattr(spec, "nodes") else Net.init(spec, i)
                                 for i in range(n)])  # fmt: skip
 
 
@@ -42,12 +42,12 @@ def test_a_permuted_network_gives_the_same_embedding(name, generator):
 
 def test_networks_that_read_token_ids_are_probed_with_fixed_ids():
     batch = batch_of(text_transformer(), 2)
-    encoder = ProbeEncoder(tuple(batch.source[0].input_shape), 3, probes=4)
+    encoder = ProbeEncoder(tuple(batch.source.spec.input_shape), 3, probes=4)
     z = encoder(batch)
     assert z.shape == (2, 32)
     torch.testing.assert_close(encoder(batch.twins(torch.Generator().manual_seed(0))), z, atol=1e-5, rtol=1e-5)
-    ids = encoder.probes(batch.source[0], torch.device("cpu"))
-    assert ids.dtype == torch.long and torch.equal(ids, encoder.probes(batch.source[0], torch.device("cpu")))
+    ids = encoder.probes(batch.source.spec, torch.device("cpu"))
+    assert ids.dtype == torch.long and torch.equal(ids, encoder.probes(batch.source.spec, torch.device("cpu")))
 
 
 def test_the_probes_learn():
@@ -61,7 +61,7 @@ def test_the_probes_learn():
 def test_what_it_cannot_read_is_refused_in_one_line():
     batch = batch_of(NETWORKS["small-cnn"], 2)
     encoder = ProbeEncoder((1, 8, 8), 10, probes=4)
-    with pytest.raises(EncodeError, match="from_stacked"):
+    with pytest.raises(EncodeError, match="WeightBatch.of"):
         encoder(batch.permute(batch.random_permutation()))  # only the tensors encoders read
     with pytest.raises(EncodeError, match=r"built for inputs \(1, 8, 8\)"):
         encoder(batch_of(preset("small-cnn", input_shape=[1, 28, 28]), 2))

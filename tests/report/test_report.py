@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from weightspace.cli import main
-from weightspace.nets import mlp
+from weightspace.nets import NetBatch, mlp
 from weightspace.report import write_report
 from weightspace.report.html import SECTIONS, render
 from weightspace.report.summary import curves, distributions, extremes, metric_summary, weight_statistics, zoo_summary
@@ -50,7 +50,7 @@ def test_distributions_and_curves_count_every_network(zoo):
 def test_weight_statistics_match_the_tensors(zoo):
     stats = weight_statistics(zoo)
     final = zoo.filter(epoch=2)
-    stacked = final.stacked()
+    stacked = final.batch().params
     layer = next(x for x in stats["layers"] if x["name"] == "0.weight")
     norms = stacked["0.weight"].reshape(9, -1).norm(dim=1).numpy()
     tasks = final.table["task"].to_numpy()
@@ -68,7 +68,7 @@ def test_extremes_rank_by_the_main_metric(zoo):
 def imported(root: Path, rows: list[dict]) -> Zoo:
     spec = mlp(3, [4], 2, activation="relu")
     stacked = {k: torch.randn(len(rows), *s) for k, s in spec.state_shapes().items()}
-    return write_zoo(root, "imported", spec, stacked, rows, source={"format": "test", "folder": "nowhere"})
+    return write_zoo(root, "imported", NetBatch(spec, stacked), rows, source={"format": "test", "folder": "nowhere"})
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,18 @@ import torch
 
 from weightspace.data import load_digits, one_vs_rest
 from weightspace.errors import WeightspaceError
-from weightspace.nets import BatchNorm, Linear, Net, inception_small, init_net, mlp, resnet, small_cnn, stack, vit_tiny
+from weightspace.nets import (
+    BatchNorm,
+    Linear,
+    Net,
+    NetBatch,
+    inception_small,
+    init_net,
+    mlp,
+    resnet,
+    small_cnn,
+    vit_tiny,
+)
 from weightspace.train import Training, fit, fit_stacked, logits_of, train_module
 
 # Engine-vs-loop equivalence runs in float64. In float32 two epochs of Adam amplify the last-bit differences between
@@ -21,14 +32,14 @@ def loop64(net: Net, task, recipe: Training) -> dict[str, torch.Tensor]:
 
 
 def stacked64(spec, nets, data, tasks, recipe, seeds, **options):
-    init = {k: v.double() for k, v in stack(nets).items()}
+    init = NetBatch.of(nets).to(torch.float64)
     y_train, y_test = torch.stack([t.y_train for t in tasks]), torch.stack([t.y_test for t in tasks])
-    return fit_stacked(spec, init, data.x_train.double(), y_train, data.x_test.double(), y_test, recipe, seeds,
+    return fit_stacked(init, data.x_train.double(), y_train, data.x_test.double(), y_test, recipe, seeds,
                        **options)  # fmt: skip
 
 
-def gap(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], m: int) -> float:
-    return max((a[k][m] - b[k]).abs().max().item() for k in b if k in a)  # a counts no batches
+def gap(a: NetBatch, b: dict[str, torch.Tensor], m: int) -> float:
+    return max((a.params[k][m] - b[k]).abs().max().item() for k in b if k in a.params)  # a counts no batches
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
@@ -42,8 +53,10 @@ def test_batched_engine_gives_the_plain_loops_weights(optimizer):
     loop = [loop64(n, t, recipe.model_copy(update={"seed": s})) for n, t, s in zip(nets, tasks, seeds)]
     batched = stacked64(spec, nets, data, tasks, recipe, seeds, checkpoints=[1, 2], group=3)
     one_by_one = stacked64(spec, nets, data, tasks, recipe, seeds, checkpoints=[1, 2], group=1)
-    assert batched.checkpoints[2]["0.weight"].dtype == torch.float64
-    assert (one_by_one.checkpoints[2]["0.weight"] - batched.checkpoints[2]["0.weight"]).abs().max() < EXACT
+    assert batched.checkpoints[2].params["0.weight"].dtype == torch.float64
+    assert (
+        one_by_one.checkpoints[2].params["0.weight"] - batched.checkpoints[2].params["0.weight"]
+    ).abs().max() < EXACT
     assert one_by_one.metrics[1][2]["test_loss"] == pytest.approx(batched.metrics[1][2]["test_loss"], abs=1e-5)
     for m in range(3):
         assert gap(batched.checkpoints[2], loop[m], m) < EXACT
@@ -60,7 +73,7 @@ def test_the_engine_in_float32_reaches_the_loops_outcome():
     nets = [init_net(spec, 10 + m, "glorot_uniform") for m in range(2)]
     loop = [fit(n, t, recipe.model_copy(update={"seed": s})) for n, t, s in zip(nets, tasks, [1, 2])]
     y_train, y_test = torch.stack([t.y_train for t in tasks]), torch.stack([t.y_test for t in tasks])
-    batched = fit_stacked(spec, stack(nets), data.x_train, y_train, data.x_test, y_test, recipe, [1, 2], group=2)
+    batched = fit_stacked(NetBatch.of(nets), data.x_train, y_train, data.x_test, y_test, recipe, [1, 2], group=2)
     for m in range(2):
         for key in ("test_accuracy", "test_auc"):
             assert batched.metrics[2][m][key] == pytest.approx(loop[m].history[-1][key], abs=0.02)
@@ -71,8 +84,7 @@ def test_batched_engine_refuses_batchnorm_and_bad_labels():
     spec_bn = spec.model_copy(update={"layers": [Linear(out_features=3), BatchNorm(), Linear(out_features=2)]})
     with pytest.raises(WeightspaceError, match="batchnorm"):
         fit_stacked(
-            spec_bn,
-            stack([Net.init(spec_bn, 0)]),
+            NetBatch.of([Net.init(spec_bn, 0)]),
             torch.rand(8, 4),
             torch.zeros(1, 8, dtype=torch.long),
             torch.rand(2, 4),
@@ -82,8 +94,7 @@ def test_batched_engine_refuses_batchnorm_and_bad_labels():
         )
     with pytest.raises(WeightspaceError, match="labels must be"):
         fit_stacked(
-            spec,
-            stack([Net.init(spec, 0)]),
+            NetBatch.of([Net.init(spec, 0)]),
             torch.rand(8, 4),
             torch.zeros(8, dtype=torch.long),
             torch.rand(2, 4),
@@ -115,10 +126,10 @@ def test_stacked_forward_equals_each_network_alone(unfold_convs):
         x = torch.rand(3, 5, *spec.input_shape)
         model = StackedModel(spec, compile=False)
         model.unfold_convs = unfold_convs
-        out = model.forward(stack(nets), x)
+        out = model.forward(NetBatch.of(nets).params, x)
         alone = torch.stack([logits_of(spec, n.as_module())(x[i]) for i, n in enumerate(nets)])
         assert (out - alone).abs().max() < 1e-5
-        shared = model.forward(stack(nets), x[0], shared_input=True)
+        shared = model.forward(NetBatch.of(nets).params, x[0], shared_input=True)
         for i, net in enumerate(nets):
             assert (shared[i] - logits_of(spec, net.as_module())(x[0])).abs().max() < 1e-5
 
@@ -156,7 +167,9 @@ def test_the_engine_on_a_graph_gives_the_plain_loops_weights_and_running_statist
     for m in range(2):
         assert gap(batched.checkpoints[1], loop[m], m) < EXACT and gap(alone.checkpoints[1], loop[m], m) < EXACT
     if name != "vit-tiny":  # batchnorm's running statistics moved, network by network
-        assert (batched.checkpoints[1]["stem_bn.running_mean"] - nets[0].params["stem_bn.running_mean"]).abs().max() > 0
+        assert (
+            batched.checkpoints[1].params["stem_bn.running_mean"] - nets[0].params["stem_bn.running_mean"]
+        ).abs().max() > 0
     assert batched.metrics[1][0]["test_auc"] > 0.5
 
 

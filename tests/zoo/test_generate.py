@@ -36,7 +36,7 @@ def test_zoo_reader_views(tmp_path, tiny_config):
     zoo = generate(tiny_config, tmp_path / "z")
     last = zoo.filter(epoch=2)
     assert len(last) == 9 and len(zoo.filter("test_auc > 2")) == 0
-    stacked = last.stacked()
+    stacked = last.batch().params
     assert stacked["0.weight"].shape == (9, 16, 1, 3, 3)
     flat = last.flat()
     assert flat.shape == (9, zoo.specs[0].num_params())
@@ -203,7 +203,7 @@ def test_a_mixed_zoo_trains_each_architecture_in_its_own_shards(tmp_path):
     for row in (0, 2, 4):
         assert zoo.net(row).spec == config.spec(int(t["arch"].iloc[row]))
     with pytest.raises(WeightspaceError, match="mix architectures"):
-        zoo.stacked()
+        zoo.batch()
 
 
 def test_a_varied_zoo_needs_a_preset_that_takes_its_activations():
@@ -220,7 +220,7 @@ def test_order_groups_give_each_run_of_networks_one_batch_order(tmp_path, tiny_c
     seen = []
 
     def recording(*args, **kwargs):
-        seen.append(list(args[7]))
+        seen.append(list(args[6]))
         return real(*args, **kwargs)
 
     real = generating.fit_stacked

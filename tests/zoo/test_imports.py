@@ -322,7 +322,7 @@ def test_small_cnn_export_reads_the_nfn_way_and_round_trips(smallcnn_zoo, tmp_pa
     zoo = smallcnn_zoo
     export_zoo("small-cnn", zoo, tmp_path / "e")
     weights, biases, metrics = nfn_convention(tmp_path / "e")
-    stacked = zoo.stacked()
+    stacked = zoo.batch().params
     layers = zoo.specs[0].parametric_layers()
     for i, w, b in zip(layers, weights, biases):
         assert np.array_equal(w, stacked[f"{i}.weight"].numpy()) and np.array_equal(b, stacked[f"{i}.bias"].numpy())

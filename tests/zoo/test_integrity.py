@@ -45,7 +45,7 @@ def copy_of(pristine, tmp_path) -> Path:
 def everything_read(root: Path):
     """What the readers return for a zoo: manifest, table, every tensor, every Net."""
     zoo = Zoo.open(root)
-    return zoo.manifest, zoo.table, zoo.stacked(), zoo.flat(), [net.flat() for net in zoo]
+    return zoo.manifest, zoo.table, zoo.batch().params, zoo.flat(), [net.flat() for net in zoo]
 
 
 def assert_refused(root: Path):
@@ -204,8 +204,8 @@ def test_reader_checks_hash_once_and_verify_false_skips_it(pristine, tmp_path):
     root = copy_of(pristine, tmp_path)
     flip(root / S1, -5)
     with pytest.raises(ZooError, match="00001.safetensors is damaged"):
-        Zoo.open(root).stacked()
-    Zoo.open(root, verify=False).stacked()  # documented opt-out: bounds still checked, hashes not
+        Zoo.open(root).batch()
+    Zoo.open(root, verify=False).batch()  # documented opt-out: bounds still checked, hashes not
     zoo = Zoo.open(root)
     with pytest.raises(ZooError, match="outside this zoo's rows"):
         zoo.net(-1)

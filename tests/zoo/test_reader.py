@@ -7,7 +7,7 @@ import torch
 
 from weightspace.cli import main
 from weightspace.fileio import write_json
-from weightspace.nets import mlp
+from weightspace.nets import NetBatch, mlp
 from weightspace.zoo import ZooError, generate, write_nets, write_zoo
 
 
@@ -21,13 +21,13 @@ def test_filter_compares_as_the_columns_type(tmp_path, tiny_config):
         zoo.filter("epoch >")
     empty = zoo.filter(epoch=5)
     assert len(empty) == 0 and empty.flat().shape == (0, zoo.specs[0].num_params())
-    assert empty.stacked()["0.weight"].shape == (0, 16, 1, 3, 3)
+    assert empty.batch().params["0.weight"].shape == (0, 16, 1, 3, 3)
 
 
 def imported(root, rows):
     spec = mlp(3, [4], 2, activation="relu")
     stacked = {k: torch.randn(len(rows), *s) for k, s in spec.state_shapes().items()}
-    return write_zoo(root, "imported", spec, stacked, rows, source={"format": "test"})
+    return write_zoo(root, "imported", NetBatch(spec, stacked), rows, source={"format": "test"})
 
 
 @pytest.mark.parametrize(

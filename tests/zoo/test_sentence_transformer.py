@@ -93,7 +93,7 @@ def test_the_live_module_reads_as_the_same_net(original, sentences, imported):
 
 
 def test_it_encodes_like_any_zoo_member(imported):
-    batch = WeightBatch.from_stacked(imported.spec_of_row(0), imported.stacked([0]))
+    batch = WeightBatch.of(imported.batch([0]))
     encoder = ProbeEncoder((TOKENS,), 384, probes=4).eval()
     with torch.no_grad():
         z = encoder(batch)

@@ -49,7 +49,7 @@ def read_parts(zoo: Zoo, target: str | None = None, rows: np.ndarray | None = No
     parts = []
     for members in by_shape.values():
         members = np.sort(np.asarray(members))
-        batch = WeightBatch.from_stacked(zoo.spec_of_row(int(members[0])), zoo.stacked(members.tolist()))
+        batch = WeightBatch.of(zoo.batch(members.tolist()))
         values = table[target].to_numpy()[members] if target else np.zeros(len(members))
         parts.append(Part(batch, values, members))
     return parts

@@ -58,7 +58,7 @@ class EncoderConfig(BaseModel):
             "spread": list(batch.spread),
         }
         if batch.source is not None:
-            spec = batch.source[0]
+            spec = batch.source.spec
             update |= {"input_shape": list(spec.input_shape), "net_outputs": math.prod(spec.output_shape)}
         return self.model_copy(update=update)
 

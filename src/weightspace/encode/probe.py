@@ -90,8 +90,8 @@ class ProbeEncoder(nn.Module):
     def run(self, batch: WeightBatch) -> torch.Tensor:
         """[B, probes, outputs] every network's outputs on the probes."""
         if batch.source is None:
-            raise EncodeError("the probing encoder runs the networks: give it a batch made by WeightBatch.from_stacked")
-        spec, params = batch.source
+            raise EncodeError("the probing encoder runs the networks: give it a batch made by WeightBatch.of")
+        spec, params = batch.source.spec, batch.source.params
         device = batch.weights[0].device
         module, x = self._module(spec, device), self.probes(spec, device)
         params = {k: (v.float() if v.is_floating_point() else v).to(device) for k, v in params.items()}

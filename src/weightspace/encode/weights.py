@@ -6,14 +6,14 @@ trade places, so the logit-invariance loss can draw functionally equal networks 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 
 from weightspace.encode.layout import Factor, Layout, chain_layout, graph_layout
 from weightspace.errors import SpecError
-from weightspace.nets import Net, hidden_layers, permute, random_permutation, stack
-from weightspace.nets.graph import GraphSpec, Spec
+from weightspace.nets import GraphSpec, Net, NetBatch, hidden_layers, permute, random_permutation
 
 
 class EncodeError(SpecError):
@@ -27,8 +27,8 @@ class WeightBatch:
     `spread[l]` is how many input columns of layer l belong to one unit before it (a conv's channel read through a
     flatten covers h*w columns; otherwise 1). `labels[l]` groups the units of a chain's hidden layer l that may
     trade places (units with different per-unit activations may not). `layout` is the chain these describe unless
-    given (a graph's comes from its spec). `source` is the networks' spec and every tensor they have
-    ({name: [B, ...]}), for encoders that run the networks; a batch permuted here carries none (its other tensors,
+    given (a graph's comes from its spec). `source` is the networks whole (every tensor they have, as a NetBatch),
+    for encoders that run the networks; a batch permuted here carries none (its other tensors,
     a norm's gains say, would not follow), while `twins` permutes whole networks.
     """
 
@@ -37,7 +37,7 @@ class WeightBatch:
     spread: tuple[int, ...]
     labels: tuple[torch.Tensor | None, ...]
     layout: Layout = field(default=None, repr=False)  # type: ignore[assignment]
-    source: tuple[Spec, dict[str, torch.Tensor]] | None = field(default=None, repr=False, compare=False)
+    source: NetBatch | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if self.layout is None:
@@ -45,24 +45,16 @@ class WeightBatch:
             object.__setattr__(self, "layout", chain_layout(shapes, self.spread, self.labels))
 
     @classmethod
-    def from_stacked(cls, spec: Spec, stacked: dict[str, torch.Tensor]) -> WeightBatch:
-        """The linear/conv tensors of `stacked` ({name: [B, ...]}, e.g. Zoo.stacked()) for networks of `spec`."""
-        expected = spec.state_shapes()
-        sizes = {t.shape[0] for t in stacked.values()}
-        wrong = [
-            f"{name} {tuple(stacked[name].shape[1:]) if name in stacked else 'missing'} (spec: {shape})"
-            for name, shape in expected.items()
-            if name not in stacked or tuple(stacked[name].shape[1:]) != tuple(shape)
-        ]
-        if wrong or len(sizes) != 1:
-            detail = "; ".join(wrong) if wrong else "tensors hold different numbers of networks"
-            raise EncodeError(f"weights do not match the spec {spec.name or '(unnamed)'}: {detail}")
+    def of(cls, nets: NetBatch | Sequence[Net]) -> WeightBatch:
+        """The linear/conv tensors of networks of one spec (a NetBatch, e.g. `Zoo.batch()`, or a list of Nets)."""
+        batch = nets if isinstance(nets, NetBatch) else NetBatch.of(nets)
+        spec, stacked = batch.spec, batch.params
         if isinstance(spec, GraphSpec):
             reads, layout = graph_layout(spec)
             weights = tuple(_read(stacked[r.weight].float(), r) for r in reads)
             biases = tuple(None if r.bias is None else stacked[r.bias].float() for r in reads)
             spread = tuple(c[0].inner for c in layout.cols)
-            return cls(weights, biases, spread, (None,) * len(weights), layout, (spec, dict(stacked)))
+            return cls(weights, biases, spread, (None,) * len(weights), layout, batch)
         layers = spec.parametric_layers()
         hidden = hidden_layers(spec)
         weights, biases, spread, labels = [], [], [], []
@@ -77,15 +69,7 @@ class WeightBatch:
                 labels.append(None if len(names) == 1 else lab)
             else:
                 labels.append(None)
-        return cls(tuple(weights), tuple(biases), tuple(spread), tuple(labels), source=(spec, dict(stacked)))
-
-    @classmethod
-    def of_nets(cls, nets: list[Net]) -> WeightBatch:
-        """Networks that share one spec, batched."""
-        spec = nets[0].spec
-        if any(n.spec.state_shapes() != spec.state_shapes() for n in nets):
-            raise EncodeError("networks of different shapes cannot share a batch; encode each architecture apart")
-        return cls.from_stacked(spec, stack(nets))
+        return cls(tuple(weights), tuple(biases), tuple(spread), tuple(labels), source=batch)
 
     # -- views --------------------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -105,35 +89,28 @@ class WeightBatch:
     def _with(self, weights, biases, source=None) -> WeightBatch:
         return WeightBatch(tuple(weights), tuple(biases), self.spread, self.labels, self.layout, source)
 
-    def _source_with(self, fn) -> tuple[Spec, dict[str, torch.Tensor]] | None:
-        return None if self.source is None else (self.source[0], {k: fn(v) for k, v in self.source[1].items()})
-
     def index(self, idx: torch.Tensor | slice) -> WeightBatch:
         return self._with(
             (w[idx] for w in self.weights),
             (None if b is None else b[idx] for b in self.biases),
-            self._source_with(lambda t: t[idx.to(t.device) if isinstance(idx, torch.Tensor) else idx]),
+            None if self.source is None else self.source.index(idx),
         )
 
     def to(self, device: torch.device | str) -> WeightBatch:
         return self._with(
             (w.to(device) for w in self.weights),
             (None if b is None else b.to(device) for b in self.biases),
-            self._source_with(lambda t: t.to(device)),
+            None if self.source is None else self.source.to(device),
         )
 
     def twins(self, generator: torch.Generator | None = None) -> WeightBatch:
         """The same functions, each network's hidden units reordered at random as a whole Net (every tensor it
         has, `nets.permute`): an independent check of this class's own `permute`."""
         if self.source is None:
-            raise EncodeError("this batch carries only the tensors encoders read; build it with from_stacked")
-        spec, params = self.source
-        nets = []
-        for i in range(len(self)):
-            net = Net(spec, {k: v[i].detach().cpu() for k, v in params.items()})
-            nets.append(permute(net, random_permutation(spec, generator)))
-        device = self.weights[0].device
-        return WeightBatch.of_nets(nets).to(device)
+            raise EncodeError("this batch carries only the tensors encoders read; build it with WeightBatch.of")
+        nets = self.source.to("cpu").nets()
+        twins = NetBatch.of([permute(net, random_permutation(net.spec, generator)) for net in nets])
+        return WeightBatch.of(twins).to(self.weights[0].device)
 
     def flat(self) -> torch.Tensor:
         """[B, P]: every weight and bias, layer by layer."""

@@ -1,7 +1,8 @@
-"""The data model every area shares: specs (a chain, ArchSpec, or a graph, GraphSpec), Net (one network), builders,
-presets, symmetry."""
+"""The data model every area shares: specs (a chain, ArchSpec, or a graph, GraphSpec), Net (one network), NetBatch
+(many networks of one spec), builders, presets, symmetry."""
 
 from weightspace.nets import graph  # the graph ops, a public submodule
+from weightspace.nets.batch import NetBatch
 from weightspace.nets.bert import BertShape, bert_spec, bert_tensors
 from weightspace.nets.features import layer_statistics
 from weightspace.nets.graph import (
@@ -18,7 +19,7 @@ from weightspace.nets.graph import (
 from weightspace.nets.graph_presets import GRAPH_PRESETS, inception_small, resnet, resnet18, vit_tiny, wild_cnn, wrn
 from weightspace.nets.graph_symmetry import unit_groups
 from weightspace.nets.init import INIT_SCHEMES, init_net
-from weightspace.nets.net import Layout, Net, Slot, check_params, count_parameters, stack, state_for, unstack
+from weightspace.nets.net import Layout, Net, Slot, check_params, count_parameters, state_for
 from weightspace.nets.presets import ARCH_PRESETS, lenet5_classic, lenet5_seed, mlp, preset, resolve_spec, small_cnn
 from weightspace.nets.spec import (
     ACTIVATIONS,
@@ -45,7 +46,6 @@ from weightspace.nets.symmetry import (
 from weightspace.nets.trace import graph_of, spec_of
 
 __all__ = [
-    "unstack",
     "graph",
     "ACTIVATIONS",
     "BertShape",
@@ -79,6 +79,7 @@ __all__ = [
     "Layout",
     "Linear",
     "Net",
+    "NetBatch",
     "count_parameters",
     "PARAMETRIC",
     "Permutation",
@@ -102,6 +103,5 @@ __all__ = [
     "resolve_spec",
     "small_cnn",
     "spec_of",
-    "stack",
     "state_for",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -234,21 +233,3 @@ class Net:
 def count_parameters(module: nn.Module) -> int:
     """The parameters a module trains: every element of every `module.parameters()` tensor."""
     return sum(p.numel() for p in module.parameters())
-
-
-def stack(nets: Sequence[Net]) -> dict[str, torch.Tensor]:
-    """The tensors of M networks, each stacked along a new first axis: {name: [M, ...]}. The networks must hold the
-    same tensors (names and shapes); callers that need one spec check it."""
-    if not nets:
-        raise SpecError("nothing to stack: give at least one network")
-    shapes = {k: v.shape for k, v in nets[0].params.items()}
-    if any({k: v.shape for k, v in n.params.items()} != shapes for n in nets):
-        raise SpecError("networks of different shapes cannot be stacked; stack each architecture apart")
-    return {k: torch.stack([n.params[k] for n in nets]) for k in nets[0].params}
-
-
-def unstack(spec: Spec, stacked: dict[str, torch.Tensor], metas: Sequence[dict] | None = None) -> list[Net]:
-    """The M networks of stacked tensors {name: [M, ...]}, each with its own copy of its tensors."""
-    m = next(iter(stacked.values())).shape[0]
-    metas = metas or [{} for _ in range(m)]
-    return [Net(spec, {k: v[i].detach().clone() for k, v in stacked.items()}, dict(metas[i])) for i in range(m)]

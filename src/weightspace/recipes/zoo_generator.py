@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from pydantic import Field
 
 from weightspace.hyper import AlignedZoo, GeneratorConfig, ZooGenerator, align_zoo, mmd, principal_span
-from weightspace.nets import ArchSpec, Layout, init_net
+from weightspace.nets import ArchSpec, Layout, NetBatch, init_net
 from weightspace.recipes.base import RecipeConfig
 from weightspace.seeding import seeded
 from weightspace.train import StackedModel, run_steps
@@ -172,7 +172,9 @@ def write_generated(model: ZooGenerator, out: str | Path, per_class: int = 20, s
     stacked = Layout.of(model.spec).split(flat)
     name = f"generated-{model.zoo_config.get('name', 'zoo')}"
     source = {"generator": model.config.model_dump(), "zoo_config": model.zoo_config}
-    return write_zoo(out, name, model.spec, stacked, rows, source=source | {"seconds": time.perf_counter() - start})
+    return write_zoo(
+        out, name, NetBatch(model.spec, stacked), rows, source=source | {"seconds": time.perf_counter() - start}
+    )
 
 
 class GeneratorTrainingConfig(RecipeConfig):

@@ -139,7 +139,7 @@ def weight_statistics(zoo: Zoo, progress: Callable[[int, int], None] | None = No
     done = 0
     for shard in dict.fromkeys(shards.tolist()):
         where = np.flatnonzero(shards == shard)
-        stacked = zoo.stacked(final_pos[where].tolist())
+        stacked = zoo.batch(final_pos[where].tolist()).params
         for n in names:
             t = stacked[n].reshape(len(where), -1)
             norms[n][where] = t.norm(dim=1).numpy()

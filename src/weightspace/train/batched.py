@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from weightspace.errors import WeightspaceError
-from weightspace.nets import ArchSpec, BatchNorm, Conv2d, Linear
+from weightspace.nets import ArchSpec, BatchNorm, Conv2d, Linear, NetBatch
 from weightspace.nets.graph import build
 from weightspace.train.loop import logits_of
 from weightspace.train.metrics import classification_metrics
@@ -66,7 +66,7 @@ def per_network_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class BatchedResult:
-    checkpoints: dict[int, dict[str, torch.Tensor]]  # epoch -> stacked parameters
+    checkpoints: dict[int, NetBatch]  # epoch -> the networks as they were then
     metrics: dict[int, list[dict[str, float]]]  # epoch -> one row per network (train_* and test_*)
 
 

@@ -10,7 +10,7 @@ from contextlib import nullcontext
 import torch
 
 from weightspace.errors import WeightspaceError
-from weightspace.nets.graph import GraphSpec, Spec
+from weightspace.nets import GraphSpec, NetBatch, Spec
 from weightspace.train.batched import BatchedResult, StackedModel, gpu_kernels, on_cuda, per_network_loss
 from weightspace.train.graph_engine import GraphStackedModel
 from weightspace.train.loop import Training, epoch_order, make_optimizer
@@ -44,8 +44,7 @@ def shared_model(spec: Spec, device: str, compile: bool | None) -> StackedModel:
 
 
 def fit_stacked(
-    spec: Spec,
-    init: dict[str, torch.Tensor],
+    init: NetBatch,
     x_train: torch.Tensor,
     y_train: torch.Tensor,
     x_test: torch.Tensor,
@@ -59,7 +58,7 @@ def fit_stacked(
     group: int | None = None,
     compile: bool | None = None,
 ) -> BatchedResult:
-    """Train M networks (stacked `init`) on shared inputs with per-network labels y_* [M, N].
+    """Train the M networks of `init` on shared inputs with per-network labels y_* [M, N].
 
     Network m shuffles with `recipe.seed = order_seeds[m]`, exactly as `fit` would. Parameters and metrics are
     recorded after each epoch in `checkpoints` (default: the last). `deterministic=False` trades bit-reproducibility
@@ -76,7 +75,9 @@ def fit_stacked(
     backward through torch.compile: on a CPU 1.2x once warm, about 2 s to compile per process
     (benchmarks/zoo_engine_cpu_step.py).
     """
-    m = len(order_seeds)
+    m, spec = len(order_seeds), init.spec
+    if len(init) != m:
+        raise WeightspaceError(f"{len(init)} networks but {m} order seeds: give one seed per network")
     if y_train.shape != (m, len(x_train)) or y_test.shape != (m, len(x_test)):
         raise WeightspaceError(f"labels must be [M={m}, N]: got {list(y_train.shape)} and {list(y_test.shape)}")
     checkpoints = sorted(set(checkpoints or [recipe.epochs]))
@@ -84,7 +85,7 @@ def fit_stacked(
     parts = [
         _fit_stack(
             spec,
-            {k: v[i : i + group] for k, v in init.items()},
+            {k: v[i : i + group] for k, v in init.params.items()},
             x_train,
             y_train[i : i + group],
             x_test,
@@ -100,7 +101,7 @@ def fit_stacked(
         for i in range(0, m, group)
     ]
     return BatchedResult(
-        {e: {k: torch.cat([p.checkpoints[e][k] for p in parts]) for k in init} for e in checkpoints},
+        {e: NetBatch.concat([p.checkpoints[e] for p in parts]) for e in checkpoints},
         {e: [row for p in parts for row in p.metrics[e]] for e in checkpoints},
     )
 
@@ -140,7 +141,7 @@ def _fit_stack(
             snapshot = {k: v.detach().cpu().clone() for k, v in params.items()}
             train = model.evaluate(params, x_train, y_train)
             test = model.evaluate(params, x_test, y_test)
-            result.checkpoints[epoch] = snapshot
+            result.checkpoints[epoch] = NetBatch(spec, snapshot)
             result.metrics[epoch] = [
                 {f"train_{k}": v for k, v in tr.items()} | {f"test_{k}": v for k, v in te.items()}
                 for tr, te in zip(train, test)

@@ -54,7 +54,7 @@ class ClassifyResult:
 def features_of(zoo: Zoo, kind: str) -> np.ndarray:
     if kind == "flat":
         return zoo.flat().numpy()
-    return layer_statistics(zoo.stacked()).numpy()
+    return layer_statistics(zoo.batch().params).numpy()
 
 
 def classify(

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from weightspace.device import check_device, compiler_works
 from weightspace.limits import Plan
-from weightspace.nets import init_net, stack
+from weightspace.nets import NetBatch, init_net
 from weightspace.nets.graph import Spec
 from weightspace.progress import progress_bar
 from weightspace.train import fit_stacked
@@ -81,7 +81,7 @@ def run_shard(
     def labels(y: torch.Tensor) -> torch.Tensor:
         return torch.stack([y if n.task < 0 else (y == n.task).long() for n in shard.nets])
 
-    init = stack([init_net(spec, n.init_seed, hp["init"]) for n in shard.nets])
+    init = NetBatch.of([init_net(spec, n.init_seed, hp["init"]) for n in shard.nets])
     m, k = len(shard.nets), config.order_groups(len(shard.nets))
     order_seeds = [n.order_seed for n in shard.nets]
     if k:  # K order groups: network j is in run j * k // m and shuffles as that run's first network
@@ -89,13 +89,13 @@ def run_shard(
         first = {run: order_seeds[runs.index(run)] for run in set(runs)}
         order_seeds = [first[run] for run in runs]
     result = fit_stacked(
-        spec, init, x_train, labels(y_train), data.x_test, labels(data.y_test), recipe,
+        init, x_train, labels(y_train), data.x_test, labels(data.y_test), recipe,
         order_seeds, config.checkpoints, device, deterministic=deterministic,
         compile=True if config.compile else None,
     )  # fmt: skip
     index = spec_index(config, spec, data.num_classes)
-    rows, tensors = [], {k: [] for k in init}
-    for epoch, params in sorted(result.checkpoints.items()):
+    rows, tensors = [], {k: [] for k in init.params}
+    for epoch, trained in sorted(result.checkpoints.items()):
         for m, n in enumerate(shard.nets):
             rows.append(
                 {
@@ -114,7 +114,7 @@ def run_shard(
                 | result.metrics[epoch][m]
             )
         for k in tensors:
-            tensors[k].append(params[k])
+            tensors[k].append(trained.params[k])
     config_sha256 = sha256_json(config.model_dump(mode="json"))
     write_shard(Path(root), shard.id, {k: torch.cat(v) for k, v in tensors.items()}, rows, config_sha256)
     return {"shard": shard.id, "networks": len(shard.nets), "seconds": time.perf_counter() - start}

@@ -143,7 +143,7 @@ def decode_inrs(zoo: Zoo, rows: list[int] | None = None) -> tuple[torch.Tensor, 
     data = load(datasets.pop())
     parts = {"train": data.x_train, "test": data.x_test}
     originals = torch.stack([parts[s][int(i), 0] for s, i in zip(table["source_split"], table["image_index"])])
-    stacked = zoo.stacked(rows)
+    stacked = zoo.batch(rows).params
     linear = sorted({k.split(".")[0] for k in stacked}, key=int)
     params = [stacked[f"{i}.{kind}"] for i in linear for kind in ("weight", "bias")]
     height, width = originals.shape[-2:]

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from weightspace.limits import Plan
-from weightspace.nets import ArchSpec
+from weightspace.nets import ArchSpec, NetBatch
 from weightspace.train import SINE_W0, fit_sines, siren_spec
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import write_zoo
@@ -41,4 +41,4 @@ def make_sine_inr_zoo(
         for i, (a, e) in enumerate(zip(frequencies, err))
     ]
     source = {"kind": "sine-inr", "networks": networks, "seed": seed, "steps": steps, "w0": SINE_W0}
-    return write_zoo(out, "sine-inr", spec, dict(zip(names, params)), rows, source=source)
+    return write_zoo(out, "sine-inr", NetBatch(spec, dict(zip(names, params))), rows, source=source)

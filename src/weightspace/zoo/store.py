@@ -24,7 +24,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from weightspace.fileio import sha256_bytes, sha256_file
-from weightspace.nets import Layout, Net
+from weightspace.nets import Net, NetBatch
 from weightspace.nets.graph import Spec, load_spec
 from weightspace.zoo.manifest import (
     ZooError,
@@ -136,17 +136,16 @@ class Zoo:
             raise ZooError(f"shard {path} is damaged ({err}); run `weightspace zoo verify {self.root}`") from None
         return out
 
-    def stacked(self, rows: Sequence[int] | None = None) -> dict[str, torch.Tensor]:
-        """{name: [n, ...]} for the given row positions (default all); rows must share one spec.
-
-        An empty selection gives empty [0, ...] tensors of the spec's shapes."""
+    def batch(self, rows: Sequence[int] | None = None) -> NetBatch:
+        """The networks at the given row positions (default all) as one NetBatch; rows must share one spec. Their
+        metadata is `table`'s rows. An empty selection gives empty [0, ...] tensors of the spec's shapes."""
         table = self.table if rows is None else self.table.iloc[[self._row(r) for r in rows]]
         spec_ids = table["spec"].unique().tolist() if "spec" in table.columns else [0]
         shapes = {json.dumps(self.specs[int(k)].state_shapes()) for k in spec_ids}
         if len(shapes) > 1:
             raise ZooError("these rows mix architectures of different shapes; filter to one first (filter(spec=k))")
         spec = self.specs[int(spec_ids[0])] if spec_ids else self.specs[0]
-        # names in sorted order, as the shard files list them (features built from this dict keep their order)
+        # names in sorted order, as the shard files list them (features built from these tensors keep their order)
         out = {k: torch.empty((len(table), *s)) for k, s in sorted(spec.state_shapes().items())}
         shard_col = table["shard"].to_numpy()
         for shard, group in table.groupby("shard", sort=False):
@@ -155,14 +154,11 @@ class Zoo:
             _check_shapes(tensors, spec, self._shards[int(shard)]["file"])
             for name in out:
                 out[name][where] = tensors[name].to(out[name].dtype)
-        return out
+        return NetBatch(spec, out)
 
     def flat(self, rows: Sequence[int] | None = None) -> torch.Tensor:
         """[n, P] flat vectors in the spec's layout order ([0, P] for an empty selection)."""
-        stacked = self.stacked(rows)
-        n = len(self.table) if rows is None else len(list(rows))
-        spec = self.specs[0] if n == 0 else self.spec_of_row(0 if rows is None else list(rows)[0])
-        return torch.cat([stacked[s.name].reshape(n, s.size) for s in Layout.of(spec)], 1)
+        return self.batch(rows).flat()
 
     def net(self, row: int) -> Net:
         """One row as a Net; its metadata is the table row."""

@@ -17,7 +17,7 @@ from rich.console import Console
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import atomic_path, sha256_file, write_json
 from weightspace.limits import Plan, label, whole_number
-from weightspace.nets import Net, stack
+from weightspace.nets import Net, NetBatch
 from weightspace.nets.graph import Spec
 from weightspace.progress import progress_bar
 from weightspace.zoo.lock import LOCK_NAME, zoo_lock
@@ -264,28 +264,25 @@ def _write_locked(root, name, specs, pending, load, source, chunks, resume, cons
 def write_zoo(
     root: str | Path,
     name: str,
-    spec: Spec,
-    stacked: dict[str, torch.Tensor],
+    nets: NetBatch,
     rows: Sequence[dict[str, Any]],
     shard_size: int = 256,
     source: dict[str, Any] | None = None,
 ) -> Zoo:
-    """Networks already in memory (stacked [n, ...] per name, one row each) as a complete zoo of one spec, in a new
-    or empty directory."""
+    """Networks already in memory (one table row each) as a complete zoo of their spec, in a new or empty
+    directory."""
     root = Path(root)
-    n = len(rows)
-    expected = spec.state_shapes()
-    if set(stacked) != set(expected) or any(tuple(stacked[k].shape) != (n, *s) for k, s in expected.items()):
-        raise ZooError(f"tensors do not match {n} networks of spec {spec.name or '(unnamed)'}")
+    if len(rows) != len(nets):
+        raise ZooError(f"{len(rows)} table rows for {len(nets)} networks: give one row per network")
     if root.is_dir() and _has_files(root):
         raise ZooError(f"{root} already holds files; choose a new or empty directory")
     rows = [checked_row(r, f"row {i}") for i, r in enumerate(rows)]
     pending = [Pending(int(r.get("model_id", i)), 1, i) for i, r in enumerate(rows)]
 
     def load(item: Pending) -> Rows:
-        return [({k: v[item.source] for k, v in stacked.items()}, dict(rows[item.source]))]
+        return [({k: v[item.source] for k, v in nets.params.items()}, dict(rows[item.source]))]
 
-    return write_networks(root, name, spec, pending, load, source or {}, shard_size)
+    return write_networks(root, name, nets.spec, pending, load, source or {}, shard_size)
 
 
 def _has_files(root: Path) -> bool:
@@ -302,4 +299,4 @@ def write_nets(root: str | Path, nets: Sequence[Net], name: str = "nets", source
     if any(n.spec != spec for n in nets):
         raise ZooError("write_nets needs networks of one spec; write one zoo per architecture")
     rows = [{k: v for k, v in n.meta.items() if isinstance(v, int | float | str | bool)} for n in nets]
-    return write_zoo(root, name, spec, stack(nets), rows, source=source or {"format": "nets"})
+    return write_zoo(root, name, NetBatch.of(nets), rows, source=source or {"format": "nets"})

@@ -12,7 +12,7 @@ import torch
 
 from weightspace import limits
 from weightspace.errors import WeightspaceError
-from weightspace.nets import ArchSpec, check_params, lenet5_seed
+from weightspace.nets import ArchSpec, NetBatch, check_params, lenet5_seed
 from weightspace.zoo.formats.keras import keras_to_torch
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import write_zoo
@@ -146,4 +146,6 @@ def import_keras_h5(
         nets.append(params)
         rows.append({"model_id": i, "task": task_of(path), "epoch": 20, "file": str(path)})
     stacked = {k: torch.stack([n[k] for n in nets]) for k in nets[0]}
-    return write_zoo(out, "keras-h5-import", spec, stacked, rows, source={"format": "keras-h5", "files": len(files)})
+    return write_zoo(
+        out, "keras-h5-import", NetBatch(spec, stacked), rows, source={"format": "keras-h5", "files": len(files)}
+    )

@@ -25,7 +25,7 @@ import torch
 from weightspace.errors import WeightspaceError
 from weightspace.fileio import atomic_path, write_text_atomic
 from weightspace.limits import check_bytes, check_shape, whole_number
-from weightspace.nets import ArchSpec, Conv2d
+from weightspace.nets import ArchSpec, Conv2d, NetBatch
 from weightspace.zoo.formats.keras import keras_to_torch, torch_to_keras
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import write_zoo
@@ -60,10 +60,8 @@ def export_smallcnn(zoo: Zoo, out: str | Path, chunk: int = 1024) -> Path:
     with atomic_path(out / "weights.npy") as tmp:
         rows = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(zoo), int(offsets[-1])))
         for start in range(0, len(zoo), chunk):
-            stacked = zoo.stacked(range(start, min(start + chunk, len(zoo))))
-            for j in range(len(next(iter(stacked.values())))):
-                params = {k: v[j] for k, v in stacked.items()}
-                flat = [a.reshape(-1) for pair in torch_to_keras(spec, params) for a in pair if a is not None]
+            for j, net in enumerate(zoo.batch(range(start, min(start + chunk, len(zoo)))).nets()):
+                flat = [a.reshape(-1) for pair in torch_to_keras(spec, net.params) for a in pair if a is not None]
                 rows[start + j] = np.concatenate(flat)
         rows.flush()
         del rows
@@ -127,7 +125,7 @@ def import_smallcnn(folder: str | Path, out: str | Path, spec: ArchSpec | None =
     rows = metrics.drop(columns=["spec", "shard", "index"], errors="ignore").to_dict("records")
     if "model_id" not in metrics.columns:
         rows = [{"model_id": i} | r for i, r in enumerate(rows)]
-    return write_zoo(out, f"{folder.name}-import", spec, stacked, rows, source={"format": "small-cnn-zoo"})
+    return write_zoo(out, f"{folder.name}-import", NetBatch(spec, stacked), rows, source={"format": "small-cnn-zoo"})
 
 
 def _from_keras_layout(spec: ArchSpec, weights: np.ndarray, layout: pd.DataFrame) -> dict[str, torch.Tensor]:

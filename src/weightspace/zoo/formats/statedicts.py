@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import load_file
 
 from weightspace.errors import WeightspaceError
-from weightspace.nets import ArchSpec, Net, check_params
+from weightspace.nets import ArchSpec, Net, NetBatch, check_params
 from weightspace.zoo.store import Zoo
 from weightspace.zoo.writer import write_zoo
 
@@ -52,4 +52,6 @@ def import_statedicts(folder: str | Path, out: str | Path, spec: ArchSpec | None
             {"model_id": i} | {k: v for k, v in meta.items() if isinstance(v, (int, float, str))} | {"file": path.name}
         )
     stacked = {k: torch.stack([p[k] for p in params]) for k in params[0]}
-    return write_zoo(out, f"{Path(folder).name}-import", spec, stacked, rows, source={"format": "safetensors-dir"})
+    return write_zoo(
+        out, f"{Path(folder).name}-import", NetBatch(spec, stacked), rows, source={"format": "safetensors-dir"}
+    )
