@@ -89,8 +89,8 @@ def test_kernel_larger_than_kernel_max_is_refused():
 def test_batch_permutation_is_the_nets_symmetry(spec, seed):
     nets = [random_net(spec, seed + i) for i in range(2)]
     batch = WeightBatch.of(nets)
-    perms = batch.random_permutation(torch.Generator().manual_seed(seed))
-    moved = batch.permute(perms)
+    perms = batch._draw_orders(torch.Generator().manual_seed(seed))
+    moved = batch._reorder(perms)
     layers = spec.parametric_layers()
     hidden = hidden_layers(spec)
     for k, net in enumerate(nets):
@@ -139,7 +139,7 @@ def test_sne_is_exactly_invariant_when_chunks_hold_whole_layers_of_units():
     torch.manual_seed(0)
     batch = batch_of(mlp(4, [4, 4], 1), n=4)  # every fan-in is 4: one unit per chunk of 4
     model = SNE(dim=8, width=16, chunk_size=4).eval()
-    twin = batch.permute(batch.random_permutation(torch.Generator().manual_seed(1)))
+    twin = batch.shuffled(torch.Generator().manual_seed(1))
     assert (model(batch) - model(twin)).abs().max() < 1e-5
 
 
@@ -147,7 +147,7 @@ def test_sne_sees_permuted_twins_differently_when_chunks_straddle_units():
     """Why the logit-invariance loss exists: with units split across chunks, SNE is not invariant by design."""
     torch.manual_seed(0)
     batch = batch_of(mlp(3, [6, 6], 1), n=4)  # fan-in 6 with chunks of 4: units straddle chunks
-    twin = batch.permute(batch.random_permutation(torch.Generator().manual_seed(5)))
+    twin = batch.shuffled(torch.Generator().manual_seed(5))
     model = SNE(dim=8, width=16, depth=1, chunk_size=4).eval()
     with torch.no_grad():
         assert (model(batch) - model(twin)).abs().max() > 1e-4
@@ -187,7 +187,7 @@ MIXED = mlp(4, [5], 1, activation=[["relu", "tanh"] * 2 + ["relu"]])  # units ma
 def test_canonical_order_makes_sne_exactly_invariant(spec):
     torch.manual_seed(0)
     batch = batch_of(spec, n=4)
-    twin = batch.permute(batch.random_permutation(torch.Generator().manual_seed(5)))
+    twin = batch.shuffled(torch.Generator().manual_seed(5))
     assert torch.equal(batch.canonical().weights[0], twin.canonical().weights[0])
     model = SNE(dim=8, width=16, depth=1, chunk_size=4, canonical=True).eval()
     with torch.no_grad():
@@ -210,7 +210,7 @@ def test_graph_encoder_is_invariant_to_hidden_unit_permutations(spec, seed):
     batch = WeightBatch.of([random_net(spec, seed + i) for i in range(3)])
     torch.manual_seed(seed)
     model = GraphEncoder(dim=8, width=16, rounds=2, kernel_max=5).eval()
-    twin = batch.permute(batch.random_permutation(torch.Generator().manual_seed(seed + 1)))
+    twin = batch.shuffled(torch.Generator().manual_seed(seed + 1))
     with torch.no_grad():
         a, b = model(batch), model(twin)
     assert (a - b).abs().max() <= 1e-4 * (1 + a.abs().max())  # the same up to float summation order
@@ -386,7 +386,7 @@ def test_sign_flips_keep_the_function_of_odd_activation_networks(seed, flatten):
     assert sign_symmetric(spec)
     nets = [random_net(spec, seed + i) for i in range(2)]
     batch = WB.of(nets)
-    flipped = batch.flip_signs(batch.random_signs(torch.Generator().manual_seed(seed)))
+    flipped = batch.sign_flipped(torch.Generator().manual_seed(seed))
     x = torch.randn(4, *spec.input_shape, generator=torch.Generator().manual_seed(seed))
     for k, net in enumerate(nets):
         twin = dict(net.params)

@@ -45,8 +45,8 @@ def as_graph_permutation(perms: dict[str, torch.Tensor], k: int) -> dict:
 
 def assert_batch_symmetry_is_the_graphs(spec, seed: int) -> None:
     nets, batch = batch_of(spec, 2, seed)
-    perms = batch.random_permutation(torch.Generator().manual_seed(seed))
-    moved = batch.permute(perms)
+    perms = batch._draw_orders(torch.Generator().manual_seed(seed))
+    moved = batch._reorder(perms)
     for k, net in enumerate(nets):
         expected = WeightBatch.of([type(net)(spec, permute_graph(spec, net.params, as_graph_permutation(perms, k)))])
         for a, b in zip(moved.weights + moved.biases, expected.weights + expected.biases):
@@ -78,7 +78,7 @@ def test_layers_of_a_graph_take_their_depth_as_level():
 def test_graph_encoders_are_invariant_to_the_graphs_symmetry(name):
     torch.manual_seed(0)
     _, batch = batch_of(SMALL[name], 3)
-    twin = batch.permute(batch.random_permutation(torch.Generator().manual_seed(9)))
+    twin = batch.shuffled(torch.Generator().manual_seed(9))
     assert max((a - b).abs().max().item() for a, b in zip(batch.weights, twin.weights)) > 0.1
     encoders = [
         GraphEncoder(dim=8, width=16, rounds=2),
@@ -97,7 +97,7 @@ def test_graph_encoders_are_invariant_to_the_graphs_symmetry(name):
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_the_canonical_order_of_a_graph_is_one_per_orbit(name):
     _, batch = batch_of(SMALL[name], 2)
-    twin = batch.permute(batch.random_permutation(torch.Generator().manual_seed(4)))
+    twin = batch.shuffled(torch.Generator().manual_seed(4))
     for a, b in zip(batch.canonical().weights, twin.canonical().weights):
         assert torch.equal(a, b)
 

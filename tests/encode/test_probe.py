@@ -62,7 +62,7 @@ def test_what_it_cannot_read_is_refused_in_one_line():
     batch = batch_of(NETWORKS["small-cnn"], 2)
     encoder = ProbeEncoder((1, 8, 8), 10, probes=4)
     with pytest.raises(EncodeError, match="WeightBatch.of"):
-        encoder(batch.permute(batch.random_permutation()))  # only the tensors encoders read
+        encoder(batch.shuffled())  # only the tensors encoders read
     with pytest.raises(EncodeError, match=r"built for inputs \(1, 8, 8\)"):
         encoder(batch_of(preset("small-cnn", input_shape=[1, 28, 28]), 2))
     with pytest.raises(EncodeError, match="reads 10 outputs"):

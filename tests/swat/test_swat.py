@@ -11,6 +11,7 @@ from weightspace.swat import (
     SwatAutoencoder,
     SwatError,
     active_neurons,
+    as_batch,
     darts_admm,
     dense,
     forward,
@@ -23,7 +24,8 @@ from weightspace.swat import (
     tokenise,
     train_autoencoder,
 )
-from weightspace.swat.tokens import COLUMNS, mask
+from weightspace.swat.tokens import COLUMNS, mask, soften
+from weightspace.zoo import Zoo, write_zoo
 
 TINY = AEConfig(d=16, heads=2, encoder_layers=1, decoder_layers=1)
 
@@ -49,6 +51,24 @@ def test_tokenise_parse_forward_matches_the_net(depth, tmp_path):
         loaded = Net.load(net.save(tmp_path / f"swat-net-{depth}.safetensors"))
         torch.testing.assert_close(loaded(x), net(x))
     assert to_net(mlp, 0)(x).std() < 1e-6
+
+
+@pytest.mark.parametrize("depth", [1, 3])
+def test_a_batch_of_any_depth_is_one_netbatch_computing_the_same(depth, tmp_path):
+    """Sampled (one-hot, 0/1 gates), the authors' mixed activations, and a decoder's soft output alike."""
+    g = torch.Generator().manual_seed(depth)
+    hard, mixed = sample(6, depth, g), sample(6, depth, g, mixed_activations=True)
+    soft = soften(sample(6, depth, g), temperature=0.7)  # logits read as soft activations and gates
+    hard.gate[0, 0] = 0
+    x = probes()
+    for mlp in (hard, mixed, soft):
+        batch = as_batch(mlp)
+        assert len(batch) == 6 and batch.spec.parametric_layers() == list(range(0, 2 * depth + 1, 2))
+        for i, net in enumerate(batch.nets()):
+            torch.testing.assert_close(net(x)[:, 0], forward(mlp, x)[i], rtol=1e-5, atol=1e-4)
+    zoo = write_zoo(tmp_path / "swat", "swat", as_batch(hard), [{"model_id": i} for i in range(6)])
+    back = Zoo.open(zoo.root)
+    torch.testing.assert_close(back.net(2)(x)[:, 0], forward(hard, x)[2], rtol=1e-5, atol=1e-4)
 
 
 def test_parameter_ceilings_and_counts():

@@ -171,14 +171,14 @@ def fit_predictor(
                 for k, idx in groups:
                     batch = train[k].batch.index(idx)
                     if "permute" in config.augment and not invariant:
-                        batch = batch.permute(batch.random_permutation(gen))
+                        batch = batch.shuffled(gen)
                     if "sign-flip" in config.augment and not invariant:
-                        batch = batch.flip_signs(batch.random_signs(gen))
+                        batch = batch.sign_flipped(gen)
                     batches.append(batch.to(device))
                 out = _forward(model, batches)
                 loss = task_loss(out, target, task)
                 if config.li_weight and not invariant:
-                    twin = _forward(model, [b.permute(b.random_permutation(gen)) for b in batches])
+                    twin = _forward(model, [b.shuffled(gen) for b in batches])
                     loss = loss + config.li_weight * 0.5 * (out - twin).pow(2).sum(1).mean()
                 opt.zero_grad()
                 loss.backward()

@@ -105,7 +105,7 @@ class WeightBatch:
 
     def twins(self, generator: torch.Generator | None = None) -> WeightBatch:
         """The same functions, each network's hidden units reordered at random as a whole Net (every tensor it
-        has, `nets.permute`): an independent check of this class's own `permute`."""
+        has, `nets.permute`): an independent check of `shuffled`."""
         if self.source is None:
             raise EncodeError("this batch carries only the tensors encoders read; build it with WeightBatch.of")
         nets = self.source.to("cpu").nets()
@@ -121,9 +121,25 @@ class WeightBatch:
                 parts.append(b)
         return torch.cat(parts, 1)
 
-    # -- symmetry -----------------------------------------------------------------------------------------------
-    def random_permutation(self, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        """One uniformly random permutation per network of every factor: {factor: [B, units]}."""
+    # -- symmetry: functionally equal batches, for augmentation and invariance ----------------------------------
+    # The permutation group is `nets`' (nets.random_permutation / permute act on one Net). Here it acts on a
+    # whole batch at once in the encoders' view: one unit order per layout factor and network, {factor: [B, units]}.
+    def shuffled(self, generator: torch.Generator | None = None) -> WeightBatch:
+        """The same functions, every network's hidden units (and attention heads) in a uniformly random order."""
+        return self._reorder(self._draw_orders(generator))
+
+    def canonical(self) -> WeightBatch:
+        """Every network's units sorted by a key that permuting cannot change (see `_canonical_orders`): all
+        permuted twins of a network come out alike, so encoding this is exactly invariant."""
+        return self._reorder(self._canonical_orders())
+
+    def sign_flipped(self, generator: torch.Generator | None = None) -> WeightBatch:
+        """Every hidden unit's incoming and outgoing weights times an independent random sign. The same functions
+        exactly when the hidden activations are odd (`nets.sign_symmetric`)."""
+        return self._flip(self._draw_signs(generator))
+
+    def _draw_orders(self, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """One uniformly random order per network of every factor: {factor: [B, units]}."""
         device = self.weights[0].device
         heads: dict[str, torch.Tensor] = {}
         perms = {}
@@ -138,8 +154,8 @@ class WeightBatch:
             perms[name] = _by_heads(heads[f.head_of or name], within.to(device))
         return perms
 
-    def canonical_permutation(self) -> dict[str, torch.Tensor]:
-        """The permutation that sorts every factor's units by the sum of their incoming weights and biases (over
+    def _canonical_orders(self) -> dict[str, torch.Tensor]:
+        """The orders that sort every factor's units by the sum of their incoming weights and biases (over
         every layer that writes them); attention heads by the sum of their q/k features' keys.
 
         The key does not change when other factors are permuted, so all permuted twins of a network sort into
@@ -164,9 +180,6 @@ class WeightBatch:
             within = key.gather(1, order[:, :, None].expand_as(key)).argsort(2)
             perms[name] = _by_heads(order, within)
         return perms
-
-    def canonical(self) -> WeightBatch:
-        return self.permute(self.canonical_permutation())
 
     @staticmethod
     def _sorting(f: Factor, key: torch.Tensor) -> torch.Tensor:
@@ -194,7 +207,7 @@ class WeightBatch:
             offset += s.units * s.inner
         return torch.cat(parts, 1)
 
-    def permute(self, perms: dict[str, torch.Tensor]) -> WeightBatch:
+    def _reorder(self, perms: dict[str, torch.Tensor]) -> WeightBatch:
         """The same functions with units reordered: new unit j of a factor is its old unit `perms[factor][:, j]`."""
         weights, biases = list(self.weights), list(self.biases)
         for layer, row in enumerate(self.layout.rows):
@@ -207,16 +220,15 @@ class WeightBatch:
                 weights[layer] = _take(weights[layer], cols, dim=2)
         return self._with(weights, biases)
 
-    def random_signs(self, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    def _draw_signs(self, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """Independent random +-1 per unit of every factor and network: {factor: [B, units]}."""
         return {
             name: (torch.rand(len(self), f.size, generator=generator) < 0.5).float() * 2 - 1
             for name, f in self.layout.factors.items()
         }
 
-    def flip_signs(self, signs: dict[str, torch.Tensor]) -> WeightBatch:
-        """Every unit of a factor times its sign: the rows that write it and the columns that read it.
-        The same function exactly when the hidden activations are odd (`nets.symmetry.sign_symmetric`)."""
+    def _flip(self, signs: dict[str, torch.Tensor]) -> WeightBatch:
+        """Every unit of a factor times its sign: the rows that write it and the columns that read it."""
         weights, biases = list(self.weights), list(self.biases)
         for layer, row in enumerate(self.layout.rows):
             w = weights[layer]

@@ -69,6 +69,7 @@ class NetBatch:
         return Net(self.spec, {k: v[i].detach().clone() for k, v in self.params.items()}, meta)
 
     def nets(self) -> list[Net]:
+        """Every network, each holding its own copy of its tensors."""
         return [self[i] for i in range(len(self))]
 
     def index(self, idx: torch.Tensor | slice | Sequence[int]) -> NetBatch:

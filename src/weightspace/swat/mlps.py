@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from weightspace.data import TaskData
 from weightspace.errors import WeightspaceError
-from weightspace.nets import Activation, ArchSpec, Linear, Net
+from weightspace.nets import Activation, ArchSpec, Linear, Net, NetBatch
 
 WIDTH, INPUTS, MAX_DEPTH = 7, 2, 4
 ACTS = ("sigmoid", "tanh", "leaky_relu")  # one-hot order of the activation code
@@ -123,6 +123,31 @@ def to_net(mlp: MLPBatch, i: int, **meta) -> Net:
         keep_in, dead = keep_out, empty
     spec = ArchSpec(input_shape=(INPUTS,), layers=layers, name=f"swat-mlp-depth{mlp.depth}")
     return Net(spec, params, dict(meta))
+
+
+def as_batch(mlp: MLPBatch) -> NetBatch:
+    """The networks exactly, gates and soft activations included, as plain networks of one spec per depth.
+
+    A hidden layer of 7 neurons becomes 21 units: its pre-activations three times over, copy k under activation
+    ACTS[k], and the next layer reads copy k of neuron j with weight gate_j * act_jk times the neuron's outgoing
+    weight. So every batch of one depth, sampled, decoded or mid-search, is one NetBatch the rest of the toolkit
+    reads (the encoders, the zoo writer); `to_net` instead prunes one network to what it really uses.
+    """
+    layers: list = []
+    params: dict[str, torch.Tensor] = {}
+    for layer in range(mlp.depth + 1):
+        w, b = mlp.weights[layer].transpose(1, 2), mlp.biases[layer]  # [B, out, in] as nets lay weights out
+        if layer > 0:  # read copy k of neuron j: weight times gate_j * act_jk, columns in copy-major order
+            scale = (mlp.gate[:, layer - 1, :, None] * mlp.act[:, layer - 1]).transpose(1, 2).flatten(1)
+            w = w.repeat(1, 1, len(ACTS)) * scale[:, None]
+        if layer < mlp.depth:
+            w, b = w.repeat(1, len(ACTS), 1), b.repeat(1, len(ACTS))
+        params[f"{len(layers)}.weight"], params[f"{len(layers)}.bias"] = w.contiguous(), b.contiguous()
+        layers.append(Linear(out_features=w.shape[1]))
+        if layer < mlp.depth:
+            layers.append(Activation(fn=[a for a in ACTS for _ in range(WIDTH)], negative_slope=SLOPE))
+    spec = ArchSpec(input_shape=(INPUTS,), layers=layers, name=f"swat-mlp-depth{mlp.depth}-unfolded")
+    return NetBatch(spec, params)
 
 
 def active_neurons(mlp: MLPBatch) -> torch.Tensor:
