@@ -171,7 +171,7 @@ def main() -> None:
         "arch": {"preset": "lenet5-seed", "kwargs": {"input_shape": [3, 32, 32]}},
         "classes": classes,
         "per_task": per_task,
-        "recipe": {"optimizer": "adam", "lr": 1e-3, "epochs": args.epochs, "batch_size": 128},
+        "training": {"optimizer": "adam", "lr": 1e-3, "epochs": args.epochs, "batch_size": 128},
         "init": "glorot_uniform",
         "shard_size": -(-per_task * len(classes) // args.workers),
     }

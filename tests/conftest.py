@@ -12,7 +12,7 @@ def make_tiny_config() -> ZooConfig:
         arch=Arch(preset="small-cnn", kwargs={"input_shape": [1, 8, 8], "padding": 1, "classes": 1}),
         classes=[0, 1, 2],
         per_task=3,
-        recipe=Training(epochs=2, batch_size=64, lr=1e-2),
+        training=Training(epochs=2, batch_size=64, lr=1e-2),
         checkpoints=[1, 2],
         init="glorot_uniform",
         shard_size=3,

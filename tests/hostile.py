@@ -269,7 +269,7 @@ def spec_of_200000_layers(folder: Path) -> list[str]:
 def zoo_config(folder: Path, **change) -> str:
     base = {"name": "c", "dataset": "digits", "classes": [0, 1], "per_task": 2,
             "arch": {"preset": "mlp", "kwargs": {"input_shape": 64, "widths": [8], "outputs": 1}},
-            "recipe": {"epochs": 1}}  # fmt: skip
+            "training": {"epochs": 1}}  # fmt: skip
     import yaml
 
     (folder / "zoo.yaml").write_text(yaml.safe_dump(base | change))
@@ -285,7 +285,7 @@ for name, change in {
     "config_preset_text_width": {
         "arch": {"preset": "mlp", "kwargs": {"input_shape": 64, "widths": ["wide"], "outputs": 1}}
     },
-    "config_epochs_1e12": {"recipe": {"epochs": 10**12}},
+    "config_epochs_1e12": {"training": {"epochs": 10**12}},
     "config_per_task_1e9": {"per_task": 10**9},
 }.items():
     CASES[name] = (lambda c: lambda folder: ["zoo", "generate", "--config", zoo_config(folder, **c),

@@ -70,7 +70,7 @@ def test_zoo_commands_end_to_end(tmp_path):
         per_task=3,
         shard_size=5,
         arch=Arch(preset="small-cnn", kwargs={"input_shape": [1, 8, 8], "padding": 1, "classes": 1}),
-        recipe=Training(epochs=1, lr=1e-2, batch_size=64),
+        training=Training(epochs=1, lr=1e-2, batch_size=64),
     )
     (tmp_path / "c.yaml").write_text(config.to_yaml())
     root = tmp_path / "zoo"

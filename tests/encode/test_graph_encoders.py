@@ -154,7 +154,7 @@ def test_encoders_train_on_a_zoo_of_graphs(tmp_path, kind):
 def test_set_encoders_train_on_a_zoo_that_mixes_graphs_and_chains(tmp_path):
     from weightspace.zoo import generate, zoo_preset
 
-    config = zoo_preset("digits-mixed", per_task=24, shard_size=4, recipe={"epochs": 1, "batch_size": 128},
+    config = zoo_preset("digits-mixed", per_task=24, shard_size=4, training={"epochs": 1, "batch_size": 128},
                         checkpoints=[1])  # fmt: skip
     zoo = generate(config, tmp_path / "zoo")
     assert len(zoo.specs) == 3

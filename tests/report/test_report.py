@@ -168,7 +168,7 @@ def test_a_zoo_with_an_encoder_and_embeddings_shows_them(tmp_path):
 def test_the_page_of_a_mixed_zoo_draws_each_architecture(tmp_path):
     from weightspace.zoo import zoo_preset
 
-    config = zoo_preset("digits-mixed", per_task=6, shard_size=2, recipe={"epochs": 1, "batch_size": 128},
+    config = zoo_preset("digits-mixed", per_task=6, shard_size=2, training={"epochs": 1, "batch_size": 128},
                         checkpoints=[1])  # fmt: skip
     generate(config, tmp_path / "z")
     page = write_report(tmp_path / "z").read_text()

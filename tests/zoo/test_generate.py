@@ -126,10 +126,10 @@ def test_config_yaml_round_trip_and_presets(tmp_path, tiny_config):
     path = tmp_path / "c.yaml"
     path.write_text(tiny_config.to_yaml())
     assert ZooConfig.from_yaml(path) == tiny_config
-    assert yaml.safe_load(path.read_text())["recipe"]["epochs"] == 2
+    assert yaml.safe_load(path.read_text())["training"]["epochs"] == 2
     seed = zoo_preset("imagenette-lenet5")
-    assert seed.per_task == 1000 and seed.recipe.epochs == 20 and seed.recipe.lr == 1e-3
-    assert seed.recipe.batch_size == 128 and seed.init == "glorot_uniform" and seed.spec().num_params() == 91_481
+    assert seed.per_task == 1000 and seed.training.epochs == 20 and seed.training.lr == 1e-3
+    assert seed.training.batch_size == 128 and seed.init == "glorot_uniform" and seed.spec().num_params() == 91_481
     assert zoo_preset("digits-lenet5", per_task=2).per_task == 2
     with pytest.raises(WeightspaceError, match="unknown zoo preset"):
         zoo_preset("cifar-resnet")
@@ -168,7 +168,7 @@ def test_shared_order_gives_a_shard_one_batch_order_and_records_it(tmp_path, tin
     assert t["order_seed"].nunique() == 3 and t["seed"].nunique() == 9  # inits stay independent
     i = list(t["model_id"]).index(4)  # the second network of the second shard, trained alone with that order
     row, spec, data = t.iloc[i], config.spec(), config.task_data()
-    recipe = config.recipe.model_copy(update={"seed": int(row["order_seed"])})
+    recipe = config.training.model_copy(update={"seed": int(row["order_seed"])})
     alone = fit(init_net(spec, int(row["seed"]), config.init), one_vs_rest(data, int(row["task_index"])), recipe)
     # the outcome, not the weights: the wide first conv and the network alone are different kernels (the engine's
     # weights are checked exactly, in float64, in tests/train/test_batched.py)
@@ -180,7 +180,7 @@ def test_shared_order_gives_a_shard_one_batch_order_and_records_it(tmp_path, tin
 def test_a_zoo_of_graphs_generates_verifies_resumes_and_loads_its_networks(tmp_path, preset):
     from weightspace.nets import GraphSpec
 
-    config = zoo_preset(preset, per_task=4, shard_size=2, recipe={"epochs": 1, "batch_size": 128}, checkpoints=[1])
+    config = zoo_preset(preset, per_task=4, shard_size=2, training={"epochs": 1, "batch_size": 128}, checkpoints=[1])
     zoo = generate(config, tmp_path / "z")
     assert len(zoo) == 4 and verify(tmp_path / "z") == []
     net = Zoo.open(tmp_path / "z").net(3)
@@ -193,7 +193,7 @@ def test_a_zoo_of_graphs_generates_verifies_resumes_and_loads_its_networks(tmp_p
 
 
 def test_a_mixed_zoo_trains_each_architecture_in_its_own_shards(tmp_path):
-    config = zoo_preset("digits-mixed", per_task=6, shard_size=2, recipe={"epochs": 1, "batch_size": 128},
+    config = zoo_preset("digits-mixed", per_task=6, shard_size=2, training={"epochs": 1, "batch_size": 128},
                         checkpoints=[1])  # fmt: skip
     zoo = generate(config, tmp_path / "z")
     assert verify(tmp_path / "z") == [] and len(zoo.specs) == 3

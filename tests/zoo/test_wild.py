@@ -14,7 +14,7 @@ from weightspace.zoo.config import Arch, Wild, ZooConfig, wild_kwargs, zoo_prese
 
 @pytest.fixture(scope="module")
 def wild(tmp_path_factory):
-    config = zoo_preset("digits-wild", per_task=24, recipe={"epochs": 1, "batch_size": 256}, checkpoints=[1])
+    config = zoo_preset("digits-wild", per_task=24, training={"epochs": 1, "batch_size": 256}, checkpoints=[1])
     return config, generate(config, tmp_path_factory.mktemp("wild") / "zoo", workers=1)
 
 
@@ -69,7 +69,7 @@ def test_the_fashion_wild_preset_plans_its_draws_on_shares_of_fashion_mnist():
 
 @pytest.mark.slow  # 15 s: Fashion-MNIST loaded and two drawn CNNs trained (`make bench`)
 def test_the_fashion_wild_preset_trains_each_draw_on_its_own_share_of_fashion_mnist(tmp_path):
-    config = zoo_preset("fashion-wild", per_task=2, recipe={"epochs": 1, "batch_size": 128}, checkpoints=[1])
+    config = zoo_preset("fashion-wild", per_task=2, training={"epochs": 1, "batch_size": 128}, checkpoints=[1])
     zoo = generate(config, tmp_path / "zoo", workers=1)
     rows = zoo.table
     assert len(zoo) == 2 and len(zoo.specs) == 2 and rows["dataset"].eq("fashion-mnist").all()

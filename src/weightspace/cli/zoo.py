@@ -57,7 +57,7 @@ def zoo_generate(
     changes |= {"compile": compile_step, "shared_order": order_groups if order_groups is not None else shared_order}
     changes = {k: v for k, v in changes.items() if v is not None}
     if epochs is not None:
-        changes["recipe"] = cfg.recipe.model_copy(update={"epochs": epochs})
+        changes["training"] = cfg.training.model_copy(update={"epochs": epochs})
         changes["checkpoints"] = [e for e in (cfg.checkpoints or []) if e <= epochs] or None
     cfg = ZooConfig.model_validate(cfg.model_dump() | changes).check()
     from weightspace.recipes import run_zoo as run
@@ -91,7 +91,7 @@ def zoo_presets() -> None:
             ", ".join(a.preset for a in cfg.archs),
             cfg.tasks + varied,
             f"{n_tasks * cfg.per_task:,}",
-            str(cfg.recipe.epochs),
+            str(cfg.training.epochs),
         )
     console.print(table)
 

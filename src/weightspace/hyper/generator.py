@@ -150,7 +150,7 @@ class ZooGenerator(nn.Module):
     ):
         super().__init__()
         self.spec, self.classes, self.config = spec, list(classes), config
-        self.zoo_config = zoo_config  # the zoo's recipe: which data its tasks come from
+        self.zoo_config = zoo_config  # the zoo's config: which data its tasks come from
         self.register_buffer("mean", mean)
         self.register_buffer("basis", basis)
         self.register_buffer("template", template)

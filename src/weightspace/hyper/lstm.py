@@ -226,7 +226,7 @@ def train_lm(
     config: LMConfig,
     train_ids: torch.Tensor,
     valid_ids: torch.Tensor,
-    recipe: LMTraining,
+    training: LMTraining,
     checkpoint: str | None = None,
     on_eval=None,
     device: str = "cpu",
@@ -234,19 +234,19 @@ def train_lm(
     """Adam with truncated backprop through time over `batch` parallel streams; validation bits/char every
     `eval_every` steps. With `checkpoint`, progress is saved at every evaluation and a rerun resumes there
     (the carried hidden state is saved too, so a resumed run matches an uninterrupted one)."""
-    with seeded(recipe.seed, "cpu"):  # the caller's random state is left alone
+    with seeded(training.seed, "cpu"):  # the caller's random state is left alone
         model = CharLM(config).to(device)
-        opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
-        data = streams(train_ids, recipe.batch).to(device)
-        per_pass = (data.shape[1] - 1) // recipe.seq_len
+        opt = torch.optim.Adam(model.parameters(), lr=training.lr)
+        data = streams(train_ids, training.batch).to(device)
+        per_pass = (data.shape[1] - 1) // training.seq_len
         if per_pass < 1:
-            raise HyperError(f"the training text is too short for {recipe.batch} streams of {recipe.seq_len} chars")
+            raise HyperError(f"the training text is too short for {training.batch} streams of {training.seq_len} chars")
 
         def step(i: int, carried: dict) -> tuple[torch.Tensor, dict]:
             model.train()
-            j = (i % per_pass) * recipe.seq_len
+            j = (i % per_pass) * training.seq_len
             state = None if j == 0 else (tuple(carried[str(k)] for k in range(len(carried))) or None)
-            x, y = data[:, j : j + recipe.seq_len], data[:, j + 1 : j + 1 + recipe.seq_len]
+            x, y = data[:, j : j + training.seq_len], data[:, j + 1 : j + 1 + training.seq_len]
             logits, state = model(x, state)
             carried.clear()
             carried.update({str(k): s.detach() for k, s in enumerate(state)})  # truncated BPTT: carry, detached
@@ -258,6 +258,14 @@ def train_lm(
             return {"step": done, "train_bpc": train_bpc, "valid_bpc": bits_per_char(model, valid_ids)}
 
         history = run_steps(
-            model, opt, recipe.steps, step, recipe.eval_every, summarise, checkpoint, on_log=on_eval, clip=recipe.clip
+            model,
+            opt,
+            training.steps,
+            step,
+            training.eval_every,
+            summarise,
+            checkpoint,
+            on_log=on_eval,
+            clip=training.clip,
         )
         return model.cpu().eval(), history

@@ -34,7 +34,7 @@ def run(config: DemoConfig, out: str | Path, device: str = "cpu", console: Conso
     out = Path(out)
     zoo_config = zoo_preset("digits-lenet5", per_task=config.per_task)
     zoo_config = zoo_config.model_copy(
-        update={"recipe": zoo_config.recipe.model_copy(update={"epochs": config.epochs})}
+        update={"training": zoo_config.training.model_copy(update={"epochs": config.epochs})}
     )
     start = time.perf_counter()
     zoo = generate(zoo_config, out / "zoo", workers=config.workers, device=device, resume=True, console=console)

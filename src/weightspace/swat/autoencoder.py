@@ -136,28 +136,28 @@ def loss_of(errors: torch.Tensor, target: torch.Tensor, tokens: torch.Tensor, to
     return functional + token_weight * tokens.mean() if token_weight else functional
 
 
-def _batch(recipe: AETraining, config: AEConfig, step: int, seed_offset: int = 0) -> tuple[MLPBatch, torch.Tensor]:
+def _batch(training: AETraining, config: AEConfig, step: int, seed_offset: int = 0) -> tuple[MLPBatch, torch.Tensor]:
     """The networks and probes of one step, a pure function of (seed, step): a resumed run sees the same data."""
-    gen = torch.Generator().manual_seed(recipe.seed * 1_000_003 + step + seed_offset)
+    gen = torch.Generator().manual_seed(training.seed * 1_000_003 + step + seed_offset)
     depth = int(torch.randint(1, MAX_DEPTH + 1, (1,), generator=gen))
-    mlp = sample(recipe.batch, depth, gen, mixed_activations=config.mixed_activations)
-    probes = torch.rand(recipe.probes, 2, generator=gen) * 2 - 1
+    mlp = sample(training.batch, depth, gen, mixed_activations=config.mixed_activations)
+    probes = torch.rand(training.probes, 2, generator=gen) * 2 - 1
     return mlp, probes
 
 
 @torch.no_grad()
-def evaluate(ae: SwatAutoencoder, recipe: AETraining, config: AEConfig) -> dict[str, float]:
+def evaluate(ae: SwatAutoencoder, training: AETraining, config: AEConfig) -> dict[str, float]:
     """Held-out random networks (a seed training never draws), 1,000 probes: the training loss ("scaled"), mean
     MSE of the best decoder, the same normalised by each network's output variance (median, networks with
     non-constant output), how often the best decoder is the network's own depth, and the own-depth decoder's
     token error."""
     ae.eval()
     device = next(ae.parameters()).device
-    gen = torch.Generator().manual_seed(10**9 + recipe.seed)
+    gen = torch.Generator().manual_seed(10**9 + training.seed)
     probes = (torch.rand(1000, 2, generator=gen) * 2 - 1).to(device)
     best, scaled, rel, right, tokens = [], [], [], [], []
     for depth in range(1, MAX_DEPTH + 1):
-        mlp = sample(recipe.eval_networks, depth, gen, mixed_activations=config.mixed_activations).to(device)
+        mlp = sample(training.eval_networks, depth, gen, mixed_activations=config.mixed_activations).to(device)
         errors, target, token_errors = functional_errors(ae, mlp, probes)
         err, which = errors.min(1)
         var = target.var(1)
@@ -179,7 +179,7 @@ def evaluate(ae: SwatAutoencoder, recipe: AETraining, config: AEConfig) -> dict[
 
 def train_autoencoder(
     config: AEConfig,
-    recipe: AETraining,
+    training: AETraining,
     checkpoint: str | Path | None = None,
     on_eval: Callable[[dict], None] | None = None,
     device: str = "cpu",
@@ -187,34 +187,42 @@ def train_autoencoder(
     """Adam (warm-up, then cosine decay) on freshly sampled networks; with `checkpoint`, progress is saved at
     every evaluation and a rerun resumes there, reproducing the uninterrupted run. Networks and probes are
     drawn on the CPU whatever `device` computes, so the data does not depend on the device."""
-    with seeded(recipe.seed, device):  # the caller's random state is left alone
+    with seeded(training.seed, device):  # the caller's random state is left alone
         ae = SwatAutoencoder(config).to(device)
-        opt = torch.optim.Adam(ae.parameters(), lr=recipe.lr)
+        opt = torch.optim.Adam(ae.parameters(), lr=training.lr)
         clock = {"start": time.perf_counter(), "seen": 0}
 
         def step(i: int, carried: dict) -> tuple[torch.Tensor, dict]:
             for group in opt.param_groups:
-                group["lr"] = recipe.lr * _schedule(i, recipe)
-            mlp, probes = _batch(recipe, config, i)
-            loss = loss_of(*functional_errors(ae, mlp.to(device), probes.to(device)), recipe.token_weight)
-            clock["seen"] += recipe.batch
+                group["lr"] = training.lr * _schedule(i, training)
+            mlp, probes = _batch(training, config, i)
+            loss = loss_of(*functional_errors(ae, mlp.to(device), probes.to(device)), training.token_weight)
+            clock["seen"] += training.batch
             return loss, {"train_loss": loss.item()}
 
         def summarise(done: int, rows: list[dict]) -> dict:
             rate = clock["seen"] / (time.perf_counter() - clock["start"])  # training only, before the evaluation
             row = {"step": done, "train_loss": sum(r["train_loss"] for r in rows) / len(rows)}
-            row |= evaluate(ae, recipe, config) | {"networks_per_s": rate}
+            row |= evaluate(ae, training, config) | {"networks_per_s": rate}
             clock["start"], clock["seen"] = time.perf_counter(), 0
             return row
 
         history = run_steps(
-            ae, opt, recipe.steps, step, recipe.eval_every, summarise, checkpoint, on_log=on_eval, clip=recipe.clip
+            ae,
+            opt,
+            training.steps,
+            step,
+            training.eval_every,
+            summarise,
+            checkpoint,
+            on_log=on_eval,
+            clip=training.clip,
         )
         return ae.eval(), history
 
 
-def _schedule(step: int, recipe: AETraining) -> float:
-    if step < recipe.warmup:
-        return (step + 1) / recipe.warmup
-    progress = (step - recipe.warmup) / max(1, recipe.steps - recipe.warmup)
+def _schedule(step: int, training: AETraining) -> float:
+    if step < training.warmup:
+        return (step + 1) / training.warmup
+    progress = (step - training.warmup) / max(1, training.steps - training.warmup)
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))

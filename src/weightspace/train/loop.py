@@ -70,17 +70,17 @@ def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits, y)
 
 
-def make_optimizer(recipe: Training, params, fused: bool = False) -> torch.optim.Optimizer:
+def make_optimizer(training: Training, params, fused: bool = False) -> torch.optim.Optimizer:
     """`fused`: one CUDA kernel for the whole update (parameters must be on a GPU)."""
-    options = {"lr": recipe.lr, "weight_decay": recipe.weight_decay, "fused": True if fused else None}
-    if recipe.optimizer == "adam":
+    options = {"lr": training.lr, "weight_decay": training.weight_decay, "fused": True if fused else None}
+    if training.optimizer == "adam":
         return torch.optim.Adam(params, **options)
-    return torch.optim.SGD(params, momentum=recipe.momentum, **options)
+    return torch.optim.SGD(params, momentum=training.momentum, **options)
 
 
-def epoch_order(n: int, recipe: Training, epoch: int) -> torch.Tensor:
+def epoch_order(n: int, training: Training, epoch: int) -> torch.Tensor:
     """The shuffle order of one epoch: a function of (seed, epoch) alone, so any engine can reproduce it."""
-    g = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
+    g = torch.Generator().manual_seed(training.seed * 100_003 + epoch)
     return torch.randperm(n, generator=g)
 
 
@@ -102,13 +102,13 @@ class FitResult:
 def fit(
     net: Net,
     data: TaskData,
-    recipe: Training,
+    training: Training,
     device: str = "cpu",
     on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> FitResult:
     """Train a copy of `net` on `data`; returns the trained Net and per-epoch train/test metrics."""
     module = net.as_module().to(device)
-    history = train_module(logits_of(net.spec, module), data, recipe, device, on_epoch)
+    history = train_module(logits_of(net.spec, module), data, training, device, on_epoch)
     trained = Net.from_module(net.spec, module.cpu(), **net.meta)
     return FitResult(trained, history)
 
@@ -116,7 +116,7 @@ def fit(
 def train_module(
     model: nn.Module,
     data: TaskData,
-    recipe: Training,
+    training: Training,
     device: str = "cpu",
     on_epoch: Callable[[dict[str, float]], None] | None = None,
     checkpoint: str | os.PathLike | None = None,
@@ -126,15 +126,15 @@ def train_module(
     With `checkpoint`, model + optimizer + history are saved after every epoch and a rerun resumes from there.
     """
     model.to(device)
-    opt = make_optimizer(recipe, model.parameters())
+    opt = make_optimizer(training, model.parameters())
     history: list[dict[str, float]] = []
     if checkpoint is not None and Path(checkpoint).is_file():
         history = load_checkpoint(checkpoint, model, opt)["history"]
-    for epoch in range(len(history) + 1, recipe.epochs + 1):
+    for epoch in range(len(history) + 1, training.epochs + 1):
         model.train()
-        order = epoch_order(len(data.x_train), recipe, epoch)
-        for i in range(0, len(order), recipe.batch_size):
-            idx = order[i : i + recipe.batch_size]
+        order = epoch_order(len(data.x_train), training, epoch)
+        for i in range(0, len(order), training.batch_size):
+            idx = order[i : i + training.batch_size]
             xb, yb = data.x_train[idx].to(device), data.y_train[idx].to(device)
             opt.zero_grad(set_to_none=True)
             loss_fn(model(xb), yb).backward()

@@ -1,6 +1,6 @@
 """Fitting M stacked networks of one spec at once: one shared model per (spec, device) — the chain engine
 (batched.py) or the graph engine (graph_engine.py) — and the training loop that replays each network's own
-recipe, batch order and checkpoints."""
+training, batch order and checkpoints."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def fit_stacked(
     y_train: torch.Tensor,
     x_test: torch.Tensor,
     y_test: torch.Tensor,
-    recipe: Training,
+    training: Training,
     order_seeds: Sequence[int],
     checkpoints: Sequence[int] | None = None,
     device: str = "cpu",
@@ -60,7 +60,7 @@ def fit_stacked(
 ) -> BatchedResult:
     """Train the M networks of `init` on shared inputs with per-network labels y_* [M, N].
 
-    Network m shuffles with `recipe.seed = order_seeds[m]`, exactly as `fit` would. Parameters and metrics are
+    Network m shuffles with `training.seed = order_seeds[m]`, exactly as `fit` would. Parameters and metrics are
     recorded after each epoch in `checkpoints` (default: the last). `deterministic=False` trades bit-reproducibility
     on a GPU for speed (see `gpu_kernels`).
 
@@ -80,7 +80,7 @@ def fit_stacked(
         raise WeightspaceError(f"{len(init)} networks but {m} order seeds: give one seed per network")
     if y_train.shape != (m, len(x_train)) or y_test.shape != (m, len(x_test)):
         raise WeightspaceError(f"labels must be [M={m}, N]: got {list(y_train.shape)} and {list(y_test.shape)}")
-    checkpoints = sorted(set(checkpoints or [recipe.epochs]))
+    checkpoints = sorted(set(checkpoints or [training.epochs]))
     group = group or (m if on_cuda(device) else 1)
     parts = [
         _fit_stack(
@@ -90,7 +90,7 @@ def fit_stacked(
             y_train[i : i + group],
             x_test,
             y_test[i : i + group],
-            recipe,
+            training,
             order_seeds[i : i + group],
             checkpoints,
             device,
@@ -107,7 +107,7 @@ def fit_stacked(
 
 
 def _fit_stack(
-    spec, init, x_train, y_train, x_test, y_test, recipe, order_seeds, checkpoints, device, on_epoch, deterministic,
+    spec, init, x_train, y_train, x_test, y_test, training, order_seeds, checkpoints, device, on_epoch, deterministic,
     compile,
 ) -> BatchedResult:  # fmt: skip
     """`fit_stacked` for one group: all of `init` trained as one stacked model."""
@@ -116,19 +116,19 @@ def _fit_stack(
     params = {k: v.detach().clone().to(device).requires_grad_(k in learnable) for k, v in init.items()}
     # --fast-gpu: bf16 autocast (the seed trained in mixed precision; weights and Adam stay float32) and fused Adam
     fast = on_cuda(device) and not deterministic
-    opt = make_optimizer(recipe, [v for k, v in params.items() if k in learnable], fused=fast)
-    recipes = [recipe.model_copy(update={"seed": s}) for s in order_seeds]
+    opt = make_optimizer(training, [v for k, v in params.items() if k in learnable], fused=fast)
+    per_network = [training.model_copy(update={"seed": s}) for s in order_seeds]
     groups = order_groups(order_seeds)  # networks sharing a batch order: one dense first layer per group
     # autocast casts the images to bf16 before the first conv anyway: holding them so halves every gather and unfold
     x_train_d, y_train_d = x_train.to(device, torch.bfloat16 if fast else x_train.dtype), y_train.to(device)
     result = BatchedResult({}, {})
     n = len(x_train)
-    for epoch in range(1, recipe.epochs + 1):
-        leaders = recipes[:: len(recipes) // groups] if groups else recipes  # each group's first network
+    for epoch in range(1, training.epochs + 1):
+        leaders = per_network[:: len(per_network) // groups] if groups else per_network  # each group's first network
         orders = torch.stack([epoch_order(n, r, epoch) for r in leaders]).to(device)
         with gpu_kernels(device, deterministic):
-            for i in range(0, n, recipe.batch_size):
-                idx = orders[:, i : i + recipe.batch_size]  # [M, b], or [K, b] for K order groups
+            for i in range(0, n, training.batch_size):
+                idx = orders[:, i : i + training.batch_size]  # [M, b], or [K, b] for K order groups
                 with torch.autocast("cuda", torch.bfloat16) if fast else nullcontext():
                     logits = model.forward(params, x_train_d[idx[0]] if groups == 1 else x_train_d[idx], groups)
                 idx = idx.repeat_interleave(len(order_seeds) // len(idx), 0)

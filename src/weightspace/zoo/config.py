@@ -95,7 +95,7 @@ class ZooConfig(BaseModel):
     tasks: Literal["one-vs-rest", "multiclass"] = "one-vs-rest"
     classes: list[int] | None = None  # one-vs-rest classes; None: all
     per_task: int = Field(10, ge=1, le=MAX_NETWORKS)
-    recipe: Training = Training()
+    training: Training = Training()
     init: str = "torch"
     checkpoints: list[int] | None = None  # epochs whose weights are kept; None: the last only
     train_fraction: float = Field(1.0, gt=0, le=1)
@@ -149,9 +149,9 @@ class ZooConfig(BaseModel):
                 self.spec(i, activation=self.varied.activation[0], dropout=self.varied.dropout[0])
         if self.init not in INIT_SCHEMES:
             raise WeightspaceError(f"init {self.init!r} unknown; choose one of: {', '.join(INIT_SCHEMES)}")
-        bad = [e for e in self.checkpoints or [] if not 1 <= e <= self.recipe.epochs]
+        bad = [e for e in self.checkpoints or [] if not 1 <= e <= self.training.epochs]
         if bad:
-            raise WeightspaceError(f"checkpoints {bad} lie outside epochs 1..{self.recipe.epochs}")
+            raise WeightspaceError(f"checkpoints {bad} lie outside epochs 1..{self.training.epochs}")
         return self
 
     @classmethod
@@ -173,7 +173,7 @@ def _varied(name: str, dataset: str, arch: str, kwargs: dict, per_task: int, epo
         arch=Arch(preset=arch, kwargs={"input_shape": [1, 28, 28]} | kwargs),
         tasks="multiclass",
         per_task=per_task,
-        recipe=Training(epochs=epochs, batch_size=batch),
+        training=Training(epochs=epochs, batch_size=batch),
         checkpoints=[epochs // 9, epochs // 3, epochs],
         varied=Varied(),
         shard_size=4,
@@ -187,7 +187,7 @@ DIGITS_VIT = Arch(preset="vit-tiny", kwargs={"input_shape": [1, 8, 8], "patch": 
 def _digits_graphs(name: str, arch: Arch | list[Arch], per_task: int = 64) -> ZooConfig:
     """A multi-class zoo of graphs on the 8x8 digits: 8 epochs, checkpoints at 2 and 8."""
     return ZooConfig(name=name, dataset="digits", arch=arch, tasks="multiclass", per_task=per_task,
-                     recipe=Training(epochs=8, batch_size=64), checkpoints=[2, 8], shard_size=8)  # fmt: skip
+                     training=Training(epochs=8, batch_size=64), checkpoints=[2, 8], shard_size=8)  # fmt: skip
 
 
 def _lenet5(
@@ -195,7 +195,7 @@ def _lenet5(
     dataset: str,
     shape: list[int],
     per_task: int,
-    recipe: Training,
+    training: Training,
     shard_size: int | None = None,
     image_size: int | None = None,
 ) -> ZooConfig:
@@ -203,7 +203,7 @@ def _lenet5(
     shards = {} if shard_size is None else {"shard_size": shard_size}
     arch = Arch(preset="lenet5-seed", kwargs={"input_shape": shape})
     return ZooConfig(
-        name=name, dataset=dataset, image_size=image_size, arch=arch, per_task=per_task, recipe=recipe,
+        name=name, dataset=dataset, image_size=image_size, arch=arch, per_task=per_task, training=training,
         init="glorot_uniform", **shards,
     )  # fmt: skip
 
@@ -213,7 +213,7 @@ def _wild(name: str, dataset: str, shape: list[int], per_task: int, epochs: int,
     kept at epochs/4, epochs/2 and epochs."""
     return ZooConfig(
         name=name, dataset=dataset, arch=Arch(preset="wild-cnn", kwargs={"input_shape": shape}), tasks="multiclass",
-        per_task=per_task, recipe=Training(epochs=epochs, batch_size=32),
+        per_task=per_task, training=Training(epochs=epochs, batch_size=32),
         checkpoints=[epochs // 4, epochs // 2, epochs], shard_size=1, wild=Wild(batchnorm=0.5),
         varied=Varied(optimizer=["adam"], lr=(5e-4, 1e-2), weight_decay=(1e-6, 1e-3), train_fraction=fractions),
     )  # fmt: skip
@@ -257,7 +257,7 @@ ZOO_PRESETS: dict[str, ZooConfig] = {
 
 
 def zoo_preset(name: str, **overrides: Any) -> ZooConfig:
-    """A named zoo config, with top-level fields (per_task, shard_size, recipe, ...) replaced by `overrides`."""
+    """A named zoo config, with top-level fields (per_task, shard_size, training, ...) replaced by `overrides`."""
     if name not in ZOO_PRESETS:
         raise WeightspaceError(f"unknown zoo preset {name!r}; choose one of: {', '.join(ZOO_PRESETS)}")
     base = ZOO_PRESETS[name].model_dump()

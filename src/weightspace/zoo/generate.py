@@ -69,7 +69,7 @@ def run_shard(
     data = config.task_data()
     hp = shard.hp
     spec = shard_spec(config, shard)
-    recipe = config.recipe.model_copy(
+    training = config.training.model_copy(
         update={"optimizer": hp["optimizer"], "lr": hp["lr"], "weight_decay": hp["weight_decay"]}
     )
     x_train, y_train = data.x_train, data.y_train
@@ -89,7 +89,7 @@ def run_shard(
         first = {run: order_seeds[runs.index(run)] for run in set(runs)}
         order_seeds = [first[run] for run in runs]
     result = fit_stacked(
-        init, x_train, labels(y_train), data.x_test, labels(data.y_test), recipe,
+        init, x_train, labels(y_train), data.x_test, labels(data.y_test), training,
         order_seeds, config.checkpoints, device, deterministic=deterministic,
         compile=True if config.compile else None,
     )  # fmt: skip
@@ -107,8 +107,8 @@ def run_shard(
                     "epoch": epoch,
                     "spec": index,
                     "dataset": config.dataset,
-                    "batch_size": recipe.batch_size,
-                    "epochs": recipe.epochs,
+                    "batch_size": training.batch_size,
+                    "epochs": training.epochs,
                 }
                 | hp
                 | result.metrics[epoch][m]
@@ -252,9 +252,9 @@ def preflight(config: ZooConfig, data, workers: int, device: str) -> Plan:
     params = spec.num_params()
     rows = networks * len(config.checkpoints or [1])
     n_train = max(1, int(len(data.x_train) * config.train_fraction))
-    steps = networks * config.recipe.epochs * -(-n_train // config.recipe.batch_size)
-    seconds = steps * step_seconds(spec, config.recipe.batch_size, data.x_train, device) / max(1, workers)
-    activations = config.recipe.batch_size * spec.activation_values() * 4 * 3
+    steps = networks * config.training.epochs * -(-n_train // config.training.batch_size)
+    seconds = steps * step_seconds(spec, config.training.batch_size, data.x_train, device) / max(1, workers)
+    activations = config.training.batch_size * spec.activation_values() * 4 * 3
     group = min(config.shard_size, networks)
     per_worker = data.x_train.nbytes + data.x_test.nbytes + group * (params * 4 * (4 + len(config.checkpoints or [1])))
     per_worker += (group if device != "cpu" else 1) * activations

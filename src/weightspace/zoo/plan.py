@@ -71,7 +71,7 @@ def make_plan(config: ZooConfig, num_classes: int) -> list[ShardPlan]:
         if config.varied:
             hp = _varied_hp(config, sid)
         else:
-            r = config.recipe
+            r = config.training
             hp = {"init": config.init, "optimizer": r.optimizer, "lr": r.lr, "weight_decay": r.weight_decay,
                   "train_fraction": config.train_fraction}  # fmt: skip
         if len(config.archs) > 1:
