@@ -12,7 +12,7 @@ PIP=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 FIND=()
 [ -d /opt/wheels ] && FIND=(--find-links /opt/wheels)
 "${PIP[@]}" "${FIND[@]}" torch==2.13.0
-"${PIP[@]}" -e ".[dev,docs,dask,h5,nfn,hf]"
+"${PIP[@]}" -e ".[dev,docs,dask,h5,nfn,hf,triton]"
 
 # Fashion-MNIST: Debian ships it as a package. Elsewhere, say how to point weightspace at the files.
 if [ ! -d /usr/share/datasets/fashion-mnist ]; then

@@ -46,6 +46,7 @@ def invocations(zoo: str, net: str, file: str) -> list[list[str]]:
         ["run", "net2net"],
         ["zoo", "generate", "--preset", "digits-lenet5", "--out", "o", "--order-groups", "2", "--shared-order"],
         ["zoo", "generate", "--preset", "digits-lenet5", "--out", "o", "--order-groups", "0"],
+        ["zoo", "generate", "--preset", "digits-lenet5", "--out", "o", "--kernels", "cudnn"],
         ["zoo", "generate", "--preset", "digits-lenet5", "--config", file, "--out", "o"],
         ["zoo", "generate", "--preset", "digits-lenet5", "--out", file],
         ["zoo", "generate", "--config", "missing.yaml", "--out", "o"],

@@ -29,6 +29,9 @@ def zoo_generate(
     resume: bool = typer.Option(False, help="complete a zoo that was interrupted (damaged or foreign shards redone)"),
     stop_on_damage: bool = typer.Option(False, help="with --resume: stop and name a damaged or foreign shard"),
     fast_gpu: bool = typer.Option(False, help="GPU only: TF32 and atomic kernels, ~5x faster, not bit-reproducible"),
+    kernels: str = typer.Option(
+        None, help="how convs run: grouped (CPU default), unfold (CUDA default), inductor, triton (implicit GEMM)"
+    ),
     compile_step: bool = typer.Option(
         None, "--compile/--no-compile", help="CPU: compile each network's step (1.2x once warm; config `compile`)"
     ),
@@ -65,7 +68,7 @@ def zoo_generate(
     start = time.perf_counter()
     zoo = run(
         cfg, out, device, workers=workers, dask=dask, resume=resume, console=console, deterministic=not fast_gpu,
-        stop_on_damage=stop_on_damage,
+        stop_on_damage=stop_on_damage, kernels=kernels,
     )  # fmt: skip
     networks, minutes = zoo.table["model_id"].nunique(), (time.perf_counter() - start) / 60
     console.print(

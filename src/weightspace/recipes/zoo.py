@@ -11,5 +11,5 @@ from weightspace.zoo import Zoo, ZooConfig, generate
 
 def run(config: ZooConfig, out: str | Path, device: str = "cpu", **executor: Any) -> Zoo:
     """Generate (resume with `resume=True`) the zoo `config` describes into `out`; `executor` takes generate's
-    `workers`, `dask`, `resume`, `console`, `deterministic`, `stop_on_damage`."""
+    `workers`, `dask`, `resume`, `console`, `deterministic`, `stop_on_damage`, `kernels`."""
     return generate(config, out, device=device, **executor)

@@ -1,6 +1,6 @@
 """Fitting networks to task data."""
 
-from weightspace.train.batched import StackedModel, per_network_loss
+from weightspace.train.batched import KERNELS, StackedModel, per_network_loss
 from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
 from weightspace.train.loop import FitResult, Training, evaluate, fit, logits_of, loss_fn, train_module
 from weightspace.train.metrics import binary_auc, classification_metrics
@@ -22,6 +22,7 @@ from weightspace.train.stacked_fit import fit_stacked, shared_model
 from weightspace.train.steps import run_steps
 
 __all__ = [
+    "KERNELS",
     "SINE_W0",
     "FitResult",
     "Training",

@@ -18,13 +18,26 @@ import torch
 import torch.nn.functional as F
 
 from weightspace.errors import WeightspaceError
-from weightspace.nets import ArchSpec, BatchNorm, Conv2d, Linear, NetBatch
+from weightspace.nets import Activation, ArchSpec, BatchNorm, Conv2d, Linear, NetBatch, Pool2d
 from weightspace.nets.graph import build
 from weightspace.train.loop import logits_of
 from weightspace.train.metrics import classification_metrics
 
 # cuBLAS is deterministic only with a fixed workspace; it must be set before the first cuBLAS call in the process.
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+
+KERNELS = ("grouped", "unfold", "inductor", "triton")  # how the convs run: see StackedModel
+_TANH = Activation(fn="tanh")
+
+
+def fusable_conv(layer: Conv2d) -> bool:
+    """A conv the Triton kernels take: stride 1, square, padding an integer or an odd kernel's "same"."""
+    return layer.stride == 1 and (layer.padding != "same" or layer.kernel_size % 2 == 1)
+
+
+def _is_pool2(layer) -> bool:
+    return isinstance(layer, Pool2d) and layer.op == "avg" and layer.kernel_size == 2 and layer.stride in (None, 2)
 
 
 def on_cuda(device) -> bool:
@@ -81,29 +94,59 @@ class StackedModel:
     choice.
     """
 
-    def __init__(self, spec: ArchSpec, device: str = "cpu", compile: bool | None = None):
+    def __init__(self, spec: ArchSpec, device: str = "cpu", compile: bool | None = None, kernels: str | None = None):
         if any(isinstance(layer, BatchNorm) for layer in spec.layers):
             raise WeightspaceError("the batched engine does not train batchnorm networks; use train.fit per network")
-        self.spec = spec
+        kernels = kernels or ("unfold" if on_cuda(device) else "grouped")
+        if kernels not in KERNELS:
+            raise WeightspaceError(f"kernels must be one of {', '.join(KERNELS)}, not {kernels!r}")
+        self.spec, self.kernels = spec, kernels
         self.module = logits_of(spec, build(spec)).to(device)
-        self.unfold_convs = on_cuda(device)
-        compile = self.unfold_convs if compile is None else compile
-        self._forward = torch.compile(self._stacked_forward, dynamic=False) if compile else self._stacked_forward
+        self.unfold_convs = kernels == "unfold"
+        if kernels == "triton":
+            from weightspace.train import triton_conv  # the optional extra, imported only when asked for
+
+            if not triton_conv.available():
+                raise WeightspaceError("--kernels triton needs Triton: pip install 'weightspace[triton]'")
+            self._triton = triton_conv
+        self.reads_index = kernels == "triton" and isinstance(spec.layers[0], Conv2d)
+        compile = (kernels in ("unfold", "inductor")) if compile is None else compile
+        if kernels == "inductor":  # Inductor's Triton conv templates, forward and both backward passes
+            os.environ.setdefault("TORCHINDUCTOR_MAX_AUTOTUNE_BWD_WEIGHT_CONV_BACKENDS", "ATEN,TRITON")
+            os.environ.setdefault("TORCHINDUCTOR_MAX_AUTOTUNE_BWD_INPUT_CONV_BACKENDS", "ATEN,TRITON")
+            self._forward = torch.compile(self._stacked_forward, dynamic=False, mode="max-autotune")
+        else:
+            self._forward = torch.compile(self._stacked_forward, dynamic=False) if compile else self._stacked_forward
 
     def forward(
-        self, params: dict[str, torch.Tensor], x: torch.Tensor, shared_input: bool | int = False, compiled: bool = True
+        self,
+        params: dict[str, torch.Tensor],
+        x: torch.Tensor,
+        shared_input: bool | int = False,
+        compiled: bool = True,
+        index: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """x is [M, b, ...] (one batch per network) or, with `shared_input`, [b, ...] seen by all M networks: then
         the first layer is one wide conv or matmul over all M networks' weights (its [b, M*C, H, W] output is the
         stacked layout), so a shared batch is never copied M times. `shared_input=K` (K > 1): x is [K, b, ...], one
         batch per group of M/K consecutive networks, and the first layer is one dense conv per group.
 
-        `compiled=False` runs eagerly (evaluation: its chunk sizes then cost no recompilation)."""
+        `index` [M, b] (with `reads_index`): x is the whole dataset and network m reads images index[m], which the
+        first conv gathers as it goes. `compiled=False` runs eagerly (evaluation: its chunk sizes then cost no
+        recompilation)."""
+        if index is not None:
+            if not self.reads_index:
+                raise WeightspaceError("only --kernels triton with a conv first reads batches through an index")
+            return self._stacked_forward(params, x, 0, index)
         return (self._forward if compiled else self._stacked_forward)(params, x, int(shared_input))
 
-    def _stacked_forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, groups: int = 0) -> torch.Tensor:
+    def _stacked_forward(
+        self, params: dict[str, torch.Tensor], x: torch.Tensor, groups: int = 0, index: torch.Tensor | None = None
+    ) -> torch.Tensor:
         m = next(iter(params.values())).shape[0]
         layers = list(zip(self.spec.layers, self.module))
+        if index is not None or (self.kernels == "triton" and not groups and x.dim() == 5):
+            return self._triton_forward(params, x, index, layers, m)
         if groups and not isinstance(layers[0][0], (Conv2d, Linear)):  # nothing to share: one batch per network
             x = x.unsqueeze(0) if groups == 1 else x
             x, groups = x.repeat_interleave(m // len(x), 0), 0
@@ -128,6 +171,48 @@ class StackedModel:
                 h = out.reshape(b, -1, *out.shape[2:]) if spatial else out.reshape(b, m, -1).transpose(0, 1)
             else:
                 h = module(h.reshape(m * b, -1)).reshape(m, b, -1)
+        return h
+
+    def _triton_forward(self, params, x, index, layers, m: int) -> torch.Tensor:
+        """The chain with every stride-1 conv as one Triton implicit-GEMM launch over all M networks, a tanh and a
+        2x2 average pool right after it fused in; the first conv reads x[index[m]] itself when given `index`."""
+        if index is None:  # [M, b, C, H, W] -> [b, M, C, H, W], the kernels' layout
+            h, b = x.transpose(0, 1), x.shape[1]
+        else:
+            h, b = x, index.shape[1]
+        i, spatial = 0, True
+        while i < len(layers):
+            layer, module = layers[i]
+            if spatial and isinstance(layer, Conv2d) and fusable_conv(layer):
+                tanh = i + 1 < len(layers) and layers[i + 1][0] == _TANH
+                pool = tanh and i + 2 < len(layers) and _is_pool2(layers[i + 2][0])
+                pad = (layer.kernel_size - 1) // 2 if layer.padding == "same" else layer.padding
+                precision = "tf32" if torch.get_float32_matmul_precision() != "highest" else "ieee"
+                h = self._triton.stacked_conv(
+                    h, params[f"{i}.weight"], params.get(f"{i}.bias"), pad, tanh, pool, index, precision
+                )
+                index, i = None, i + 1 + tanh + pool
+                continue
+            if index is not None:  # a first layer the kernels cannot fuse: gather the batches as torch does
+                h, index = x[index].transpose(0, 1), None
+            if spatial and h.dim() == 5:
+                merged = h.reshape(b, -1, *h.shape[3:])
+                if isinstance(layer, Conv2d):
+                    out = self._conv(merged, layer, params[f"{i}.weight"], params.get(f"{i}.bias"), m)
+                else:
+                    out = module(merged.reshape(b * m, -1, *merged.shape[2:]))
+                    out = out.reshape(b, -1, *out.shape[2:]) if out.dim() == 4 else out.reshape(b, m, -1)
+                if out.dim() == 4:
+                    h = out.reshape(b, m, -1, *out.shape[2:])
+                else:  # [b, M, F] -> the dense part's [M, b, F]
+                    h, spatial = out.transpose(0, 1), False
+            elif isinstance(layer, Linear):
+                weight, bias = params[f"{i}.weight"], params.get(f"{i}.bias")
+                h = torch.bmm(h, weight.transpose(1, 2)) if bias is None else torch.baddbmm(
+                    bias.unsqueeze(1), h, weight.transpose(1, 2))  # fmt: skip
+            else:
+                h = module(h.reshape(m * b, -1)).reshape(m, b, -1)
+            i += 1
         return h
 
     def _first_layer_shared(self, x, layer: Conv2d | Linear, weight, bias, groups: int = 1) -> torch.Tensor:

@@ -25,6 +25,7 @@ class GraphStackedModel(StackedModel):
         self.module = build_graph(spec).to(device)
         self.module.output = logits_node(spec) or self.module.output
         self.unfold_convs, self.channels_last = False, not on_cuda(device)
+        self.kernels, self.reads_index = "grouped", False
         compile = on_cuda(device) if compile is None else compile
         self._forward = torch.compile(self._stacked_forward, dynamic=False) if compile else self._stacked_forward
 

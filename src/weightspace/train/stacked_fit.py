@@ -31,15 +31,17 @@ def order_groups(order_seeds: Sequence[int]) -> int:
     return len(runs) if equal and len(runs) < len(order_seeds) else 0
 
 
-def shared_model(spec: Spec, device: str, compile: bool | None) -> StackedModel:
-    """One StackedModel per (spec, device, compile) in this process, so a compiled step is compiled once, not once
-    per network or shard. A graph gets the vmap engine (graph_engine.py)."""
-    key = (spec.model_dump_json(), str(device), compile)
+def shared_model(spec: Spec, device: str, compile: bool | None, kernels: str | None = None) -> StackedModel:
+    """One StackedModel per (spec, device, compile, kernels) in this process, so a compiled step is compiled once,
+    not once per network or shard. A graph gets the vmap engine (graph_engine.py)."""
+    key = (spec.model_dump_json(), str(device), compile, kernels)
     if key not in _SHARED:
         if isinstance(spec, GraphSpec):
+            if kernels not in (None, "grouped", "unfold"):
+                raise WeightspaceError(f"--kernels {kernels} runs chains; a graph trains in the vmap engine")
             _SHARED[key] = GraphStackedModel(spec, device, compile)
         else:
-            _SHARED[key] = StackedModel(spec, device, compile)
+            _SHARED[key] = StackedModel(spec, device, compile, kernels)
     return _SHARED[key]
 
 
@@ -57,6 +59,7 @@ def fit_stacked(
     deterministic: bool = True,
     group: int | None = None,
     compile: bool | None = None,
+    kernels: str | None = None,
 ) -> BatchedResult:
     """Train the M networks of `init` on shared inputs with per-network labels y_* [M, N].
 
@@ -73,7 +76,9 @@ def fit_stacked(
     the per-network step is already memory-bound at batch 128; benchmarks/zoo_engine.py measures it). `on_epoch`
     is called after each epoch of each group. `compile` (default: on CUDA only) runs the training forward and
     backward through torch.compile: on a CPU 1.2x once warm, about 2 s to compile per process
-    (benchmarks/zoo_engine_cpu_step.py).
+    (benchmarks/zoo_engine_cpu_step.py). `kernels` picks how convs run (`train.KERNELS`; default grouped convs on
+    a CPU, unfold + bmm on CUDA): "triton" is the implicit-GEMM kernels of train/triton_conv.py, whose first conv
+    reads each network's batch through the order itself.
     """
     m, spec = len(order_seeds), init.spec
     if len(init) != m:
@@ -97,6 +102,7 @@ def fit_stacked(
             on_epoch,
             deterministic,
             compile,
+            kernels,
         )  # fmt: skip
         for i in range(0, m, group)
     ]
@@ -108,10 +114,10 @@ def fit_stacked(
 
 def _fit_stack(
     spec, init, x_train, y_train, x_test, y_test, training, order_seeds, checkpoints, device, on_epoch, deterministic,
-    compile,
+    compile, kernels,
 ) -> BatchedResult:  # fmt: skip
     """`fit_stacked` for one group: all of `init` trained as one stacked model."""
-    model = shared_model(spec, device, compile)
+    model = shared_model(spec, device, compile, kernels)
     learnable = spec.state_shapes(buffers=False)  # batchnorm's running statistics are updated in place, not learnt
     params = {k: v.detach().clone().to(device).requires_grad_(k in learnable) for k, v in init.items()}
     # --fast-gpu: bf16 autocast (the seed trained in mixed precision; weights and Adam stay float32) and fused Adam
@@ -130,7 +136,10 @@ def _fit_stack(
             for i in range(0, n, training.batch_size):
                 idx = orders[:, i : i + training.batch_size]  # [M, b], or [K, b] for K order groups
                 with torch.autocast("cuda", torch.bfloat16) if fast else nullcontext():
-                    logits = model.forward(params, x_train_d[idx[0]] if groups == 1 else x_train_d[idx], groups)
+                    if model.reads_index and not groups:  # the first conv gathers each network's batch itself
+                        logits = model.forward(params, x_train_d, index=idx)
+                    else:
+                        logits = model.forward(params, x_train_d[idx[0]] if groups == 1 else x_train_d[idx], groups)
                 idx = idx.repeat_interleave(len(order_seeds) // len(idx), 0)
                 logits = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits  # float64 stays
                 loss = per_network_loss(logits, torch.gather(y_train_d, 1, idx)).sum()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import signal
 import time
@@ -20,7 +21,7 @@ from weightspace.limits import Plan
 from weightspace.nets import NetBatch, init_net
 from weightspace.nets.graph import Spec
 from weightspace.progress import progress_bar
-from weightspace.train import fit_stacked
+from weightspace.train import KERNELS, fit_stacked
 from weightspace.zoo.config import ZooConfig, wild_kwargs
 from weightspace.zoo.lock import zoo_lock
 from weightspace.zoo.manifest import ZooError, sha256_json
@@ -60,7 +61,12 @@ def spec_index(config: ZooConfig, spec: Spec, num_classes: int) -> int:
 
 
 def run_shard(
-    root: str, config_json: str, shard: ShardPlan, device: str = "cpu", deterministic: bool = True
+    root: str,
+    config_json: str,
+    shard: ShardPlan,
+    device: str = "cpu",
+    deterministic: bool = True,
+    kernels: str | None = None,
 ) -> dict[str, Any]:
     """Train one shard's networks with the batched engine and write its file. Same inputs, same file."""
     start = time.perf_counter()
@@ -90,7 +96,7 @@ def run_shard(
         order_seeds = [first[run] for run in runs]
     result = fit_stacked(
         init, x_train, labels(y_train), data.x_test, labels(data.y_test), training,
-        order_seeds, config.checkpoints, device, deterministic=deterministic,
+        order_seeds, config.checkpoints, device, deterministic=deterministic, kernels=kernels,
         compile=True if config.compile else None,
     )  # fmt: skip
     index = spec_index(config, spec, data.num_classes)
@@ -121,7 +127,7 @@ def run_shard(
 
 
 # -- executors: each runs `jobs` through `run_shard` and calls `done` with every result -----------------------------
-Job = tuple[str, str, ShardPlan, str, bool]
+Job = tuple[str, str, ShardPlan, str, bool, str | None]
 
 
 def run_serial(jobs: Sequence[Job], done: Callable[[dict], None]) -> None:
@@ -184,11 +190,13 @@ def generate(
     console: Console | None = None,
     deterministic: bool = True,
     stop_on_damage: bool = False,
+    kernels: str | None = None,
 ) -> Zoo:
     """Generate (or, with `resume`, complete) the zoo `config` describes in directory `out`.
 
     workers=1 runs in this process; workers>1 uses a local process pool; `dask` (an address or Client) uses Dask.
     On a GPU, `deterministic=False` uses faster kernels whose results vary in the last bits between runs.
+    `kernels` picks how the engine runs convs (`train.KERNELS`; "triton" needs the `triton` extra).
     Every executor writes identical shards, because each shard is a pure function of the config and its plan.
 
     Everything that can fail (config, device, data, Dask address, the directory) is checked before anything is
@@ -203,6 +211,10 @@ def generate(
     if root.exists() and not root.is_dir():
         raise ZooError(f"--out {root} is a file; give a directory for the zoo")
     device = check_device(device)
+    if kernels is not None and kernels not in KERNELS:
+        raise ZooError(f"--kernels must be one of {', '.join(KERNELS)}, not {kernels!r}")
+    if kernels == "triton" and importlib.util.find_spec("triton") is None:
+        raise ZooError("--kernels triton needs Triton: pip install 'weightspace[triton]'")
     if config.compile and device == "cpu" and not compiler_works():
         raise ZooError("compile: true needs a working C++ compiler for torch.compile; install one or set it false")
     console = console or Console()
@@ -218,7 +230,7 @@ def generate(
             planned = {s.id: sorted(n.model_id for n in s.nets for _ in range(per_net)) for s in plan}
             todo_ids = set(shards_to_make(root, planned, manifest["config_sha256"], stop_on_damage, console))
             todo = [s for s in plan if s.id in todo_ids]
-            _run(root, config, plan, todo, workers, client, device, deterministic, console)
+            _run(root, config, plan, todo, workers, client, device, (deterministic, kernels), console)
             finalize(root, manifest, [s.id for s in plan])
     finally:
         if client is not None and client is not dask:
@@ -261,7 +273,7 @@ def preflight(config: ZooConfig, data, workers: int, device: str) -> Plan:
     return Plan("zoo generate", networks, params, rows * params * 4, per_worker * max(1, workers), seconds)
 
 
-def _run(root, config, plan, todo, workers, client, device, deterministic, console) -> None:
+def _run(root, config, plan, todo, workers, client, device, engine, console) -> None:
     total = sum(len(s.nets) for s in plan)
     if len(todo) < len(plan):
         console.print(f"resuming {root}: {len(plan) - len(todo)} of {len(plan)} shards already whole", highlight=False)
@@ -275,7 +287,7 @@ def _run(root, config, plan, todo, workers, client, device, deterministic, conso
             rate = finished / max(time.perf_counter() - start, 1e-9)
             progress.update(bar, advance=result["networks"], description=f"{config.name} ({rate:.2f} net/s)")
 
-        jobs = [(str(root), config.model_dump_json(), shard, device, deterministic) for shard in todo]
+        jobs = [(str(root), config.model_dump_json(), shard, device, *engine) for shard in todo]
         if client is not None:
             run_dask(jobs, done, client)
         elif workers > 1:
