@@ -2,7 +2,7 @@
 # Everything a short GPU lease measures (the engine at scale, the INR benchmark), in one call, each stage
 # time-boxed under one deadline so a slow stage cannot eat the others; results are packed into $OUT/results.tar.gz after every stage.
 #   1. the GPU tests (tests/gpu: engine == CPU loop, shared order, --fast-gpu, SIREN fitter, other device paths)
-#   2. the zoo engine as shipped, every mode (order groups too) vs a plain per-network loop (zoo_engine_gpu.py)
+#   2. the zoo engine, every mode (kernel variants, order groups) vs a plain per-network loop (zoo_engine_gpu.py)
 #   3. all 70,000 Fashion-MNIST INRs (`zoo inr --device cuda`), timed
 #   4. encoders on those INRs (encode_bench.py inr-classify-full), as many as the deadline allows
 # Usage (device machine, repo root; Fashion-MNIST IDX files in $WEIGHTSPACE_FASHION_MNIST, wheels in .whl):
@@ -36,15 +36,16 @@ stage() {  # stage NAME MAX_SECONDS COMMAND...: runs under min(MAX, time to the 
 
 if [ "$QUICK" = 1 ]; then
   stage tests 120 $PY -m pytest -q -p no:cacheprovider tests/train/test_batched.py
-  stage engine 120 $PY benchmarks/zoo_engine_gpu.py --device cpu --quick --modes 0,1,4,5,2,3 --out "$WORK/zoo_engine_gpu.json"
+  stage engine 120 $PY benchmarks/zoo_engine_gpu.py --device cpu --quick --modes 0,8,6,7,1,4,5,9,2,3 --out "$WORK/zoo_engine_gpu.json"
   stage inr_fit 120 $PY -m weightspace zoo inr --dataset digits --per-class 3 --steps 20 --batch 30 --out "$ZOOS/fashion-inrs-full"
   stage encoders 200 $PY benchmarks/encode_bench.py inr-classify-full --zoos "$ZOOS" --seeds 0 --encoders statnn,graph --epochs-scale 0.05 --out "$WORK/encode"
 else
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm --format=csv | tee "$WORK/gpu.txt"
   # compile-heavy: 100 s ran only 5 of 10 on an H200 (2026-11-26), the engine's first
   stage tests 180 $PY -m pytest -q -p no:cacheprovider -m gpu tests/gpu/test_cuda.py tests/gpu/test_devices.py
-  # fast modes first (order groups among them): the box may cut the deterministic ones; each mode is kept as it ends
-  stage engine 150 $PY benchmarks/zoo_engine_gpu.py --m 512 --modes 0,1,4,5,2,3 --out "$WORK/zoo_engine_gpu.json"
+  # the shipped fast mode, then the kernel variants, then order groups; the box may cut the deterministic ones
+  # (each mode is kept as it ends)
+  stage engine 200 $PY benchmarks/zoo_engine_gpu.py --m 512 --modes 0,8,6,7,1,4,5,9,2,3 --out "$WORK/zoo_engine_gpu.json"
   stage inr_fit 130 $PY -m weightspace zoo inr --dataset fashion-mnist --device cuda --batch 10000 --shard-size 10000 --out "$ZOOS/fashion-inrs-full"
   for encoder in graph nfn-hnp statnn; do  # the leading family first: the deadline may cut the rest
     stage "encoder-$encoder" 300 $PY benchmarks/encode_bench.py inr-classify-full --zoos "$ZOOS" --device cuda --seeds 0 --encoders $encoder --epochs-scale 0.25 --no-pixels --out "$WORK/encode"

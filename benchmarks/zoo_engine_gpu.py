@@ -22,14 +22,19 @@ from yardsticks import lenet5_step_flops, matmul_tflops  # benchmarks/, beside t
 from weightspace.nets import NetBatch, build, init_net, lenet5_seed
 from weightspace.train import Training, fit_stacked, logits_of
 
-MODES = {  # name -> (deterministic, batch orders per M networks: 0 = each its own, 1 = --shared-order, K)
-    "--fast-gpu (TF32, bf16 autocast, fused Adam)": (False, 0),
-    "--fast-gpu --shared-order": (False, 1),
-    "deterministic (the default)": (True, 0),
-    "deterministic, --shared-order": (True, 1),
-    "--fast-gpu --order-groups 8": (False, 8),
-    "--fast-gpu --order-groups 64": (False, 64),
+MODES = {  # name -> (deterministic, batch orders per M networks: 0 = each its own, 1 = --shared-order, K, kernels)
+    "--fast-gpu (TF32, bf16 autocast, fused Adam)": (False, 0, None),
+    "--fast-gpu --shared-order": (False, 1, None),
+    "deterministic (the default)": (True, 0, None),
+    "deterministic, --shared-order": (True, 1, None),
+    "--fast-gpu --order-groups 8": (False, 8, None),
+    "--fast-gpu --order-groups 64": (False, 64, None),
+    "--fast-gpu --kernels grouped (cuDNN grouped convs, benchmark, channels-last, bf16)": (False, 0, "grouped"),
+    "--fast-gpu --kernels inductor (max-autotune, Triton conv templates fwd + both bwd)": (False, 0, "inductor"),
+    "--fast-gpu --kernels triton (implicit GEMM, fused epilogue, indexed first conv)": (False, 0, "triton"),
+    "deterministic --kernels triton": (True, 0, "triton"),
 }
+NEEDS_CUDA = ("inductor", "triton")  # on a CPU: Triton has no target (its interpreter is for tests)
 
 
 def sync(device: str) -> None:
@@ -37,7 +42,7 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def engine_rate(m, x, y, x_test, y_test, recipe, device, deterministic, orders) -> dict:
+def engine_rate(m, x, y, x_test, y_test, recipe, device, deterministic, orders, kernels=None) -> dict:
     """Network-epochs/s of the second epoch of `fit_stacked`, and the whole call's seconds. `orders` batch orders
     for the M networks (0: each its own), one per run of consecutive networks."""
     spec = lenet5_seed()
@@ -51,7 +56,9 @@ def engine_rate(m, x, y, x_test, y_test, recipe, device, deterministic, orders) 
         stamps.append(time.perf_counter())
 
     start = time.perf_counter()
-    result = fit_stacked(init, x, y, x_test, y_test, recipe, seeds, None, device, on_epoch, deterministic, m)
+    result = fit_stacked(
+        init, x, y, x_test, y_test, recipe, seeds, None, device, on_epoch, deterministic, m, kernels=kernels
+    )
     epoch_s = stamps[1] - stamps[0]
     accuracy = sum(r["test_accuracy"] for r in result.metrics[recipe.epochs]) / m
     return {"epoch_s": epoch_s, "network_epochs_per_s": m / epoch_s, "call_s": time.perf_counter() - start,
@@ -116,9 +123,13 @@ def main() -> None:
     print(f"| plain per-network loop | {loop['network_epochs_per_s']:.2f} | 1.0 | "
           f"{useful * loop['network_epochs_per_s']:.2f} | | | |", flush=True)  # fmt: skip
     for i in (int(k) for k in args.modes.split(",")):
-        label, (deterministic, orders) = list(MODES.items())[i]
+        label, (deterministic, orders, kernels) = list(MODES.items())[i]
+        if kernels in NEEDS_CUDA and not args.device.startswith("cuda"):
+            report["modes"][label] = {"skipped": "needs CUDA"}
+            print(f"| {label} | skipped: needs CUDA |", flush=True)
+            continue
         try:
-            r = engine_rate(m, x, y, x_test, y_test, recipe, args.device, deterministic, orders)
+            r = engine_rate(m, x, y, x_test, y_test, recipe, args.device, deterministic, orders, kernels)
         except Exception as err:  # one failing mode (compiler, memory) is reported, not fatal to the others
             report["modes"][label] = {"error": f"{type(err).__name__}: {err}"[:500]}
             print(f"| {label} | failed: {type(err).__name__}: {str(err).splitlines()[0][:100]} |", flush=True)

@@ -70,6 +70,23 @@ def test_the_first_conv_reads_each_networks_batch_through_the_index():
         triton_conv.stacked_conv(data, w, b, 1, index=index[0])
 
 
+def test_half_precision_images_train_float32_weights():
+    """--fast-gpu holds images in bf16; the interpreter multiplies float16 right (its bf16 dot is wrong)."""
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(B, M, 2, 8, 8, generator=g)
+    w = (torch.randn(M, 3, 2, 3, 3, generator=g) * 0.3).requires_grad_()
+    b = torch.randn(M, 3, generator=g).requires_grad_()
+    out = triton_conv.stacked_conv(x.half().requires_grad_(), w, b, 1, True, True)
+    want = reference(x, w, b, 1, True, True)
+    assert out.dtype == torch.float16
+    torch.testing.assert_close(out.float(), want, atol=1e-2, rtol=1e-2)
+    grad = torch.randn(want.shape, generator=g)
+    mine = torch.autograd.grad(out, (w, b), grad.half())
+    assert mine[0].dtype == torch.float32
+    for a, theirs in zip(mine, torch.autograd.grad(want, (w, b), grad)):
+        torch.testing.assert_close(a.float(), theirs, atol=5e-2, rtol=5e-2)
+
+
 def test_the_weight_gradient_is_the_same_bits_every_time():
     """One program per weight tile sums every pixel in order: no atomics, so no run-to-run drift."""
     g = torch.Generator().manual_seed(2)

@@ -48,7 +48,8 @@ def on_cuda(device) -> bool:
 def gpu_kernels(device: str, deterministic: bool = True) -> Iterator[None]:
     """The GPU kernels used while the block runs. Deterministic (the default): same inputs, same bits on one GPU
     (no atomics in compiled backward passes, no autotuned cuDNN algorithms, float32 matmuls). Otherwise the fast
-    kernels: atomics and TF32 matmuls, about 5x faster on an H100 but not bit-reproducible. No-op on the CPU."""
+    kernels: atomics, TF32 matmuls and cuDNN's autotuned algorithms, about 5x faster on an H100 but not
+    bit-reproducible. No-op on the CPU."""
     if not on_cuda(device):
         yield
         return
@@ -59,7 +60,7 @@ def gpu_kernels(device: str, deterministic: bool = True) -> Iterator[None]:
         torch.get_float32_matmul_precision(),
     )
     torch.use_deterministic_algorithms(deterministic)
-    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = deterministic, False
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = deterministic, not deterministic
     torch.set_float32_matmul_precision("highest" if deterministic else "high")
     try:
         yield

@@ -169,7 +169,7 @@ def _weight_grad(x, index, g, weight, pad, precision):
     else:
         h, w = x.shape[3:]
         xs = _strides5(x)
-    dw = torch.empty_like(weight, dtype=torch.float32)
+    dw = torch.empty(weight.shape, device=weight.device, dtype=torch.float32)
     grid = (m, triton.cdiv(o, BLOCKS["BLOCK_O"]), triton.cdiv(c * k * k, BLOCKS["BLOCK_R"]))
     _conv_weight_grad[grid](
         x, index if index is not None else x, g, dw, b, c, h, w, o, oh, ow, *xs, *_strides5(g),
@@ -183,7 +183,9 @@ class _StackedConv(torch.autograd.Function):
     def forward(ctx, x, index, weight, bias, pad, tanh, pool, precision):
         train = torch.is_grad_enabled() or any(t is not None and t.requires_grad for t in (x, weight, bias))
         save = train and (tanh or pool)
-        out, act = _forward(x, index, weight, bias, pad, tanh, pool, save, precision)
+        # half-precision images (--fast-gpu holds them in bf16): the kernels multiply in that precision and
+        # accumulate in float32, as autocast would; the weights stay float32 for Adam
+        out, act = _forward(x, index, weight.to(x.dtype), bias, pad, tanh, pool, save, precision)
         ctx.save_for_backward(x, index, weight, act)
         ctx.options = (pad, tanh, pool, precision, bias is not None)
         return out
@@ -198,13 +200,13 @@ class _StackedConv(torch.autograd.Function):
             g = torch.nn.functional.pad(g, (0, act.shape[4] - g.shape[4], 0, act.shape[3] - g.shape[3]))
         if tanh:
             g = g * (1 - act.float() * act.float()).to(g.dtype)
-        g = g.contiguous()
+        g = g.to(x.dtype).contiguous()
         grad_w = _weight_grad(x, index, g, weight, pad, precision) if ctx.needs_input_grad[2] else None
-        grad_b = g.sum((0, 3, 4)) if has_bias and ctx.needs_input_grad[3] else None
+        grad_b = g.float().sum((0, 3, 4)) if has_bias and ctx.needs_input_grad[3] else None
         grad_x = None
         if index is None and ctx.needs_input_grad[0]:  # stride 1: a conv of g with the flipped kernels
             k = weight.shape[-1]
-            flipped = weight.flip(3, 4).transpose(1, 2).contiguous()
+            flipped = weight.flip(3, 4).transpose(1, 2).to(g.dtype).contiguous()
             grad_x, _ = _forward(g, None, flipped, None, k - 1 - pad, False, False, False, precision)
         return grad_x, None, grad_w, grad_b, None, None, None, None
 
