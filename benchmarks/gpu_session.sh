@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Everything a short GPU lease measures (the engine at scale, the INR benchmark), in one call, each stage
-# time-boxed under one deadline so a slow stage cannot eat the others; results are packed into $OUT/results.tar.gz after every stage.
-#   1. the GPU tests (tests/gpu: engine == CPU loop, shared order, --fast-gpu, SIREN fitter, other device paths)
-#   2. the zoo engine, every mode (kernel variants, order groups) vs a plain per-network loop (zoo_engine_gpu.py)
+# Everything a short GPU lease measures, in one call, the scale results first, each stage time-boxed under one
+# deadline so a slow stage cannot eat the others; results are packed into $OUT/results.tar.gz after every stage.
+#   1. the zoo engine, every mode (kernel variants, order groups) vs a plain per-network loop (zoo_engine_gpu.py)
+#   2. a Fashion-MNIST one-vs-rest zoo, as many networks as the engine's best rate fits in 3 minutes under the
+#      seed's full protocol (20 epochs x 60,000 images), and its per-class table
 #   3. all 70,000 Fashion-MNIST INRs (`zoo inr --device cuda`), timed
-#   4. encoders on those INRs (encode_bench.py inr-classify-full), as many as the deadline allows
+#   4. the graph metanetwork at ScaleGMN-B's budget on the dense path (3 seeds), then other encoders
+#   5. the GPU tests (tests/gpu: engine == CPU loop, shared order, --fast-gpu, SIREN fitter, other device paths)
 # Usage (device machine, repo root; Fashion-MNIST IDX files in $WEIGHTSPACE_FASHION_MNIST, wheels in .whl):
 #   OUT=/some/dir SECONDS_BUDGET=520 bash benchmarks/gpu_session.sh
 # QUICK=1 runs a few-second version of every stage on the CPU (the rehearsal before a lease).
@@ -34,30 +36,32 @@ stage() {  # stage NAME MAX_SECONDS COMMAND...: runs under min(MAX, time to the 
   pack
 }
 
+HELP="$PY benchmarks/lease_helpers.py"
 if [ "$QUICK" = 1 ]; then
-  stage tests 120 $PY -m pytest -q -p no:cacheprovider tests/train/test_batched.py
   stage engine 120 $PY benchmarks/zoo_engine_gpu.py --device cpu --quick --modes 0,8,6,7,1,4,5,9,2,3 --out "$WORK/zoo_engine_gpu.json"
+  read -r per_task kernels < <($HELP zoo-size "$WORK/zoo_engine_gpu.json" 20 1797 2)
+  stage fashion_zoo 60 $PY -m weightspace zoo generate --preset digits-lenet5 --per-task "$per_task" --epochs 2 --out "$ZOOS/fashion-zoo" ${kernels:+--kernels $kernels}
+  $HELP per-class "$ZOOS/fashion-zoo" > "$WORK/fashion_zoo_per_class.json"
   stage inr_fit 120 $PY -m weightspace zoo inr --dataset digits --per-class 3 --steps 20 --batch 30 --out "$ZOOS/fashion-inrs-full"
+  stage encoder-graph-b 200 $PY benchmarks/encode_bench.py inr-classify-full --zoos "$ZOOS" --seeds 0 --encoders graph-b --epochs-scale 0.01 --no-pixels --out "$WORK/encode"
   stage encoders 200 $PY benchmarks/encode_bench.py inr-classify-full --zoos "$ZOOS" --seeds 0 --encoders statnn,graph --epochs-scale 0.05 --out "$WORK/encode"
+  stage tests 120 $PY -m pytest -q -p no:cacheprovider tests/train/test_batched.py tests/train/test_triton_conv.py
 else
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm --format=csv | tee "$WORK/gpu.txt"
-  # compile-heavy: 100 s ran only 5 of 10 on an H200 (2026-11-26), the engine's first
-  stage tests 180 $PY -m pytest -q -p no:cacheprovider -m gpu tests/gpu/test_cuda.py tests/gpu/test_devices.py
-  # the shipped fast mode, then the kernel variants, then order groups; the box may cut the deterministic ones
+  # the shipped fast mode, the kernel variants, then order groups; the box may cut the deterministic ones
   # (each mode is kept as it ends)
   stage engine 200 $PY benchmarks/zoo_engine_gpu.py --m 512 --modes 0,8,6,7,1,4,5,9,2,3 --out "$WORK/zoo_engine_gpu.json"
+  read -r per_task kernels < <($HELP zoo-size "$WORK/zoo_engine_gpu.json" 170 60000 20)
+  stage fashion_zoo 180 $PY -m weightspace zoo generate --config configs/zoo-fashion-lenet5-200.yaml --per-task "$per_task" --shard-size $(( per_task * 10 )) --device cuda --fast-gpu --out "$ZOOS/fashion-zoo" ${kernels:+--kernels $kernels}
+  $HELP per-class "$ZOOS/fashion-zoo" > "$WORK/fashion_zoo_per_class.json"
   stage inr_fit 130 $PY -m weightspace zoo inr --dataset fashion-mnist --device cuda --batch 10000 --shard-size 10000 --out "$ZOOS/fashion-inrs-full"
-  for encoder in graph nfn-hnp statnn; do  # the leading family first: the deadline may cut the rest
-    stage "encoder-$encoder" 300 $PY benchmarks/encode_bench.py inr-classify-full --zoos "$ZOOS" --device cuda --seeds 0 --encoders $encoder --epochs-scale 0.25 --no-pixels --out "$WORK/encode"
+  stage encoder-graph-b 300 $PY benchmarks/encode_bench.py inr-classify-full --zoos "$ZOOS" --device cuda --seeds 0,1,2 --encoders graph-b --no-pixels --out "$WORK/encode"
+  for encoder in nfn-hnp statnn; do  # the deadline may cut these
+    stage "encoder-$encoder" 200 $PY benchmarks/encode_bench.py inr-classify-full --zoos "$ZOOS" --device cuda --seeds 0 --encoders $encoder --epochs-scale 0.25 --no-pixels --out "$WORK/encode"
   done
+  # compile-heavy: 100 s ran only 5 of 10 on an H200, the engine's first
+  stage tests 180 $PY -m pytest -q -p no:cacheprovider -m gpu tests/gpu/test_cuda.py tests/gpu/test_devices.py
 fi
-[ -f "$ZOOS/fashion-inrs-full/zoo.json" ] && $PY - "$ZOOS/fashion-inrs-full" > "$WORK/inr_zoo_summary.json" <<'EOF'
-import json, sys
-from weightspace.zoo import Zoo
-t = Zoo.open(sys.argv[1]).table
-print(json.dumps({"inrs": len(t), "splits": t["split"].value_counts().to_dict(), "psnr_mean": t["psnr"].mean(),
-                  "psnr_min": t["psnr"].min(), "stopped_early": float((t["steps"] < t["steps"].max()).mean()),
-                  "fitter": t["fitter"].iloc[0]}, indent=1))
-EOF
+[ -f "$ZOOS/fashion-inrs-full/zoo.json" ] && $HELP inr-summary "$ZOOS/fashion-inrs-full" > "$WORK/inr_zoo_summary.json"
 pack
 echo "done $(date +%T); $(( deadline - $(date +%s) )) s before the deadline"

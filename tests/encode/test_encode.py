@@ -447,3 +447,35 @@ def test_an_encoder_for_inrs_refuses_another_architecture_in_one_line(inr_zoo, t
     other = make_image_inr_zoo(tmp_path / "narrow", "digits", per_class=1, fit=narrow)
     with pytest.raises(EncodeError, match="one architecture"):
         evaluate_on_zoo(model, other, split="all")
+
+
+def _dense_fit(settings: dict) -> list[dict]:
+    """Two epochs of the graph metanetwork on 48 random SIRENs with FitConfig `settings`."""
+    from weightspace.encode import Part, Predictor, fit_predictor
+    from weightspace.train import siren_spec
+
+    batch = WeightBatch.of(NetBatch.of([Net.init(siren_spec(), i) for i in range(48)]))
+    target = torch.arange(48) % 3
+    config = EncoderConfig(kind="graph", width=8, dim=8, depth=1, target="label", task="classes", classes=[0, 1, 2])
+    torch.manual_seed(0)  # the encoder's init
+    model = Predictor(config.with_example(batch))
+    part = Part(batch, target, np.arange(48))
+    return fit_predictor(model, [part], [part], FitConfig(epochs=2, batch_size=16, seed=0, **settings))
+
+
+def test_the_dense_path_runs_the_step_it_is_given_and_bf16_only_on_cuda(monkeypatch):
+    """compile=True hands the training step to torch.compile (here a recording stand-in, so both runs are the same
+    kernels and must agree exactly); bf16 autocast is CUDA's only, so on a CPU the run is unchanged."""
+    eager = _dense_fit({})
+    compiled = []
+    monkeypatch.setattr(torch, "compile", lambda model, **kw: compiled.append(kw) or model)
+    assert _dense_fit({"compile": True, "bf16": True}) == eager and compiled == [{"dynamic": False}]
+
+
+@pytest.mark.slow
+def test_the_compiled_step_trains_as_the_eager_one():
+    """Through the real torch.compile: other kernels, so the losses agree closely, not bit for bit."""
+    eager, compiled = _dense_fit({}), _dense_fit({"compile": True})
+    for a, b in zip(eager, compiled, strict=True):
+        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-4)
+        assert b["val_loss"] == pytest.approx(a["val_loss"], rel=1e-4)

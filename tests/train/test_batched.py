@@ -15,7 +15,7 @@ from weightspace.nets import (
     small_cnn,
     vit_tiny,
 )
-from weightspace.train import Training, fit, fit_stacked, logits_of, train_module
+from weightspace.train import StackedModel, Training, fit, fit_stacked, kernels_problem, logits_of, train_module
 
 # Engine-vs-loop equivalence runs in float64. In float32 two epochs of Adam amplify the last-bit differences between
 # two kernels (a grouped conv against one network's conv) to ~1e-2 on some CPUs; in float64 both sides agree to
@@ -198,3 +198,16 @@ def test_order_groups_are_equal_runs_of_one_seed():
     assert [order_groups(s) for s in ([5, 5, 5], [1, 1, 2, 2], [1, 2, 3], [1, 1, 2], [7], [1, 1, 2, 2, 1, 1])] == [
         1, 2, 0, 0, 0, 0
     ]  # fmt: skip
+
+
+def test_kernels_that_cannot_run_are_refused_before_any_work(monkeypatch):
+    """A --kernels choice the device cannot run is one line saying what to change, from the library as from the
+    CLI (zoo generate checks it before its workers start)."""
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    assert kernels_problem(None, "cpu") is None and kernels_problem("grouped", "cuda") is None
+    assert "one of grouped, unfold, inductor, triton" in kernels_problem("cudnn", "cpu")
+    assert kernels_problem("triton", "cpu").endswith("pass --device cuda")
+    with pytest.raises(WeightspaceError, match="runs on CUDA"):
+        StackedModel(small_cnn(), "cpu", kernels="triton")
+    monkeypatch.setenv("TRITON_INTERPRET", "1")  # the interpreter runs the kernels anywhere (the kernels' tests)
+    assert kernels_problem("triton", "cpu") is None or "needs Triton" in kernels_problem("triton", "cpu")

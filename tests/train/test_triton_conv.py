@@ -1,5 +1,6 @@
 """The Triton implicit-GEMM convs against torch, on a CPU through Triton's interpreter (float32)."""
 
+import importlib.util
 import os
 
 import pytest
@@ -151,6 +152,7 @@ def test_kernels_that_cannot_run_say_so():
 
 
 def test_without_triton_the_kernels_ask_for_the_extra(monkeypatch):
-    monkeypatch.setattr(triton_conv, "triton", None)
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "triton" else find_spec(name, *a))
     with pytest.raises(WeightspaceError, match=r"pip install 'weightspace\[triton\]'"):
         StackedModel(tiny_lenet(), kernels="triton")

@@ -97,6 +97,9 @@ class FitConfig(BaseModel):
     # each training batch is replaced by a random symmetric twin: hidden units reordered ("permute"), and/or
     # sign-flipped ("sign-flip": odd activations only, the sine networks' symmetry ScaleGMN builds in)
     augment: list[Literal["permute", "sign-flip"]] = []
+    # the dense path for large zoos on a GPU: the training step through torch.compile, and bf16 autocast (CUDA)
+    compile: bool = False
+    bf16: bool = False
 
 
 def task_loss(out: torch.Tensor, target: torch.Tensor, task: Task) -> torch.Tensor:
@@ -154,6 +157,10 @@ def fit_predictor(
         gen = torch.Generator().manual_seed(config.seed)
         device = torch.device(device)
         model.to(device)
+        # the training set moves to the device once; each step then indexes it there (no copies from the host)
+        train = [Part(p.batch.to(device), p.target.to(device), p.rows) for p in train]
+        step_model = torch.compile(model, dynamic=False) if config.compile else model
+        autocast = torch.autocast("cuda", torch.bfloat16, enabled=config.bf16 and device.type == "cuda")
         opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         task = model.config.task
         # an encoder invariant by construction needs neither symmetric twins nor the loss that asks for invariance
@@ -161,7 +168,7 @@ def fit_predictor(
         history, best, best_state = [], float("inf"), None
         for epoch in range(1, config.epochs + 1):
             model.train()
-            total, count = 0.0, 0
+            total, count = torch.zeros((), dtype=torch.float64, device=device), 0  # summed there: no sync a step
             for groups in minibatches(train, config.batch_size, gen):
                 n = sum(len(idx) for _, idx in groups)
                 if n < 2:
@@ -175,15 +182,17 @@ def fit_predictor(
                     if "sign-flip" in config.augment and not invariant:
                         batch = batch.sign_flipped(gen)
                     batches.append(batch.to(device))
-                out = _forward(model, batches)
-                loss = task_loss(out, target, task)
-                if config.li_weight and not invariant:
-                    twin = _forward(model, [b.shuffled(gen) for b in batches])
-                    loss = loss + config.li_weight * 0.5 * (out - twin).pow(2).sum(1).mean()
+                with autocast:
+                    out = _forward(step_model, batches).float()
+                    loss = task_loss(out, target, task)
+                    if config.li_weight and not invariant:
+                        twin = _forward(step_model, [b.shuffled(gen) for b in batches]).float()
+                        loss = loss + config.li_weight * 0.5 * (out - twin).pow(2).sum(1).mean()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                total, count = total + loss.item() * n, count + n
+                total, count = total + loss.detach().double() * n, count + n
+            total = total.item()
             recompute_batchnorm(model, train, config.batch_size, device)
             val_loss = evaluate_loss(model, val, config.batch_size, device) if val else None
             history.append({"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss})

@@ -258,14 +258,7 @@ def train_lm(
             return {"step": done, "train_bpc": train_bpc, "valid_bpc": bits_per_char(model, valid_ids)}
 
         history = run_steps(
-            model,
-            opt,
-            training.steps,
-            step,
-            training.eval_every,
-            summarise,
-            checkpoint,
-            on_log=on_eval,
-            clip=training.clip,
-        )
+            model, opt, training.steps, step, training.eval_every, summarise, checkpoint,
+            on_log=on_eval, clip=training.clip,
+        )  # fmt: skip
         return model.cpu().eval(), history

@@ -208,16 +208,9 @@ def train_autoencoder(
             return row
 
         history = run_steps(
-            ae,
-            opt,
-            training.steps,
-            step,
-            training.eval_every,
-            summarise,
-            checkpoint,
-            on_log=on_eval,
-            clip=training.clip,
-        )
+            ae, opt, training.steps, step, training.eval_every, summarise, checkpoint,
+            on_log=on_eval, clip=training.clip,
+        )  # fmt: skip
         return ae.eval(), history
 
 

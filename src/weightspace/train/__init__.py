@@ -1,6 +1,6 @@
 """Fitting networks to task data."""
 
-from weightspace.train.batched import KERNELS, StackedModel, per_network_loss
+from weightspace.train.batched import KERNELS, StackedModel, kernels_problem, per_network_loss
 from weightspace.train.checkpoint import load_checkpoint, save_checkpoint
 from weightspace.train.loop import FitResult, Training, evaluate, fit, logits_of, loss_fn, train_module
 from weightspace.train.metrics import binary_auc, classification_metrics
@@ -37,6 +37,7 @@ __all__ = [
     "fit_stacked",
     "fold_siren_params",
     "fold_sirens",
+    "kernels_problem",
     "init_sirens",
     "load_checkpoint",
     "logits_of",

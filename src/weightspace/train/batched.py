@@ -9,6 +9,7 @@ network (up to float round-off from a different summation order).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,6 +43,17 @@ def _is_pool2(layer) -> bool:
 
 def on_cuda(device) -> bool:
     return str(device).startswith("cuda")
+
+
+def kernels_problem(kernels: str | None, device) -> str | None:
+    """Why `kernels` cannot run on `device` (one line saying what to change), or None when they can."""
+    if kernels is not None and kernels not in KERNELS:
+        return f"--kernels must be one of {', '.join(KERNELS)}, not {kernels!r}"
+    if kernels == "triton" and importlib.util.find_spec("triton") is None:
+        return "--kernels triton needs Triton: pip install 'weightspace[triton]'"
+    if kernels == "triton" and not on_cuda(device) and os.environ.get("TRITON_INTERPRET") != "1":
+        return "--kernels triton runs on CUDA (on a CPU only under TRITON_INTERPRET=1); pass --device cuda"
+    return None
 
 
 @contextmanager
@@ -99,16 +111,14 @@ class StackedModel:
         if any(isinstance(layer, BatchNorm) for layer in spec.layers):
             raise WeightspaceError("the batched engine does not train batchnorm networks; use train.fit per network")
         kernels = kernels or ("unfold" if on_cuda(device) else "grouped")
-        if kernels not in KERNELS:
-            raise WeightspaceError(f"kernels must be one of {', '.join(KERNELS)}, not {kernels!r}")
+        if problem := kernels_problem(kernels, device):
+            raise WeightspaceError(problem)
         self.spec, self.kernels = spec, kernels
         self.module = logits_of(spec, build(spec)).to(device)
         self.unfold_convs = kernels == "unfold"
         if kernels == "triton":
             from weightspace.train import triton_conv  # the optional extra, imported only when asked for
 
-            if not triton_conv.available():
-                raise WeightspaceError("--kernels triton needs Triton: pip install 'weightspace[triton]'")
             self._triton = triton_conv
         self.reads_index = kernels == "triton" and isinstance(spec.layers[0], Conv2d)
         compile = (kernels in ("unfold", "inductor")) if compile is None else compile

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import importlib.util
 import os
 import signal
 import time
@@ -21,7 +20,7 @@ from weightspace.limits import Plan
 from weightspace.nets import NetBatch, init_net
 from weightspace.nets.graph import Spec
 from weightspace.progress import progress_bar
-from weightspace.train import KERNELS, fit_stacked
+from weightspace.train import fit_stacked, kernels_problem
 from weightspace.zoo.config import ZooConfig, wild_kwargs
 from weightspace.zoo.lock import zoo_lock
 from weightspace.zoo.manifest import ZooError, sha256_json
@@ -211,10 +210,8 @@ def generate(
     if root.exists() and not root.is_dir():
         raise ZooError(f"--out {root} is a file; give a directory for the zoo")
     device = check_device(device)
-    if kernels is not None and kernels not in KERNELS:
-        raise ZooError(f"--kernels must be one of {', '.join(KERNELS)}, not {kernels!r}")
-    if kernels == "triton" and importlib.util.find_spec("triton") is None:
-        raise ZooError("--kernels triton needs Triton: pip install 'weightspace[triton]'")
+    if problem := kernels_problem(kernels, device):
+        raise ZooError(problem)
     if config.compile and device == "cpu" and not compiler_works():
         raise ZooError("compile: true needs a working C++ compiler for torch.compile; install one or set it false")
     console = console or Console()
