@@ -20,15 +20,11 @@ def zoo_size(engine: str, seconds: str, images: str, epochs: str) -> str:
     path = Path(engine)
     report = json.loads(path.read_text()) if path.is_file() else {"modes": {}, "steps_per_epoch": 1}
     modes = report["modes"]
-    rated = {  # the zoo keeps every network's own batch order: the order-sharing modes do not count
-        k: m["network_epochs_per_s"]
-        for k, m in modes.items()
-        if "network_epochs_per_s" in m and k.startswith("--fast-gpu") and "order" not in k
-    }
-    best = max(rated, key=rated.get, default="")
-    rate = rated.get(best, 1.0) * report["steps_per_epoch"] * BATCH / float(images)
-    kernels = best.split("--kernels ")[1].split(" ")[0] if "--kernels " in best else ""
-    return f"{max(1, int(0.9 * float(seconds) * rate / float(epochs)) // 10)} {kernels}".strip()
+    # the zoo keeps every network's own batch order (orders 0) under --fast-gpu: only those modes count
+    rated = [m for m in modes.values() if "network_epochs_per_s" in m and not m["deterministic"] and not m["orders"]]
+    best = max(rated, key=lambda m: m["network_epochs_per_s"], default={"network_epochs_per_s": 1.0, "kernels": None})
+    rate = best["network_epochs_per_s"] * report["steps_per_epoch"] * BATCH / float(images)
+    return f"{max(1, int(0.9 * float(seconds) * rate / float(epochs)) // 10)} {best['kernels'] or ''}".strip()
 
 
 def per_class(root: str) -> str:

@@ -134,6 +134,7 @@ def main() -> None:
             report["modes"][label] = {"error": f"{type(err).__name__}: {err}"[:500]}
             print(f"| {label} | failed: {type(err).__name__}: {str(err).splitlines()[0][:100]} |", flush=True)
             continue
+        r.update(deterministic=deterministic, orders=orders, kernels=kernels)  # what the lease script reads back
         yardstick = rates["float32"] if deterministic else rates["bfloat16"]
         r["x_loop"] = r["network_epochs_per_s"] / loop["network_epochs_per_s"]
         r["useful_tflops"] = useful * r["network_epochs_per_s"]

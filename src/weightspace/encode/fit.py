@@ -173,7 +173,7 @@ def fit_predictor(
                 n = sum(len(idx) for _, idx in groups)
                 if n < 2:
                     continue  # batchnorm cannot standardise one network
-                target = torch.cat([train[k].target[idx] for k, idx in groups]).to(device)
+                target = torch.cat([train[k].target[idx] for k, idx in groups])
                 batches = []
                 for k, idx in groups:
                     batch = train[k].batch.index(idx)
@@ -181,7 +181,7 @@ def fit_predictor(
                         batch = batch.shuffled(gen)
                     if "sign-flip" in config.augment and not invariant:
                         batch = batch.sign_flipped(gen)
-                    batches.append(batch.to(device))
+                    batches.append(batch)
                 with autocast:
                     out = _forward(step_model, batches).float()
                     loss = task_loss(out, target, task)

@@ -25,11 +25,6 @@ except ImportError:  # the optional extra
     triton = None
 
 
-def available() -> bool:
-    """Whether Triton is installed (the kernels then run on CUDA, or anywhere under TRITON_INTERPRET=1)."""
-    return triton is not None
-
-
 def _require() -> None:
     if triton is None:
         raise WeightspaceError("--kernels triton needs Triton: pip install 'weightspace[triton]'")
